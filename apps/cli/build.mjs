@@ -1,0 +1,21 @@
+// Bundles the CLI into one ESM file (dist/bin.js) so `batchwrite` starts fast with plain `node`.
+import { build } from "esbuild"
+
+await build({
+  entryPoints: ["src/bin.ts"],
+  outfile: "dist/bin.js",
+  bundle: true,
+  platform: "node",
+  format: "esm",
+  target: "node20",
+  sourcemap: "linked",
+  // Native and optional modules stay outside the bundle and load from node_modules.
+  external: ["better-sqlite3", "pg-native", "bufferutil", "utf-8-validate"],
+  banner: {
+    js: [
+      'import { createRequire as __createRequire } from "node:module";',
+      "const require = __createRequire(import.meta.url);"
+    ].join("\n")
+  },
+  logLevel: "warning"
+})
