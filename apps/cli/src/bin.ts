@@ -8,12 +8,12 @@ import { NodeContext, NodeRuntime } from "@effect/platform-node"
 import { Cause, Console, Effect, Exit } from "effect"
 import { run } from "./Cli.js"
 import { exitCodeOf } from "./CliError.js"
+import { exitCodeOnSignal } from "./Shutdown.js"
 
 const program = Effect.suspend(() => run(process.argv)).pipe(
   Effect.matchCauseEffect({
     onSuccess: () => Effect.succeed(0),
     onFailure: (cause) => {
-      if (Cause.isInterruptedOnly(cause)) return Effect.succeed(130)
       const failure = Cause.failureOption(cause)
       if (failure._tag === "None") {
         return Console.error(`batchwrite: unexpected error: ${Cause.pretty(cause).split("\n")[0]}`).pipe(Effect.as(1))
@@ -30,5 +30,12 @@ const program = Effect.suspend(() => run(process.argv)).pipe(
 
 NodeRuntime.runMain(program, {
   disableErrorReporting: true,
-  teardown: (exit, onExit) => onExit(Exit.isSuccess(exit) && typeof exit.value === "number" ? exit.value : 1)
+  teardown: (exit, onExit) =>
+    onExit(
+      Exit.isSuccess(exit) && typeof exit.value === "number"
+        ? exit.value
+        : Exit.isInterrupted(exit)
+          ? exitCodeOnSignal()
+          : 1
+    )
 })

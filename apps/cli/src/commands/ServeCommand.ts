@@ -1,0 +1,134 @@
+/**
+ * `batchwrite serve`: runs the Records service (SPEC §1) on the embedded SQLite default, until SIGINT or SIGTERM
+ * stops it gracefully (exit 0).
+ */
+import { Server, ServerConfig } from "@batchwrite/server"
+import { Command, Options } from "@effect/cli"
+import { FileSystem } from "@effect/platform"
+import { Config, Console, Effect, Either, Layer, Option, ParseResult, Redacted, Schema } from "effect"
+import { UsageError, WorkError } from "../CliError.js"
+import { signalEndsSuccessfully } from "../Shutdown.js"
+
+const port = Options.integer("port").pipe(Options.withDefault(8787), Options.withDescription("Port to listen on"))
+const host = Options.text("host").pipe(
+  Options.withDefault("127.0.0.1"),
+  Options.withDescription("Address to listen on (0.0.0.0 for every interface)")
+)
+const database = Options.text("database").pipe(
+  Options.withFallbackConfig(Config.string("BATCHWRITE_DATABASE")),
+  Options.withDefault("sqlite:./batchwrite.db"),
+  Options.withDescription("Storage: sqlite:<file> (default sqlite:./batchwrite.db); env BATCHWRITE_DATABASE")
+)
+const config = Options.text("config").pipe(
+  Options.optional,
+  Options.withDescription("A JSON file with tokens (workspace, scopes, rate limit) and objects per workspace")
+)
+const workers = Options.integer("workers").pipe(
+  Options.withDefault(2),
+  Options.withDescription("Job workers processing accepted batches")
+)
+const rateLimit = Options.text("rate-limit").pipe(
+  Options.optional,
+  Options.withDescription("Requests per second per token, e.g. 100 or 100/s (burst: twice that)")
+)
+const quickStartToken = Config.option(Config.redacted("BATCHWRITE_TOKEN"))
+
+const parseRateLimit = (text: string): Either.Either<ServerConfig.RateLimitSettings, UsageError> => {
+  const match = /^(\d+(?:\.\d+)?)(?:\/s)?$/.exec(text.trim())
+  const perSecond = match === null ? Number.NaN : Number(match[1])
+  return perSecond > 0
+    ? Either.right({ requestsPerSecond: perSecond, burst: Math.max(1, Math.ceil(perSecond * 2)) })
+    : Either.left(
+        new UsageError({
+          message: `--rate-limit must be a positive number of requests per second, like 100/s (got '${text}')`
+        })
+      )
+}
+
+const parseDatabase = (url: string): Either.Either<Server.DatabaseSettings, UsageError> => {
+  if (url.startsWith("sqlite:")) {
+    const filename = url.slice("sqlite:".length).replace(/^\/\/(?=\/)/, "")
+    return filename.length > 0
+      ? Either.right({ _tag: "Sqlite", filename })
+      : Either.left(new UsageError({ message: "--database sqlite: needs a file, like sqlite:./batchwrite.db" }))
+  }
+  return Either.left(
+    new UsageError({ message: `--database must be sqlite:<file>, like sqlite:./batchwrite.db (got '${url}')` })
+  )
+}
+
+const decodeConfigFile = Schema.decodeUnknownEither(Schema.parseJson(ServerConfig.ConfigFile), {
+  onExcessProperty: "error"
+})
+
+const readConfigFile = (path: string) =>
+  Effect.gen(function* () {
+    const fs = yield* FileSystem.FileSystem
+    const text = yield* fs
+      .readFileString(path)
+      .pipe(Effect.mapError(() => new UsageError({ message: `cannot read the config file ${path}` })))
+    return yield* Either.mapLeft(
+      decodeConfigFile(text),
+      (error) =>
+        new UsageError({
+          message: `config file ${path} is invalid: ${ParseResult.TreeFormatter.formatErrorSync(error)}`
+        })
+    )
+  })
+
+/** Why the service could not start, for a person. */
+const startFailure = (
+  error: { readonly _tag: string; readonly message?: string; readonly cause?: unknown },
+  host: string,
+  port: number
+) => {
+  const cause = String((error.cause as { code?: string } | undefined)?.code ?? "")
+  if (error._tag === "ServeError" && cause === "EADDRINUSE") {
+    return `port ${port} on ${host} is already in use: stop the other server or pick another --port`
+  }
+  return `the service could not start (${error._tag}): ${error.message ?? String(error.cause)}`
+}
+
+/** The `serve` command. */
+export const serveCommand = Command.make("serve", { port, host, database, config, workers, rateLimit }, (options) =>
+  Effect.gen(function* () {
+    const storage = yield* parseDatabase(options.database)
+    const file = Option.isSome(options.config) ? yield* readConfigFile(options.config.value) : undefined
+    const limit = Option.isSome(options.rateLimit) ? yield* parseRateLimit(options.rateLimit.value) : file?.rateLimit
+    const token = yield* quickStartToken.pipe(Effect.orElseSucceed(() => Option.none()))
+    const tokens = [
+      ...Option.toArray(
+        Option.map(token, (token) => ({
+          token: Redacted.value(token),
+          workspace: "default",
+          scopes: ServerConfig.allScopes
+        }))
+      ),
+      ...(file?.tokens ?? [])
+    ]
+    if (tokens.length === 0) {
+      yield* Console.error(
+        "batchwrite: no tokens configured, so every request will get 401: set BATCHWRITE_TOKEN or give --config"
+      )
+    }
+    if (options.workers < 1) return yield* new UsageError({ message: "--workers must be at least 1" })
+    signalEndsSuccessfully()
+    yield* Layer.launch(
+      Server.layer({
+        port: options.port,
+        host: options.host,
+        database: storage,
+        workers: options.workers,
+        tokens,
+        rateLimit: limit ?? ServerConfig.defaultRateLimit,
+        objects: Server.objectsFromConfig(file?.objects ?? {}),
+        requestLog: true
+      })
+    ).pipe(Effect.mapError((error) => new WorkError({ message: startFailure(error, options.host, options.port) })))
+  })
+).pipe(
+  Command.withDescription(
+    "Run the Records service on http://<host>:<port>/public/v1 until SIGINT or SIGTERM.\n" +
+      "Example: BATCHWRITE_TOKEN=dev-secret-token batchwrite serve --port 8787 --workers 2"
+  )
+)

@@ -1,0 +1,173 @@
+/**
+ * The idempotency store (SPEC §1.7): per workspace, method, path and `Idempotency-Key`, the fingerprint of the
+ * first request's body and, once answered, its response as sent (status, headers, exact body text) for a byte-for-byte
+ * replay. A key lives 24 hours from its first use. While the first request is being handled its row is
+ * `in_progress` with a lease (`locked_until`); a lease that ran out belongs to a request that died, and the key is
+ * free again.
+ */
+import * as SqlClient from "@effect/sql/SqlClient"
+import { Clock, Data, Duration, Effect } from "effect"
+
+/** Where an idempotency key applies: one workspace, one method, one path. */
+export interface IdempotencyScope {
+  readonly workspace: string
+  readonly method: string
+  readonly path: string
+  readonly key: string
+}
+
+/** A response as sent, stored for replay. */
+export interface StoredResponse {
+  readonly status: number
+  readonly headers: Readonly<Record<string, string>>
+  readonly body: string
+}
+
+/**
+ * What to do with a request carrying a key: handle it (`Fresh`, the key is now held by this request), send the
+ * stored response (`Replay`), refuse a different body under the same key (`Mismatch`) or a key still in flight
+ * (`InProgress`).
+ */
+export type Begin =
+  | { readonly _tag: "Fresh" }
+  | { readonly _tag: "Replay"; readonly response: StoredResponse }
+  | { readonly _tag: "Mismatch" }
+  | { readonly _tag: "InProgress"; readonly retryAfterSeconds: number }
+
+/** How long a key is remembered from its first use (SPEC §1.7). */
+export const keyTtl: Duration.Duration = Duration.hours(24)
+
+/**
+ * How long a request may hold its key before it counts as dead and the key is free again. A request holds its key
+ * from `begin` until `complete` (the 202 path completes inside the accept transaction, before any `Prefer: wait`).
+ */
+export const leaseTtl: Duration.Duration = Duration.seconds(60)
+
+/** The accept transaction found its idempotency key no longer held by its request; nothing was queued. */
+export class IdempotencyKeyNotHeld extends Data.TaggedError("IdempotencyKeyNotHeld")<{
+  readonly scope: IdempotencyScope
+}> {
+  override get message(): string {
+    return `idempotency key ${JSON.stringify(this.scope.key)} is no longer held by this request; nothing was queued`
+  }
+}
+
+/** The `Retry-After` answered while a key is in flight: requests are short, so soon. */
+export const inProgressRetryAfterSeconds = 1
+
+interface KeyRow {
+  readonly fingerprint: string
+  readonly state: "in_progress" | "done"
+  readonly status: number | null
+  readonly headers: string | null
+  readonly body: string | null
+  readonly expires_at: number
+  readonly locked_until: number | null
+}
+
+/** The idempotency store. Every method may run inside a caller's transaction and then commits with it. */
+export class IdempotencyRepo extends Effect.Service<IdempotencyRepo>()("server/IdempotencyRepo", {
+  effect: Effect.gen(function* () {
+    const sql = yield* SqlClient.SqlClient
+    const ttlMillis = Duration.toMillis(keyTtl)
+    const leaseMillis = Duration.toMillis(leaseTtl)
+
+    const where = (scope: IdempotencyScope) =>
+      sql`workspace = ${scope.workspace} AND method = ${scope.method} AND path = ${scope.path} AND key = ${scope.key}`
+
+    const complete = (scope: IdempotencyScope, response: StoredResponse, onlyInProgress: boolean) =>
+      sql<{ readonly key: string }>`UPDATE idempotency_keys SET state = 'done', status = ${response.status},
+        headers = ${JSON.stringify(response.headers)}, body = ${response.body}, locked_until = NULL
+        WHERE ${where(scope)} ${onlyInProgress ? sql`AND state = 'in_progress'` : sql``} RETURNING key`
+
+    return {
+      /**
+       * Looks the key up and, when it is free (never used, expired, or held by a request whose lease ran out),
+       * takes it for this request: `Fresh`. One transaction.
+       */
+      begin: (scope: IdempotencyScope, fingerprint: string): Effect.Effect<Begin> =>
+        Effect.orDie(
+          sql.withTransaction(
+            Effect.gen(function* () {
+              const now = yield* Clock.currentTimeMillis
+              const rows = yield* sql<KeyRow>`SELECT fingerprint, state, status, headers, body, expires_at,
+                locked_until FROM idempotency_keys WHERE ${where(scope)}`
+              const row = rows[0]
+              const free =
+                row === undefined ||
+                Number(row.expires_at) <= now ||
+                (row.state === "in_progress" && Number(row.locked_until ?? 0) <= now)
+              if (free) {
+                if (row !== undefined) yield* sql`DELETE FROM idempotency_keys WHERE ${where(scope)}`
+                yield* sql`INSERT INTO idempotency_keys ${sql.insert({
+                  workspace: scope.workspace,
+                  method: scope.method,
+                  path: scope.path,
+                  key: scope.key,
+                  fingerprint,
+                  state: "in_progress",
+                  created_at: now,
+                  expires_at: now + ttlMillis,
+                  locked_until: now + leaseMillis
+                })}`
+                return { _tag: "Fresh" } as const
+              }
+              if (row.fingerprint !== fingerprint) return { _tag: "Mismatch" } as const
+              if (row.state === "in_progress") {
+                return { _tag: "InProgress", retryAfterSeconds: inProgressRetryAfterSeconds } as const
+              }
+              const response: StoredResponse = {
+                status: Number(row.status),
+                headers: JSON.parse(row.headers ?? "{}") as Record<string, string>,
+                body: row.body ?? ""
+              }
+              return { _tag: "Replay", response } as const
+            })
+          )
+        ),
+
+      /**
+       * Stores the response of the request holding the key, for replay until the key expires. The caller decides
+       * what may be stored (SPEC §1.7: never a 429 or a 5xx; `release` those). Called inside the accept
+       * transaction, the key is completed atomically with the job.
+       */
+      complete: (scope: IdempotencyScope, response: StoredResponse): Effect.Effect<void> =>
+        Effect.orDie(Effect.asVoid(complete(scope, response, false))),
+
+      /**
+       * Completes the key only while a request holds it (`in_progress`); `false`, changing nothing, when it was
+       * released, taken over after its lease ran out and completed, or expired and purged. For the accept
+       * transaction, which must not queue a batch whose key it no longer holds.
+       */
+      completeHeld: (scope: IdempotencyScope, response: StoredResponse): Effect.Effect<boolean> =>
+        Effect.orDie(Effect.map(complete(scope, response, true), (rows) => rows.length > 0)),
+
+      /** Frees a key still in progress (its request answered 429 or 5xx, or died), so a retry can succeed. */
+      release: (scope: IdempotencyScope): Effect.Effect<void> =>
+        Effect.orDie(Effect.asVoid(sql`DELETE FROM idempotency_keys WHERE ${where(scope)} AND state = 'in_progress'`)),
+
+      /** Deletes the keys past their 24 hours; answers how many. */
+      purgeExpired: (): Effect.Effect<number> =>
+        Effect.orDie(
+          Effect.gen(function* () {
+            const now = yield* Clock.currentTimeMillis
+            const deleted = yield* sql<{ readonly key: string }>`DELETE FROM idempotency_keys
+              WHERE expires_at <= ${now} RETURNING key`
+            return deleted.length
+          })
+        ),
+
+      /**
+       * Frees every key in progress; answers how many. For the start of a single node (SQLite): no request of a
+       * previous run is still in flight.
+       */
+      releaseAllInProgress: (): Effect.Effect<number> =>
+        Effect.orDie(
+          Effect.map(
+            sql<{ readonly key: string }>`DELETE FROM idempotency_keys WHERE state = 'in_progress' RETURNING key`,
+            (deleted) => deleted.length
+          )
+        )
+    } as const
+  })
+}) {}

@@ -1,0 +1,241 @@
+/**
+ * Processing one claimed job (SPEC §1.4–§1.6): its stored body is parsed and every record validated against the
+ * object's schema as it is now, then in ONE transaction the valid records are applied, every row error is recorded
+ * with its rejected record, and the job is marked `completed` with its metrics. A job whose every row is invalid is
+ * still `completed`; `failed` is for a job that cannot be processed at all (its object is gone, its body is
+ * unreadable, a defect, or it keeps being interrupted).
+ *
+ * Parsing and validation run before the transaction opens, so the single SQLite connection is held only for the
+ * writes. If processing stops before the commit (interruption at shutdown, a storage error), the transaction rolls
+ * back, nothing of the job is applied, and the job goes back to `queued`.
+ */
+import { ErrorCode, type Job, RecordValidation, type RowError } from "@batchwrite/core"
+import * as SqlClient from "@effect/sql/SqlClient"
+import { SqlError } from "@effect/sql/SqlError"
+import { Cause, Clock, Data, Duration, Effect, Option } from "effect"
+import { type ClaimedJob, JobsRepo, type RowErrorEntry } from "./JobsRepo.js"
+import { ObjectsRepo } from "./ObjectsRepo.js"
+import { RecordsRepo, type RowInput } from "./RecordsRepo.js"
+
+/** What became of a claimed job: `completed` or `failed` (terminal), back in the queue, or taken by another worker. */
+export interface ProcessResult {
+  readonly jobId: string
+  readonly state: "completed" | "failed" | "requeued" | "lost"
+  /** The metrics of a `completed` job. */
+  readonly metrics?: Job.JobMetrics | undefined
+  /** From acceptance to the terminal state, for a `completed` or `failed` job. */
+  readonly latencyMillis?: number | undefined
+}
+
+/**
+ * How many times a job may be claimed before it fails instead of being retried: a job that keeps crashing the
+ * process or hitting storage errors must not block its object's queue forever.
+ */
+export const maxAttempts = 10
+
+/**
+ * How long a worker waits before handing back a job that hit a storage error, by attempt: 0.1 s doubling to at most
+ * 30 s (about a minute in all before the job fails).
+ */
+export const storageRetryBackoff = (attempt: number): Duration.Duration =>
+  Duration.millis(Math.min(30_000, 100 * 2 ** Math.max(0, attempt - 1)))
+
+/** The job was no longer `processing` when its outcome was written (another worker owns it now). */
+class JobLost extends Data.TaggedError("JobLost")<{ readonly jobId: string }> {}
+
+const parseRecords = (body: string): ReadonlyArray<unknown> | undefined => {
+  try {
+    const parsed = JSON.parse(body) as unknown
+    if (typeof parsed !== "object" || parsed === null) return undefined
+    const records = (parsed as { readonly records?: unknown }).records
+    return Array.isArray(records) ? records : undefined
+  } catch {
+    return undefined
+  }
+}
+
+/**
+ * The rejected record as JSON text for the errors endpoint. A value nested too deep for `JSON.stringify` (it is
+ * recursive; `JSON.parse` is not) is stored as `null`: its row error still says why it was rejected.
+ */
+const rejectedRecordText = (record: unknown): string => {
+  try {
+    return JSON.stringify(record) ?? "null"
+  } catch {
+    return "null"
+  }
+}
+
+const isStorageError = (cause: Cause.Cause<unknown>): boolean =>
+  Cause.reduce(cause, false, (found, part) =>
+    found ||
+    (part._tag === "Fail" && part.error instanceof SqlError) ||
+    (part._tag === "Die" && part.defect instanceof SqlError)
+      ? Option.some(true)
+      : Option.none()
+  )
+
+const defectMessage = (cause: Cause.Cause<unknown>): string => {
+  const defect = Cause.squash(cause)
+  return defect instanceof Error ? defect.message : String(defect)
+}
+
+/** Processes claimed jobs. */
+export class JobProcessor extends Effect.Service<JobProcessor>()("server/JobProcessor", {
+  effect: Effect.gen(function* () {
+    const sql = yield* SqlClient.SqlClient
+    const jobs = yield* JobsRepo
+    const objects = yield* ObjectsRepo
+    const records = yield* RecordsRepo
+
+    const failJob = (claimed: ClaimedJob, message: string) =>
+      Effect.gen(function* () {
+        const now = yield* Clock.currentTimeMillis
+        const failed = yield* jobs.fail(claimed.jobId, { code: ErrorCode.JobFailed, message }, new Date(now))
+        return failed
+          ? ({ jobId: claimed.jobId, state: "failed", latencyMillis: now - claimed.createdAt } as const)
+          : ({ jobId: claimed.jobId, state: "lost" } as const)
+      })
+
+    const run = (claimed: ClaimedJob) =>
+      Effect.gen(function* () {
+        const { jobId, objectName, workspace } = claimed
+        if (claimed.attempts > maxAttempts) {
+          return yield* failJob(
+            claimed,
+            `the job was claimed ${maxAttempts} times without completing (crashes or storage errors); not retried`
+          )
+        }
+        const body = parseRecords(claimed.body)
+        if (body === undefined) return yield* failJob(claimed, "the stored batch is not a JSON object with records")
+        const found = yield* objects.get(workspace, objectName)
+        if (Option.isNone(found)) return yield* failJob(claimed, `object "${objectName}" does not exist any more`)
+        const definition = found.value
+
+        const upsertKey = claimed.operation === "upsert-batch" ? (claimed.matchKey ?? "") : undefined
+        // A match key removed from the schema since acceptance: every record is rejected (as a removed field is).
+        const keyGone =
+          upsertKey !== undefined &&
+          !definition.matchKeys.includes(upsertKey) &&
+          Object.hasOwn(definition.fields, upsertKey)
+            ? upsertKey
+            : undefined
+        const validate = RecordValidation.compileValidator(definition, { matchKey: upsertKey })
+        const valid: Array<RowInput> = []
+        const rowErrors = new Map<number, Array<RowError.RowError>>()
+        for (let index = 0; index < body.length; index++) {
+          const result = validate(body[index], index)
+          const errors: Array<RowError.RowError> = result._tag === "Invalid" ? [...result.errors] : []
+          if (keyGone !== undefined) {
+            errors.push({
+              index,
+              code: ErrorCode.RequestSchema,
+              field: keyGone,
+              pointer: "/matchKey",
+              message: `"${keyGone}" is no longer a match key of object "${objectName}"`
+            })
+          }
+          if (errors.length > 0) rowErrors.set(index, errors)
+          else if (result._tag === "Valid") valid.push({ index, record: result.record })
+        }
+
+        const now = new Date(yield* Clock.currentTimeMillis)
+        const metrics = yield* sql.withTransaction(
+          Effect.gen(function* () {
+            const outcomes =
+              upsertKey === undefined
+                ? yield* records.append(workspace, definition, valid, now)
+                : valid.length === 0
+                  ? []
+                  : yield* records.upsert(workspace, definition, upsertKey, valid, now)
+            let insertedRows = 0
+            let updatedRows = 0
+            let staleRows = 0
+            outcomes.forEach((outcome, i) => {
+              switch (outcome._tag) {
+                case "Inserted":
+                  insertedRows++
+                  break
+                case "Updated":
+                  updatedRows++
+                  break
+                case "Stale":
+                  staleRows++
+                  break
+                case "Rejected":
+                  rowErrors.set(valid[i]!.index, [outcome.error])
+              }
+            })
+            const entries: Array<RowErrorEntry> = []
+            for (let index = 0; index < body.length; index++) {
+              const errors = rowErrors.get(index)
+              if (errors === undefined) continue
+              const record = rejectedRecordText(body[index])
+              errors.forEach((error, i) => {
+                entries.push({ error, record: i === 0 ? record : null })
+              })
+            }
+            yield* jobs.insertRowErrors(jobId, entries)
+            const metrics: Job.JobMetrics = {
+              totalRows: body.length,
+              processedRows: body.length,
+              insertedRows,
+              updatedRows,
+              staleRows,
+              invalidRows: rowErrors.size
+            }
+            const completed = yield* jobs.complete(jobId, metrics, entries.length, now)
+            if (!completed) return yield* new JobLost({ jobId })
+            return metrics
+          })
+        )
+        yield* Effect.annotateLogs(Effect.logDebug("job completed"), { jobId, ...metrics })
+        return { jobId, state: "completed", metrics, latencyMillis: now.getTime() - claimed.createdAt } as const
+      })
+
+    const process = (claimed: ClaimedJob): Effect.Effect<ProcessResult> =>
+      run(claimed).pipe(
+        Effect.onInterrupt(() => jobs.requeue(claimed.jobId, false)),
+        Effect.catchTag("JobLost", ({ jobId }) => Effect.succeed<ProcessResult>({ jobId, state: "lost" })),
+        Effect.catchAllCause((cause) =>
+          isStorageError(cause) && claimed.attempts < maxAttempts
+            ? Effect.logWarning("job processing hit a storage error; the job is queued again", cause).pipe(
+                // The job stays claimed while backing off, so other workers do not retry it at once.
+                Effect.zipRight(Effect.sleep(storageRetryBackoff(claimed.attempts))),
+                Effect.zipRight(jobs.requeue(claimed.jobId, true)),
+                Effect.as<ProcessResult>({ jobId: claimed.jobId, state: "requeued" })
+              )
+            : Effect.logError("job processing failed", cause).pipe(
+                Effect.zipRight(failJob(claimed, `the job could not be processed: ${defectMessage(cause)}`))
+              )
+        )
+      )
+
+    return {
+      /**
+       * Processes a claimed job to `completed` or `failed`. Interrupted before its commit, the job goes back to
+       * `queued` with nothing applied; after a storage error too (counted as an attempt). Never fails.
+       */
+      process,
+
+      /**
+       * Claims the next job and processes it (`None` when no job can be claimed). The claim and the hand-back on
+       * interruption are set up without a gap, so an interruption at any point never leaves the job `processing`.
+       */
+      processNext: Effect.uninterruptibleMask((restore) =>
+        Effect.flatMap(
+          jobs.claimNext(),
+          Option.match({
+            onNone: () => Effect.succeed(Option.none<ProcessResult>()),
+            onSome: (claimed) =>
+              restore(process(claimed)).pipe(
+                Effect.onInterrupt(() => jobs.requeue(claimed.jobId, false)),
+                Effect.map(Option.some)
+              )
+          })
+        )
+      )
+    } as const
+  }),
+  dependencies: [JobsRepo.Default, ObjectsRepo.Default, RecordsRepo.Default]
+}) {}

@@ -1,0 +1,171 @@
+/**
+ * The job workers (SPEC §1.5, §1.10): N fibers that claim and process queued jobs, woken at once when a batch is
+ * accepted and otherwise polling; a periodic purge of expired idempotency keys and old jobs; and the signal of
+ * terminal jobs that `Prefer: wait=N` waits on.
+ *
+ * On start, jobs left `processing` by a crash go back to the queue and idempotency keys left in progress are freed
+ * (a restarted single node has no request in flight). On scope close (SIGTERM) the workers stop claiming; a job
+ * being processed is interrupted, its transaction rolls back and the job returns to `queued` for the next start.
+ */
+import { Job } from "@batchwrite/core"
+import { Clock, Duration, Effect, Option, PubSub, Queue, Ref, Schedule } from "effect"
+import { IdempotencyRepo } from "./IdempotencyRepo.js"
+import { JobProcessor, type ProcessResult } from "./JobProcessor.js"
+import { JobsRepo } from "./JobsRepo.js"
+import { ServiceMetrics } from "./ServiceMetrics.js"
+
+/** Options of {@link JobWorkers.layer}. */
+export interface JobWorkersOptions {
+  /** How many jobs are processed at once. */
+  readonly workers: number
+  /** How often an idle worker looks for jobs when no wake-up came (and how often waiters re-read a job). */
+  readonly pollInterval: Duration.DurationInput
+  /** How often expired idempotency keys and old jobs are deleted; default every hour. */
+  readonly purgeInterval?: Duration.DurationInput | undefined
+  /** How long terminal jobs and their row errors are kept; default 7 days (SPEC §1.6). */
+  readonly jobRetention?: Duration.DurationInput | undefined
+}
+
+/** A job that reached a terminal state. */
+export interface TerminalJob {
+  readonly jobId: string
+  readonly state: "completed" | "failed"
+}
+
+/** How long terminal jobs are kept by default (SPEC §1.6: at least 7 days). */
+export const defaultJobRetention: Duration.Duration = Duration.days(7)
+
+/** How often the purge runs by default. */
+export const defaultPurgeInterval: Duration.Duration = Duration.hours(1)
+
+const make = (options: JobWorkersOptions) =>
+  Effect.gen(function* () {
+    const jobs = yield* JobsRepo
+    const idempotency = yield* IdempotencyRepo
+    const processor = yield* JobProcessor
+    const serviceMetrics = yield* ServiceMetrics
+    const pollInterval = Duration.decode(options.pollInterval)
+    const retentionMillis = Duration.toMillis(options.jobRetention ?? defaultJobRetention)
+    const purgePolicy = Schedule.spaced(options.purgeInterval ?? defaultPurgeInterval)
+    const workerCount = Math.max(1, Math.floor(options.workers))
+
+    // One wake-up per accepted batch, at most one per worker waiting: more would only cause empty claims.
+    // Neither is shut down on close: a late notifyAccepted or awaitTerminal must not be interrupted by it.
+    const wakeUps = yield* Queue.dropping<void>(workerCount)
+    const terminal = yield* PubSub.unbounded<TerminalJob>()
+    const running = yield* Ref.make(false)
+
+    const requeued = yield* jobs.requeueInterrupted()
+    const released = yield* idempotency.releaseAllInProgress()
+    if (requeued + released > 0) {
+      yield* Effect.logInfo("recovered after a restart").pipe(
+        Effect.annotateLogs({ jobsRequeued: requeued, idempotencyKeysReleased: released })
+      )
+    }
+
+    const recordOutcome = (result: ProcessResult, state: "completed" | "failed") =>
+      serviceMetrics.recordJob({
+        state,
+        insertedRows: result.metrics?.insertedRows ?? 0,
+        updatedRows: result.metrics?.updatedRows ?? 0,
+        staleRows: result.metrics?.staleRows ?? 0,
+        invalidRows: result.metrics?.invalidRows ?? 0,
+        latencySeconds: (result.latencyMillis ?? 0) / 1000
+      })
+
+    const idle = Effect.raceFirst(Queue.take(wakeUps), Effect.sleep(pollInterval))
+
+    // better-sqlite3 and the processing are synchronous: between two jobs, give the event loop a turn (a timer, not
+    // a microtask) so HTTP requests are served while a backlog drains.
+    const yieldToEventLoop = Effect.sleep(Duration.zero)
+
+    const step = Effect.flatMap(
+      processor.processNext,
+      Option.match({
+        onNone: () => idle,
+        onSome: (result) =>
+          result.state === "completed" || result.state === "failed"
+            ? Effect.zipRight(
+                Effect.zipRight(
+                  recordOutcome(result, result.state),
+                  PubSub.publish(terminal, { jobId: result.jobId, state: result.state })
+                ),
+                yieldToEventLoop
+              )
+            : result.state === "requeued"
+              ? Effect.sleep(pollInterval)
+              : yieldToEventLoop
+      })
+    )
+
+    const worker = (id: number) =>
+      step.pipe(
+        Effect.catchAllCause((cause) =>
+          Effect.logError("job worker step failed", cause).pipe(Effect.zipRight(Effect.sleep(pollInterval)))
+        ),
+        Effect.forever,
+        Effect.annotateLogs("worker", id)
+      )
+
+    const purge = Effect.gen(function* () {
+      const now = yield* Clock.currentTimeMillis
+      const keys = yield* idempotency.purgeExpired()
+      const purged = yield* jobs.purgeOlderThan(new Date(now - retentionMillis))
+      if (keys + purged > 0) {
+        yield* Effect.logInfo("purged").pipe(Effect.annotateLogs({ idempotencyKeys: keys, jobs: purged }))
+      }
+    }).pipe(Effect.catchAllCause((cause) => Effect.logError("purge failed", cause)))
+
+    yield* Effect.forkScoped(Effect.repeat(purge, purgePolicy))
+    for (let id = 0; id < workerCount; id++) yield* Effect.forkScoped(worker(id))
+    yield* Ref.set(running, true)
+    // Added last, so it runs first when the scope closes: readiness drops before the workers stop.
+    yield* Effect.addFinalizer(() => Ref.set(running, false))
+
+    const takeJob = (subscription: Queue.Dequeue<TerminalJob>, jobId: string): Effect.Effect<true> =>
+      Effect.flatMap(Queue.take(subscription), (event) =>
+        event.jobId === jobId ? Effect.succeed(true as const) : takeJob(subscription, jobId)
+      )
+
+    const awaitTerminal = (jobId: string, timeout: Duration.DurationInput): Effect.Effect<boolean> =>
+      Effect.scoped(
+        Effect.gen(function* () {
+          // Subscribe before reading the state, so a job finishing in between is not missed.
+          const subscription = yield* PubSub.subscribe(terminal)
+          const isTerminal = Effect.map(jobs.state(jobId), Option.exists(Job.isTerminal))
+          const wait: Effect.Effect<boolean> = Effect.flatMap(isTerminal, (done) =>
+            done
+              ? Effect.succeed(true)
+              : // The event, or a re-read after pollInterval (another node may have processed the job).
+                Effect.flatMap(
+                  Effect.raceFirst(takeJob(subscription, jobId), Effect.as(Effect.sleep(pollInterval), false)),
+                  (seen) => (seen ? Effect.succeed(true) : wait)
+                )
+          )
+          return yield* Effect.timeoutTo(wait, { duration: timeout, onSuccess: (done) => done, onTimeout: () => false })
+        })
+      )
+
+    return {
+      /** Wakes an idle worker: call after a batch is accepted (after the commit). */
+      notifyAccepted: Effect.asVoid(Queue.offer(wakeUps, undefined)),
+      /**
+       * Waits until the job is `completed` or `failed`, at most `timeout`: `true` when it is (already, or in time),
+       * `false` otherwise (also for an unknown job).
+       */
+      awaitTerminal,
+      /** Every job reaching a terminal state on this node, as it happens. */
+      terminalJobs: PubSub.subscribe(terminal),
+      /** Whether the workers run (for `/readyz`). */
+      running: Ref.get(running)
+    } as const
+  })
+
+/** The job workers, their wake-up signal and the terminal-job signal. */
+export class JobWorkers extends Effect.Service<JobWorkers>()("server/JobWorkers", {
+  scoped: make,
+  dependencies: [JobsRepo.Default, IdempotencyRepo.Default, JobProcessor.Default, ServiceMetrics.Default]
+}) {
+  /** The workers as a scoped layer: they start with the layer and stop when its scope closes. */
+  static readonly layer = (options: JobWorkersOptions) => JobWorkers.Default(options)
+}

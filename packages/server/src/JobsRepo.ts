@@ -1,0 +1,450 @@
+/**
+ * The durable job queue (SPEC §1.5, §1.6): accepting a batch as a `queued` job in one transaction with its body
+ * and idempotency record, claiming jobs for the workers in an order that keeps upserts last-write-wins, recording
+ * their outcome and row errors, and the job reads of the API.
+ *
+ * Order: every job gets the next `sequence` of its workspace when it is accepted. An `ordered` job (an upsert, or
+ * an append to an object with match keys) is only claimed when no job of the same workspace and object with a
+ * smaller sequence is `queued` or `processing`, so such jobs apply one after another in acceptance order however
+ * many workers run. Other jobs are claimed in the order they were created.
+ */
+import { Job, Limits, type RowError } from "@batchwrite/core"
+import * as SqlClient from "@effect/sql/SqlClient"
+import { Array as Arr, Clock, Effect, Option } from "effect"
+import * as Cursor from "./Cursor.js"
+import { rowsPerStatement } from "./Database.js"
+import {
+  IdempotencyKeyNotHeld,
+  IdempotencyRepo,
+  type IdempotencyScope,
+  type StoredResponse
+} from "./IdempotencyRepo.js"
+
+/** A batch to queue: its job, the exact request body, and the idempotency record to complete with it. */
+export interface AcceptInput {
+  readonly jobId: string
+  readonly workspace: string
+  readonly objectName: string
+  readonly operation: Job.Operation
+  readonly matchKey: string | null
+  readonly body: string
+  readonly acceptedRecords: number
+  /** Whether the job must wait for the earlier jobs of its object: an upsert, or an object with match keys. */
+  readonly ordered: boolean
+  readonly createdAt: Date
+  readonly idempotency: Option.Option<{ readonly scope: IdempotencyScope; readonly response: StoredResponse }>
+}
+
+/** A job a worker claimed: everything needed to process it. */
+export interface ClaimedJob {
+  readonly jobId: string
+  readonly workspace: string
+  readonly objectName: string
+  readonly operation: Job.Operation
+  readonly matchKey: string | null
+  readonly sequence: number
+  readonly body: string
+  readonly acceptedRecords: number
+  /** How many times the job has been claimed, this claim included. */
+  readonly attempts: number
+  /** When the job was accepted (epoch milliseconds). */
+  readonly createdAt: number
+}
+
+/** A row error to record, with the rejected record as JSON text (`null` to take it from the row's first error). */
+export interface RowErrorEntry {
+  readonly error: RowError.RowError
+  readonly record: string | null
+}
+
+/** Options of {@link JobsRepo} `get`. */
+export interface GetOptions {
+  /** How many row errors to include in `errors`; default `Limits.maxRowErrorsInline`, `Infinity` for all. */
+  readonly errorsLimit?: number | undefined
+}
+
+/** Jobs waiting and running. */
+export interface QueueDepth {
+  readonly queued: number
+  readonly processing: number
+}
+
+interface JobRow {
+  readonly id: string
+  readonly object_name: string
+  readonly operation: Job.Operation
+  readonly sequence: number
+  readonly state: Job.JobState
+  readonly accepted_records: number
+  readonly created_at: number
+  readonly started_at: number | null
+  readonly completed_at: number | null
+  readonly metrics: string | null
+  readonly failure: string | null
+}
+
+interface ClaimRow {
+  readonly id: string
+  readonly workspace: string
+  readonly object_name: string
+  readonly operation: Job.Operation
+  readonly match_key: string | null
+  readonly sequence: number
+  readonly body: string | null
+  readonly accepted_records: number
+  readonly attempts: number
+  readonly created_at: number
+}
+
+interface ErrorRow {
+  readonly position: number
+  readonly row_index: number
+  readonly code: RowError.RowError["code"]
+  readonly field: string | null
+  readonly pointer: string
+  readonly message: string
+  readonly record: string | null
+}
+
+const iso = (millis: number | null): string | null => (millis === null ? null : new Date(Number(millis)).toISOString())
+
+const toRowError = (row: ErrorRow): RowError.RowError => ({
+  index: Number(row.row_index),
+  code: row.code,
+  field: row.field,
+  pointer: row.pointer,
+  message: row.message
+})
+
+/** The durable job queue and the job reads. */
+export class JobsRepo extends Effect.Service<JobsRepo>()("server/JobsRepo", {
+  effect: Effect.gen(function* () {
+    const sql = yield* SqlClient.SqlClient
+    const idempotency = yield* IdempotencyRepo
+    // Row-level locking is how several PostgreSQL nodes claim without blocking each other; SQLite has one writer.
+    const skipLocked = sql.onDialectOrElse({
+      pg: () => sql.literal("FOR UPDATE SKIP LOCKED"),
+      orElse: () => sql.literal("")
+    })
+
+    const findJob = (workspace: string, objectName: string, jobId: string) =>
+      Effect.map(
+        sql<JobRow>`SELECT id, object_name, operation, sequence, state, accepted_records, created_at, started_at,
+          completed_at, metrics, failure FROM jobs
+          WHERE id = ${jobId} AND workspace = ${workspace} AND object_name = ${objectName}`,
+        Arr.head
+      )
+
+    const toJob = (row: JobRow, errors: ReadonlyArray<RowError.RowError>): Job.Job => {
+      const metrics: Job.JobMetrics =
+        row.metrics === null
+          ? {
+              totalRows: Number(row.accepted_records),
+              processedRows: 0,
+              insertedRows: 0,
+              updatedRows: 0,
+              staleRows: 0,
+              invalidRows: 0
+            }
+          : (JSON.parse(row.metrics) as Job.JobMetrics)
+      const job: Job.Job = {
+        jobId: row.id,
+        operation: row.operation,
+        objectName: row.object_name,
+        sequence: Number(row.sequence),
+        state: row.state,
+        acceptedRecords: Number(row.accepted_records),
+        createdAt: iso(row.created_at)!,
+        startedAt: iso(row.started_at),
+        completedAt: iso(row.completed_at),
+        metrics,
+        errors,
+        errorsPath: Job.jobErrorsPath(row.object_name, row.id)
+      }
+      return row.state === "failed" && row.failure !== null
+        ? { ...job, failure: JSON.parse(row.failure) as Job.JobFailure }
+        : job
+    }
+
+    /** Terminal jobs completed before `before`, at most `limit`, with their row errors: deleted; answers how many. */
+    const purgeSome = (before: number, limit: number) =>
+      sql.withTransaction(
+        Effect.gen(function* () {
+          const ids = yield* sql<{ readonly id: string }>`SELECT id FROM jobs
+            WHERE state IN ('completed', 'failed') AND completed_at < ${before} LIMIT ${limit}`
+          if (ids.length === 0) return 0
+          const list = ids.map((row) => row.id)
+          yield* sql`DELETE FROM row_errors WHERE job_id IN ${sql.in(list)}`
+          yield* sql`DELETE FROM jobs WHERE id IN ${sql.in(list)}`
+          return ids.length
+        })
+      )
+
+    return {
+      /**
+       * Queues a batch in ONE transaction: the workspace's next `sequence`, the job (`queued`, with the body as
+       * received) and, when given, the idempotency key completed with the `202` response. Returns after the commit.
+       * Dies with `IdempotencyKeyNotHeld`, queueing nothing, when the key is no longer `in_progress`.
+       */
+      accept: (input: AcceptInput): Effect.Effect<{ readonly sequence: number }> =>
+        Effect.orDie(
+          sql.withTransaction(
+            Effect.gen(function* () {
+              const allocated = yield* sql<{ readonly last_sequence: number }>`INSERT INTO sequences
+                (workspace, last_sequence) VALUES (${input.workspace}, 1)
+                ON CONFLICT (workspace) DO UPDATE SET last_sequence = sequences.last_sequence + 1
+                RETURNING last_sequence`
+              const sequence = Number(allocated[0]!.last_sequence)
+              yield* sql`INSERT INTO jobs ${sql.insert({
+                id: input.jobId,
+                workspace: input.workspace,
+                object_name: input.objectName,
+                operation: input.operation,
+                match_key: input.matchKey,
+                sequence,
+                ordered: input.ordered ? 1 : 0,
+                state: "queued",
+                body: input.body,
+                accepted_records: input.acceptedRecords,
+                created_at: input.createdAt.getTime()
+              })}`
+              if (Option.isSome(input.idempotency)) {
+                const { response, scope } = input.idempotency.value
+                if (!(yield* idempotency.completeHeld(scope, response))) {
+                  return yield* Effect.die(new IdempotencyKeyNotHeld({ scope }))
+                }
+              }
+              return { sequence }
+            })
+          )
+        ),
+
+      /**
+       * The job as `GET …/jobs/{jobId}` returns it (SPEC §1.6), with its first row errors (without records).
+       * `None` when the job does not exist in this workspace under this object.
+       */
+      get: (
+        workspace: string,
+        objectName: string,
+        jobId: string,
+        options?: GetOptions
+      ): Effect.Effect<Option.Option<Job.Job>> =>
+        Effect.orDie(
+          Effect.gen(function* () {
+            const found = yield* findJob(workspace, objectName, jobId)
+            if (Option.isNone(found)) return Option.none()
+            const limit = options?.errorsLimit ?? Limits.maxRowErrorsInline
+            const errors =
+              limit === Number.POSITIVE_INFINITY
+                ? yield* sql<ErrorRow>`SELECT position, row_index, code, field, pointer, message FROM row_errors
+                    WHERE job_id = ${jobId} ORDER BY position`
+                : yield* sql<ErrorRow>`SELECT position, row_index, code, field, pointer, message FROM row_errors
+                    WHERE job_id = ${jobId} ORDER BY position LIMIT ${Math.max(0, Math.floor(limit))}`
+            return Option.some(toJob(found.value, errors.map(toRowError)))
+          })
+        ),
+
+      /** The state of a job by id alone (for waiting on a job the caller already found). */
+      state: (jobId: string): Effect.Effect<Option.Option<Job.JobState>> =>
+        Effect.orDie(
+          Effect.map(sql<{ readonly state: Job.JobState }>`SELECT state FROM jobs WHERE id = ${jobId}`, (rows) =>
+            Option.map(Arr.head(rows), (row) => row.state)
+          )
+        ),
+
+      /**
+       * A page of a job's row errors, each with its rejected record, in order; `None` when the job does not exist
+       * in this workspace under this object.
+       */
+      errorsPage: (
+        workspace: string,
+        objectName: string,
+        jobId: string,
+        options: { readonly limit: number; readonly cursor: string | undefined }
+      ): Effect.Effect<Option.Option<Job.JobErrorsPage>, Cursor.InvalidCursor> =>
+        Effect.gen(function* () {
+          const after = Option.getOrElse(yield* Cursor.decode("errors", options.cursor), () => -1)
+          const limit = Math.max(1, Math.floor(options.limit))
+          return yield* Effect.orDie(
+            Effect.gen(function* () {
+              const found = yield* findJob(workspace, objectName, jobId)
+              if (Option.isNone(found)) return Option.none()
+              const rows = yield* sql<ErrorRow>`SELECT position, row_index, code, field, pointer, message, record
+                FROM row_errors WHERE job_id = ${jobId} AND position > ${after} ORDER BY position LIMIT ${limit + 1}`
+              const pageRows = rows.slice(0, limit)
+              // A row's record is stored with its first error only, and a row's errors are consecutive: only the
+              // row the page starts in can have its record on an earlier page.
+              let carried: { readonly index: number; readonly record: string } | undefined
+              const first = pageRows[0]
+              if (first !== undefined && first.record === null) {
+                const earlier = yield* sql<{ readonly record: string }>`SELECT record FROM row_errors
+                  WHERE job_id = ${jobId} AND position < ${first.position} AND row_index = ${first.row_index}
+                  AND record IS NOT NULL ORDER BY position DESC LIMIT 1`
+                if (earlier[0] !== undefined) carried = { index: Number(first.row_index), record: earlier[0].record }
+              }
+              const errors = pageRows.map((row) => {
+                if (row.record !== null) carried = { index: Number(row.row_index), record: row.record }
+                const record =
+                  carried !== undefined && carried.index === Number(row.row_index) ? carried.record : "null"
+                return { ...toRowError(row), record: JSON.parse(record) as unknown }
+              })
+              const last = pageRows[pageRows.length - 1]
+              return Option.some({
+                errors,
+                nextCursor:
+                  rows.length > limit && last !== undefined ? Cursor.encode("errors", Number(last.position)) : null
+              })
+            })
+          )
+        }),
+
+      /**
+       * Claims the next job a worker may process and marks it `processing`: the oldest `queued` job that is not an
+       * `ordered` job waiting behind an earlier job of its object. `None` when there is none.
+       */
+      claimNext: (): Effect.Effect<Option.Option<ClaimedJob>> =>
+        Effect.orDie(
+          Effect.gen(function* () {
+            const now = yield* Clock.currentTimeMillis
+            const rows = yield* sql.withTransaction(
+              sql<ClaimRow>`UPDATE jobs SET state = 'processing', started_at = ${now}, attempts = attempts + 1
+                WHERE state = 'queued' AND id = (
+                  SELECT j.id FROM jobs j
+                  WHERE j.state = 'queued' AND (j.ordered = 0 OR NOT EXISTS (
+                    SELECT 1 FROM jobs p
+                    WHERE p.workspace = j.workspace AND p.object_name = j.object_name
+                    AND p.state IN ('queued', 'processing') AND p.sequence < j.sequence))
+                  ORDER BY j.created_at, j.sequence
+                  LIMIT 1 ${skipLocked})
+                RETURNING id, workspace, object_name, operation, match_key, sequence, body, accepted_records, attempts,
+                  created_at`
+            )
+            return Option.map(
+              Arr.head(rows),
+              (row): ClaimedJob => ({
+                jobId: row.id,
+                workspace: row.workspace,
+                objectName: row.object_name,
+                operation: row.operation,
+                matchKey: row.match_key,
+                sequence: Number(row.sequence),
+                body: row.body ?? "",
+                acceptedRecords: Number(row.accepted_records),
+                attempts: Number(row.attempts),
+                createdAt: Number(row.created_at)
+              })
+            )
+          })
+        ),
+
+      /**
+       * Records row errors of a `processing` job, numbered from 0 in the order given, in chunked multi-row inserts.
+       * Runs in the caller's transaction.
+       */
+      insertRowErrors: (jobId: string, entries: ReadonlyArray<RowErrorEntry>): Effect.Effect<void> =>
+        Effect.orDie(
+          Effect.forEach(
+            Arr.chunksOf(
+              entries.map((entry, position) => ({ entry, position })),
+              rowsPerStatement(sql, 8, 1_000)
+            ),
+            (chunk) =>
+              sql`INSERT INTO row_errors ${sql.insert(
+                chunk.map(({ entry, position }) => ({
+                  job_id: jobId,
+                  position,
+                  row_index: entry.error.index,
+                  code: entry.error.code,
+                  field: entry.error.field,
+                  pointer: entry.error.pointer,
+                  message: entry.error.message,
+                  record: entry.record
+                }))
+              )}`,
+            { discard: true }
+          )
+        ),
+
+      /**
+       * Marks a `processing` job `completed` with its metrics and drops its body (no longer needed). Answers
+       * `false`, changing nothing, when the job is not `processing` (it was taken from this worker). Runs in the
+       * caller's transaction.
+       */
+      complete: (jobId: string, metrics: Job.JobMetrics, errorCount: number, now: Date): Effect.Effect<boolean> =>
+        Effect.orDie(
+          Effect.map(
+            sql<{ readonly id: string }>`UPDATE jobs SET state = 'completed', completed_at = ${now.getTime()},
+              metrics = ${JSON.stringify(metrics)}, error_count = ${errorCount}, body = NULL
+              WHERE id = ${jobId} AND state = 'processing' RETURNING id`,
+            (rows) => rows.length > 0
+          )
+        ),
+
+      /** Marks a `processing` job `failed` (the job itself could not be processed); keeps its body. */
+      fail: (jobId: string, failure: Job.JobFailure, now: Date): Effect.Effect<boolean> =>
+        Effect.orDie(
+          Effect.map(
+            sql<{ readonly id: string }>`UPDATE jobs SET state = 'failed', completed_at = ${now.getTime()},
+              failure = ${JSON.stringify(failure)} WHERE id = ${jobId} AND state = 'processing' RETURNING id`,
+            (rows) => rows.length > 0
+          )
+        ),
+
+      /**
+       * Puts a `processing` job back in the queue (its worker stopped before committing it). With `countAttempt`
+       * false (a shutdown, not the job's fault) the claim is not counted against the job's attempts.
+       */
+      requeue: (jobId: string, countAttempt: boolean): Effect.Effect<boolean> =>
+        Effect.orDie(
+          Effect.map(
+            sql<{ readonly id: string }>`UPDATE jobs SET state = 'queued', started_at = NULL,
+              attempts = attempts - ${countAttempt ? 0 : 1} WHERE id = ${jobId} AND state = 'processing' RETURNING id`,
+            (rows) => rows.length > 0
+          )
+        ),
+
+      /**
+       * Puts every `processing` job back in the queue; answers how many. For the start of a single node: a crash
+       * left them there, and as a job's processing commits in one transaction, nothing of them was applied.
+       */
+      requeueInterrupted: (): Effect.Effect<number> =>
+        Effect.orDie(
+          Effect.map(
+            sql<{ readonly id: string }>`UPDATE jobs SET state = 'queued', started_at = NULL
+              WHERE state = 'processing' RETURNING id`,
+            (rows) => rows.length
+          )
+        ),
+
+      /**
+       * Deletes the terminal jobs completed before `before`, with their row errors, a few hundred per transaction
+       * so other work is not held up; answers how many.
+       */
+      purgeOlderThan: (before: Date): Effect.Effect<number> =>
+        Effect.orDie(
+          Effect.gen(function* () {
+            let total = 0
+            while (true) {
+              const deleted = yield* purgeSome(before.getTime(), 500)
+              total += deleted
+              if (deleted < 500) return total
+            }
+          })
+        ),
+
+      /** How many jobs wait and run. */
+      queueDepth: (): Effect.Effect<QueueDepth> =>
+        Effect.orDie(
+          Effect.map(
+            sql<{ readonly state: string; readonly count: number }>`SELECT state, COUNT(*) AS count FROM jobs
+              WHERE state IN ('queued', 'processing') GROUP BY state`,
+            (rows) => ({
+              queued: Number(rows.find((row) => row.state === "queued")?.count ?? 0),
+              processing: Number(rows.find((row) => row.state === "processing")?.count ?? 0)
+            })
+          )
+        )
+    } as const
+  }),
+  dependencies: [IdempotencyRepo.Default]
+}) {}

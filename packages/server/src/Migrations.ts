@@ -1,0 +1,122 @@
+/**
+ * The storage schema of the Records service, as migrations the `@effect/sql` migrator runs on start. Every table is
+ * scoped by workspace. Timestamps are milliseconds since the epoch (`BIGINT`), JSON values are stored as text (the
+ * exact text the service wrote), so the same statements serve SQLite and PostgreSQL; the few DDL differences are
+ * fragments chosen with `sql.onDialectOrElse`, one place each.
+ */
+import * as Migrator from "@effect/sql/Migrator"
+import * as SqlClient from "@effect/sql/SqlClient"
+import { Effect } from "effect"
+
+const initial = Effect.gen(function* () {
+  const sql = yield* SqlClient.SqlClient
+  // A table keyed only by its primary key is stored as that key's B-tree in SQLite (no separate rowid index).
+  const withoutRowid = sql.onDialectOrElse({
+    sqlite: () => sql.literal("WITHOUT ROWID"),
+    orElse: () => sql.literal("")
+  })
+  // Record ids are the acceptance order of rows: never reused, explicit values allowed (updates are upserts by id).
+  const recordId = sql.onDialectOrElse({
+    pg: () => sql.literal("BIGSERIAL PRIMARY KEY"),
+    orElse: () => sql.literal("INTEGER PRIMARY KEY AUTOINCREMENT")
+  })
+
+  yield* sql`CREATE TABLE objects (
+    workspace TEXT NOT NULL,
+    name TEXT NOT NULL,
+    definition TEXT NOT NULL,
+    created_at BIGINT NOT NULL,
+    updated_at BIGINT NOT NULL,
+    PRIMARY KEY (workspace, name)
+  ) ${withoutRowid}`
+
+  yield* sql`CREATE TABLE sequences (
+    workspace TEXT NOT NULL PRIMARY KEY,
+    last_sequence BIGINT NOT NULL
+  ) ${withoutRowid}`
+
+  // body: the request body as received, until the job completes; attempts: claims so far (a job that keeps
+  // crashing its worker fails instead of looping forever).
+  yield* sql`CREATE TABLE jobs (
+    id TEXT NOT NULL PRIMARY KEY,
+    workspace TEXT NOT NULL,
+    object_name TEXT NOT NULL,
+    operation TEXT NOT NULL,
+    match_key TEXT NULL,
+    sequence BIGINT NOT NULL,
+    ordered SMALLINT NOT NULL,
+    state TEXT NOT NULL,
+    body TEXT NULL,
+    accepted_records INTEGER NOT NULL,
+    attempts INTEGER NOT NULL DEFAULT 0,
+    created_at BIGINT NOT NULL,
+    started_at BIGINT NULL,
+    completed_at BIGINT NULL,
+    metrics TEXT NULL,
+    failure TEXT NULL,
+    error_count INTEGER NOT NULL DEFAULT 0,
+    UNIQUE (workspace, sequence)
+  )`
+  yield* sql`CREATE INDEX jobs_claim ON jobs (state, created_at, sequence)`
+  yield* sql`CREATE INDEX jobs_object_order ON jobs (workspace, object_name, state, sequence)`
+  yield* sql`CREATE INDEX jobs_retention ON jobs (state, completed_at)`
+
+  // record: the rejected record as JSON text, on the first error of each row only (a row with many errors would
+  // otherwise store its record many times); readers take it from that first error.
+  yield* sql`CREATE TABLE row_errors (
+    job_id TEXT NOT NULL REFERENCES jobs (id) ON DELETE CASCADE,
+    position INTEGER NOT NULL,
+    row_index INTEGER NOT NULL,
+    code TEXT NOT NULL,
+    field TEXT NULL,
+    pointer TEXT NOT NULL,
+    message TEXT NOT NULL,
+    record TEXT NULL,
+    PRIMARY KEY (job_id, position)
+  ) ${withoutRowid}`
+
+  yield* sql`CREATE TABLE records (
+    id ${recordId},
+    workspace TEXT NOT NULL,
+    object_name TEXT NOT NULL,
+    data TEXT NOT NULL,
+    created_at BIGINT NOT NULL,
+    updated_at BIGINT NOT NULL
+  )`
+  yield* sql`CREATE INDEX records_by_object ON records (workspace, object_name, id)`
+
+  // value: the JSON text of the match-key value, so 1 and "1" are different keys.
+  yield* sql`CREATE TABLE record_keys (
+    workspace TEXT NOT NULL,
+    object_name TEXT NOT NULL,
+    field TEXT NOT NULL,
+    value TEXT NOT NULL,
+    record_id BIGINT NOT NULL,
+    PRIMARY KEY (workspace, object_name, field, value)
+  ) ${withoutRowid}`
+
+  yield* sql`CREATE TABLE idempotency_keys (
+    workspace TEXT NOT NULL,
+    method TEXT NOT NULL,
+    path TEXT NOT NULL,
+    key TEXT NOT NULL,
+    fingerprint TEXT NOT NULL,
+    state TEXT NOT NULL,
+    status INTEGER NULL,
+    headers TEXT NULL,
+    body TEXT NULL,
+    created_at BIGINT NOT NULL,
+    expires_at BIGINT NOT NULL,
+    locked_until BIGINT NULL,
+    PRIMARY KEY (workspace, method, path, key)
+  )`
+  yield* sql`CREATE INDEX idempotency_keys_expiry ON idempotency_keys (expires_at)`
+})
+
+/** Every migration of the storage schema, by `<id>_<name>`, for `Migrator.fromRecord`. */
+export const migrations: Record<string, Effect.Effect<void, unknown, SqlClient.SqlClient>> = {
+  "1_initial": initial
+}
+
+/** The loader of {@link migrations}, for `SqliteMigrator.layer` / `PgMigrator.layer`. */
+export const loader: Migrator.Loader = Migrator.fromRecord(migrations)

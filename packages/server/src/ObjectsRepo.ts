@@ -1,0 +1,123 @@
+/**
+ * The objects of each workspace (SPEC §1.1): the stored definitions, plus the default objects `events` and
+ * `profiles` until a workspace replaces them. Definitions are read on every batch, so the stored ones are cached in
+ * memory per workspace and the cache is refreshed by `put`. The cache is only correct with one node writing the
+ * database (SQLite): with PostgreSQL and several nodes, a `put` on one node must reach the others' caches (a
+ * version column checked per read, or `LISTEN/NOTIFY`) — to revisit with the PostgreSQL adapter.
+ */
+import { ObjectSchema } from "@batchwrite/core"
+import * as SqlClient from "@effect/sql/SqlClient"
+import { Clock, Data, Effect, Option, Schema } from "effect"
+import { RecordsRepo } from "./RecordsRepo.js"
+
+/** A schema change that would change the type of existing fields (`409 CDP_ETL.OBJECT.CONFLICT`). */
+export class ObjectConflict extends Data.TaggedError("ObjectConflict")<{
+  readonly objectName: string
+  readonly conflicts: ReadonlyArray<ObjectSchema.FieldTypeConflict>
+}> {
+  override get message(): string {
+    return `object "${this.objectName}": ${this.conflicts
+      .map((c) => `field "${c.field}" cannot change type from ${c.previousType} to ${c.nextType}`)
+      .join("; ")}`
+  }
+}
+
+/** The answer of {@link ObjectsRepo} `put`: the definition now in force and whether the object is new. */
+export interface PutResult {
+  readonly created: boolean
+  readonly definition: ObjectSchema.ObjectDefinition
+}
+
+const decodeDefinition = Schema.decodeUnknownSync(Schema.parseJson(ObjectSchema.ObjectDefinition))
+
+const defaultsByName = new Map(ObjectSchema.defaultObjects.map((definition) => [definition.name, definition]))
+
+const byName = (a: ObjectSchema.ObjectDefinition, b: ObjectSchema.ObjectDefinition) =>
+  a.name < b.name ? -1 : a.name > b.name ? 1 : 0
+
+/** The objects of each workspace: stored definitions, and the defaults until replaced. */
+export class ObjectsRepo extends Effect.Service<ObjectsRepo>()("server/ObjectsRepo", {
+  effect: Effect.gen(function* () {
+    const sql = yield* SqlClient.SqlClient
+    const records = yield* RecordsRepo
+    const cache = new Map<string, ReadonlyMap<string, ObjectSchema.ObjectDefinition>>()
+    // Bumped by every put, so a read that raced with a put does not cache what it read before the put.
+    let generation = 0
+
+    const readStored = (workspace: string) =>
+      Effect.map(
+        sql<{ readonly definition: string }>`SELECT definition FROM objects WHERE workspace = ${workspace}`,
+        (rows) => new Map(rows.map((row) => decodeDefinition(row.definition)).map((d) => [d.name, d] as const))
+      )
+
+    const stored = (workspace: string): Effect.Effect<ReadonlyMap<string, ObjectSchema.ObjectDefinition>> =>
+      Effect.suspend(() => {
+        const cached = cache.get(workspace)
+        if (cached !== undefined) return Effect.succeed(cached)
+        const readAt = generation
+        return Effect.orDie(readStored(workspace)).pipe(
+          Effect.tap((definitions) => {
+            if (generation === readAt) cache.set(workspace, definitions)
+          })
+        )
+      })
+
+    return {
+      /** Every object of the workspace (stored ones, and the defaults not replaced), sorted by name. */
+      list: (workspace: string): Effect.Effect<ReadonlyArray<ObjectSchema.ObjectDefinition>> =>
+        Effect.map(stored(workspace), (definitions) => {
+          const all = new Map(defaultsByName)
+          for (const [name, definition] of definitions) all.set(name, definition)
+          return Array.from(all.values()).sort(byName)
+        }),
+
+      /** The object `name` of the workspace: the stored definition, else the default of that name. */
+      get: (workspace: string, name: string): Effect.Effect<Option.Option<ObjectSchema.ObjectDefinition>> =>
+        Effect.map(stored(workspace), (definitions) =>
+          Option.orElse(Option.fromNullable(definitions.get(name)), () => Option.fromNullable(defaultsByName.get(name)))
+        ),
+
+      /**
+       * Creates or replaces an object's schema. Fields and match keys may be added or removed (stored rows are kept
+       * as they are; the values of added match keys are indexed); changing the type of an existing field fails with
+       * {@link ObjectConflict}. `created` is true when no object of that name existed (not even a default).
+       */
+      put: (workspace: string, definition: ObjectSchema.ObjectDefinition): Effect.Effect<PutResult, ObjectConflict> =>
+        Effect.gen(function* () {
+          const now = yield* Clock.currentTimeMillis
+          const result = yield* sql.withTransaction(
+            Effect.gen(function* () {
+              const rows = yield* sql<{ readonly definition: string }>`SELECT definition FROM objects
+                WHERE workspace = ${workspace} AND name = ${definition.name}`
+              const previous =
+                rows.length > 0 ? decodeDefinition(rows[0]!.definition) : defaultsByName.get(definition.name)
+              if (previous !== undefined) {
+                const conflicts = ObjectSchema.schemaChangeConflicts(previous, definition)
+                if (conflicts.length > 0) {
+                  return yield* new ObjectConflict({ objectName: definition.name, conflicts })
+                }
+              }
+              yield* sql`INSERT INTO objects ${sql.insert({
+                workspace,
+                name: definition.name,
+                definition: JSON.stringify(definition),
+                created_at: now,
+                updated_at: now
+              })} ON CONFLICT (workspace, name) DO UPDATE SET definition = excluded.definition,
+                updated_at = excluded.updated_at`
+              const before = previous?.matchKeys ?? []
+              yield* records.reindexMatchKeys(workspace, definition.name, {
+                added: definition.matchKeys.filter((key) => !before.includes(key)),
+                removed: before.filter((key) => !definition.matchKeys.includes(key))
+              })
+              return { created: previous === undefined, definition }
+            })
+          )
+          generation++
+          cache.delete(workspace)
+          return result
+        }).pipe(Effect.catchTag("SqlError", Effect.die))
+    } as const
+  }),
+  dependencies: [RecordsRepo.Default]
+}) {}

@@ -1,0 +1,549 @@
+/**
+ * The stored rows of objects (SPEC §1.3, §1.4, §1.9): batch appends and upserts, run inside a job's transaction,
+ * and the reads of `GET /records/{object}`.
+ *
+ * Match keys: every non-null value of a match key is unique within its object. `record_keys` maps each value (as
+ * its JSON text, so `1` and `"1"` differ) to the row holding it; upserts find their rows there and both writes
+ * check uniqueness there.
+ *
+ * A batch costs a few statements, not one per row: the rows and key owners the batch can touch are loaded in
+ * chunked `IN (…)` queries, the records are applied in memory in array order (so a later record merges over an
+ * earlier one, even over a row the batch itself inserted), then the new rows, the changed rows and the changed
+ * keys are written with chunked multi-row statements.
+ */
+import { ErrorCode, type ObjectSchema, RecordValidation, type RowError, type StoredRecord } from "@batchwrite/core"
+import * as SqlClient from "@effect/sql/SqlClient"
+import { Array as Arr, Chunk, Effect, Option, Stream } from "effect"
+import * as Cursor from "./Cursor.js"
+import { rowsPerStatement } from "./Database.js"
+
+/** A valid record of a batch and its index in the batch. */
+export interface RowInput {
+  readonly index: number
+  readonly record: RecordValidation.RecordFields
+}
+
+/** What became of one record of a batch. */
+export type RowOutcome =
+  | { readonly _tag: "Inserted" }
+  | { readonly _tag: "Updated" }
+  | { readonly _tag: "Stale" }
+  | { readonly _tag: "Rejected"; readonly error: RowError.RowError }
+
+/**
+ * The value a match-key filter written as text (a query parameter) stands for, by the field's type, so that it
+ * compares equal to stored values: a number for `integer` and `number` fields (`"42"` → `42`), `true`/`false` for
+ * `boolean`, the lower-cased address for `email`, the text itself otherwise. Text that is no value of the field's
+ * type (`"4x"` for an integer) is returned as is and matches nothing.
+ */
+export const filterValue = (definition: ObjectSchema.ObjectDefinition, field: string, text: string): unknown => {
+  const type = Object.hasOwn(definition.fields, field) ? definition.fields[field]!.type : undefined
+  switch (type) {
+    case "integer":
+    case "number": {
+      const trimmed = text.trim()
+      const number = trimmed === "" ? Number.NaN : Number(trimmed)
+      return Number.isFinite(number) ? number : text
+    }
+    case "boolean":
+      return text === "true" ? true : text === "false" ? false : text
+    case "email":
+      return text.toLowerCase()
+    default:
+      return text
+  }
+}
+
+/** A filter of a read: the rows whose match key `field` holds `value` (a value of the field's type). */
+export interface RecordFilter {
+  readonly field: string
+  readonly value: unknown
+}
+
+/** Options of {@link RecordsRepo} `list`. */
+export interface ListOptions {
+  readonly limit: number
+  readonly cursor: string | undefined
+  readonly filter: Option.Option<RecordFilter>
+}
+
+/** Options of {@link RecordsRepo} `stream`. */
+export interface StreamOptions {
+  readonly filter: Option.Option<RecordFilter>
+  /** Rows read per query; default 500. */
+  readonly pageSize?: number | undefined
+}
+
+/** Match keys added to and removed from an object by a schema change. */
+export interface MatchKeyChange {
+  readonly added: ReadonlyArray<string>
+  readonly removed: ReadonlyArray<string>
+}
+
+const inserted: RowOutcome = { _tag: "Inserted" }
+const updated: RowOutcome = { _tag: "Updated" }
+const stale: RowOutcome = { _tag: "Stale" }
+
+/** The text a match-key value is stored and compared as. */
+const keyText = (value: unknown): string => JSON.stringify(value)
+
+const hasValue = (value: unknown): boolean => value !== undefined && value !== null
+
+/** A row a batch works on: loaded from storage (`id` set) or created by the batch (`id` set once inserted). */
+interface WorkingRow {
+  id: number | undefined
+  /** For a row created by the batch, the index of the record that created it. */
+  readonly createdBy: number
+  data: Record<string, unknown>
+  readonly createdAt: number
+  changed: boolean
+}
+
+/** Who holds a match-key value: a row of the batch, or a stored row the batch did not load (its id). */
+type Owner = WorkingRow | number
+
+interface StoredRow {
+  readonly id: number
+  readonly data: string
+  readonly created_at: number
+  readonly updated_at: number
+}
+
+const iso = (millis: unknown): string => new Date(Number(millis)).toISOString()
+
+const toStoredRecord = (row: StoredRow): StoredRecord.StoredRecord => ({
+  ...(JSON.parse(row.data) as Record<string, unknown>),
+  _id: String(row.id),
+  _createdAt: iso(row.created_at),
+  _updatedAt: iso(row.updated_at)
+})
+
+const recordIdPattern = /^[1-9][0-9]{0,15}$/
+
+/** Stored rows of objects: batch writes inside a job's transaction, and reads. */
+export class RecordsRepo extends Effect.Service<RecordsRepo>()("server/RecordsRepo", {
+  effect: Effect.gen(function* () {
+    const sql = yield* SqlClient.SqlClient
+    const inChunk = rowsPerStatement(sql, 1, 5_000)
+
+    /** The owners of `values` of the match key `field`, as stored. */
+    const loadOwners = (workspace: string, objectName: string, field: string, values: ReadonlyArray<string>) =>
+      Effect.map(
+        Effect.forEach(
+          Arr.chunksOf(values, inChunk),
+          (chunk) =>
+            sql<{ readonly value: string; readonly record_id: number }>`SELECT value, record_id FROM record_keys
+              WHERE workspace = ${workspace} AND object_name = ${objectName} AND field = ${field}
+              AND value IN ${sql.in(chunk)}`
+        ),
+        (chunks) => {
+          const owners = new Map<string, number>()
+          for (const rows of chunks) for (const row of rows) owners.set(row.value, Number(row.record_id))
+          return owners
+        }
+      )
+
+    const loadRows = (workspace: string, objectName: string, ids: ReadonlyArray<number>) =>
+      Effect.map(
+        Effect.forEach(
+          Arr.chunksOf(ids, inChunk),
+          (chunk) =>
+            sql<Omit<StoredRow, "updated_at">>`SELECT id, data, created_at FROM records
+              WHERE workspace = ${workspace} AND object_name = ${objectName} AND id IN ${sql.in(chunk)}`
+        ),
+        (chunks) => {
+          const rows = new Map<number, WorkingRow>()
+          for (const chunk of chunks) {
+            for (const row of chunk) {
+              const id = Number(row.id)
+              const data = JSON.parse(row.data) as Record<string, unknown>
+              rows.set(id, { id, createdBy: -1, data, createdAt: Number(row.created_at), changed: false })
+            }
+          }
+          return rows
+        }
+      )
+
+    const insertNewRows = (workspace: string, objectName: string, rows: ReadonlyArray<WorkingRow>, now: number) =>
+      Effect.forEach(
+        Arr.chunksOf(rows, rowsPerStatement(sql, 5, 500)),
+        (chunk) =>
+          Effect.map(
+            sql<{ readonly id: number }>`INSERT INTO records ${sql
+              .insert(
+                chunk.map((row) => ({
+                  workspace,
+                  object_name: objectName,
+                  data: JSON.stringify(row.data),
+                  created_at: now,
+                  updated_at: now
+                }))
+              )
+              .returning("id")}`,
+            // Ids grow in the order of the VALUES list; RETURNING's own order is not guaranteed.
+            (returned) => {
+              const ids = returned.map((row) => Number(row.id)).sort((a, b) => a - b)
+              chunk.forEach((row, i) => {
+                row.id = ids[i]
+              })
+            }
+          ),
+        { discard: true }
+      )
+
+    const insertRowsWithoutIds = (workspace: string, objectName: string, rows: ReadonlyArray<RowInput>, now: number) =>
+      Effect.forEach(
+        Arr.chunksOf(rows, rowsPerStatement(sql, 5, 500)),
+        (chunk) =>
+          sql`INSERT INTO records ${sql.insert(
+            chunk.map((row) => ({
+              workspace,
+              object_name: objectName,
+              data: JSON.stringify(row.record),
+              created_at: now,
+              updated_at: now
+            }))
+          )}`,
+        { discard: true }
+      )
+
+    const updateRows = (workspace: string, objectName: string, rows: ReadonlyArray<WorkingRow>, now: number) =>
+      Effect.forEach(
+        Arr.chunksOf(rows, rowsPerStatement(sql, 6, 500)),
+        (chunk) =>
+          sql`INSERT INTO records ${sql.insert(
+            chunk.map((row) => ({
+              id: row.id,
+              workspace,
+              object_name: objectName,
+              data: JSON.stringify(row.data),
+              created_at: row.createdAt,
+              updated_at: now
+            }))
+          )} ON CONFLICT (id) DO UPDATE SET data = excluded.data, updated_at = excluded.updated_at`,
+        { discard: true }
+      )
+
+    const deleteKeys = (workspace: string, objectName: string, field: string, values: ReadonlyArray<string>) =>
+      Effect.forEach(
+        Arr.chunksOf(values, inChunk),
+        (chunk) =>
+          sql`DELETE FROM record_keys WHERE workspace = ${workspace} AND object_name = ${objectName}
+            AND field = ${field} AND value IN ${sql.in(chunk)}`,
+        { discard: true }
+      )
+
+    const putKeys = (
+      workspace: string,
+      objectName: string,
+      keys: ReadonlyArray<{ readonly field: string; readonly value: string; readonly recordId: number }>,
+      onConflict: "replace" | "keep"
+    ) =>
+      Effect.forEach(
+        Arr.chunksOf(keys, rowsPerStatement(sql, 5, 1_000)),
+        (chunk) => {
+          const insert = sql.insert(
+            chunk.map((key) => ({
+              workspace,
+              object_name: objectName,
+              field: key.field,
+              value: key.value,
+              record_id: key.recordId
+            }))
+          )
+          return onConflict === "replace"
+            ? sql`INSERT INTO record_keys ${insert} ON CONFLICT (workspace, object_name, field, value)
+                DO UPDATE SET record_id = excluded.record_id`
+            : sql`INSERT INTO record_keys ${insert} ON CONFLICT (workspace, object_name, field, value) DO NOTHING`
+        },
+        { discard: true }
+      )
+
+    /**
+     * Applies a batch: every record is inserted (`matchKey` undefined) or merged into the row holding its
+     * `matchKey` value. Runs in the caller's transaction.
+     */
+    const apply = (
+      workspace: string,
+      definition: ObjectSchema.ObjectDefinition,
+      matchKey: string | undefined,
+      rows: ReadonlyArray<RowInput>,
+      now: number
+    ) =>
+      Effect.gen(function* () {
+        const objectName = definition.name
+        const matchKeys = definition.matchKeys
+        if (matchKeys.length === 0 && matchKey === undefined) {
+          yield* insertRowsWithoutIds(workspace, objectName, rows, now)
+          return rows.map(() => inserted)
+        }
+
+        // Load the rows the batch merges into, then every owner of a key value the batch can write.
+        const valuesOf = (field: string, extra: Iterable<Record<string, unknown>> = []) => {
+          const values = new Set<string>()
+          for (const row of rows) if (hasValue(row.record[field])) values.add(keyText(row.record[field]))
+          for (const data of extra) if (hasValue(data[field])) values.add(keyText(data[field]))
+          return Array.from(values)
+        }
+        const initial = new Map<string, Map<string, number>>()
+        let loaded = new Map<number, WorkingRow>()
+        if (matchKey !== undefined) {
+          const owners = yield* loadOwners(workspace, objectName, matchKey, valuesOf(matchKey))
+          initial.set(matchKey, owners)
+          loaded = yield* loadRows(workspace, objectName, Array.from(new Set(owners.values())))
+        }
+        const loadedData = Array.from(loaded.values(), (row) => row.data)
+        for (const field of matchKeys) {
+          if (field !== matchKey) {
+            initial.set(field, yield* loadOwners(workspace, objectName, field, valuesOf(field, loadedData)))
+          }
+        }
+        const owners = new Map<string, Map<string, Owner>>()
+        for (const [field, stored] of initial) {
+          const current = new Map<string, Owner>()
+          for (const [value, id] of stored) current.set(value, loaded.get(id) ?? id)
+          owners.set(field, current)
+        }
+
+        const conflict = (index: number, data: Record<string, unknown>, self: WorkingRow | undefined) => {
+          for (const field of matchKeys) {
+            const value = data[field]
+            if (!hasValue(value)) continue
+            const text = keyText(value)
+            const owner = owners.get(field)!.get(text)
+            if (owner === undefined || owner === self || (typeof owner === "number" && owner === self?.id)) continue
+            const holder =
+              typeof owner === "number"
+                ? `record ${owner}`
+                : owner.id !== undefined
+                  ? `record ${owner.id}`
+                  : `the record of row ${owner.createdBy} of this batch`
+            const error: RowError.RowError = {
+              index,
+              code: ErrorCode.RequestInvalid,
+              field,
+              pointer: `/records/${index}/${RecordValidation.escapePointerToken(field)}`,
+              message: `${field} ${text} already belongs to ${holder}`
+            }
+            return error
+          }
+          return undefined
+        }
+        const moveKeys = (row: WorkingRow, before: Record<string, unknown>, after: Record<string, unknown>) => {
+          for (const field of matchKeys) {
+            const was = hasValue(before[field]) ? keyText(before[field]) : undefined
+            const is = hasValue(after[field]) ? keyText(after[field]) : undefined
+            if (was === is) continue
+            const current = owners.get(field)!
+            if (was !== undefined && current.get(was) === row) current.delete(was)
+            if (is !== undefined) current.set(is, row)
+          }
+        }
+
+        const created: Array<WorkingRow> = []
+        const outcomes: Array<RowOutcome> = []
+        for (const { index, record } of rows) {
+          const holder = matchKey === undefined ? undefined : owners.get(matchKey)!.get(keyText(record[matchKey]))
+          const target = typeof holder === "number" ? loaded.get(holder) : holder
+          if (target === undefined) {
+            const data: Record<string, unknown> = {}
+            for (const field in record) if (record[field] !== undefined) data[field] = record[field]
+            const error = conflict(index, data, undefined)
+            if (error !== undefined) {
+              outcomes.push({ _tag: "Rejected", error })
+              continue
+            }
+            const row: WorkingRow = { id: undefined, createdBy: index, data, createdAt: now, changed: true }
+            moveKeys(row, {}, data)
+            created.push(row)
+            outcomes.push(inserted)
+            continue
+          }
+          const incoming = RecordValidation.orderByValue(definition, record)
+          const current = RecordValidation.orderByValue(definition, target.data)
+          if (incoming !== undefined && current !== undefined && incoming < current) {
+            outcomes.push(stale)
+            continue
+          }
+          const merged: Record<string, unknown> = { ...target.data }
+          for (const field in record) if (record[field] !== undefined) merged[field] = record[field]
+          const error = conflict(index, merged, target)
+          if (error !== undefined) {
+            outcomes.push({ _tag: "Rejected", error })
+            continue
+          }
+          moveKeys(target, target.data, merged)
+          target.data = merged
+          target.changed = true
+          outcomes.push(updated)
+        }
+
+        yield* insertNewRows(workspace, objectName, created, now)
+        yield* updateRows(
+          workspace,
+          objectName,
+          Array.from(loaded.values()).filter((row) => row.changed),
+          now
+        )
+        const changedKeys: Array<{ readonly field: string; readonly value: string; readonly recordId: number }> = []
+        for (const [field, current] of owners) {
+          const stored = initial.get(field)!
+          const gone: Array<string> = []
+          for (const value of stored.keys()) if (!current.has(value)) gone.push(value)
+          if (gone.length > 0) yield* deleteKeys(workspace, objectName, field, gone)
+          for (const [value, owner] of current) {
+            const recordId = typeof owner === "number" ? owner : owner.id!
+            if (stored.get(value) !== recordId) changedKeys.push({ field, value, recordId })
+          }
+        }
+        yield* putKeys(workspace, objectName, changedKeys, "replace")
+        return outcomes
+      })
+
+    const page = (
+      workspace: string,
+      objectName: string,
+      filter: Option.Option<RecordFilter>,
+      after: number,
+      limit: number
+    ) =>
+      Option.match(filter, {
+        onNone: () =>
+          sql<StoredRow>`SELECT id, data, created_at, updated_at FROM records
+            WHERE workspace = ${workspace} AND object_name = ${objectName} AND id > ${after}
+            ORDER BY id LIMIT ${limit}`,
+        onSome: ({ field, value }) =>
+          sql<StoredRow>`SELECT r.id, r.data, r.created_at, r.updated_at
+            FROM record_keys k JOIN records r ON r.id = k.record_id
+            WHERE k.workspace = ${workspace} AND k.object_name = ${objectName} AND k.field = ${field}
+            AND k.value = ${keyText(value)} AND r.id > ${after}
+            ORDER BY r.id LIMIT ${limit}`
+      })
+
+    const reindexPage = 1_000
+
+    return {
+      /**
+       * Inserts every record as a new row (SPEC §1.3). When the object has match keys, a record whose non-null
+       * match-key value is already held (by a stored row or an earlier record of the batch) is rejected.
+       * One outcome per input row, in order. Runs in the caller's transaction.
+       */
+      append: (
+        workspace: string,
+        definition: ObjectSchema.ObjectDefinition,
+        rows: ReadonlyArray<RowInput>,
+        now: Date
+      ): Effect.Effect<ReadonlyArray<RowOutcome>> =>
+        Effect.orDie(apply(workspace, definition, undefined, rows, now.getTime())),
+
+      /**
+       * Merges every record into the row whose `matchKey` value equals its own, or inserts it (SPEC §1.4): fields
+       * present overwrite (an explicit `null` sets null), absent fields keep their value; records apply in array
+       * order; with an `orderBy`, a record older than the row is `Stale`; a merge that would give the row another
+       * row's match-key value is rejected. One outcome per input row, in order. Runs in the caller's transaction.
+       * `matchKey` must be one of the object's match keys (the caller checks).
+       */
+      upsert: (
+        workspace: string,
+        definition: ObjectSchema.ObjectDefinition,
+        matchKey: string,
+        rows: ReadonlyArray<RowInput>,
+        now: Date
+      ): Effect.Effect<ReadonlyArray<RowOutcome>> =>
+        definition.matchKeys.includes(matchKey)
+          ? Effect.orDie(apply(workspace, definition, matchKey, rows, now.getTime()))
+          : Effect.dieMessage(`upsert by "${matchKey}", which is not a match key of object "${definition.name}"`),
+
+      /**
+       * A page of an object's rows, oldest first, optionally only the row holding a match-key value. `nextCursor`
+       * is `null` on the last page.
+       */
+      list: (
+        workspace: string,
+        objectName: string,
+        options: ListOptions
+      ): Effect.Effect<StoredRecord.RecordsPage, Cursor.InvalidCursor> =>
+        Effect.gen(function* () {
+          const after = yield* Cursor.decode("records", options.cursor)
+          const limit = Math.max(1, Math.floor(options.limit))
+          const rows = yield* Effect.orDie(
+            page(
+              workspace,
+              objectName,
+              options.filter,
+              Option.getOrElse(after, () => 0),
+              limit + 1
+            )
+          )
+          const records = rows.slice(0, limit).map(toStoredRecord)
+          return {
+            records,
+            nextCursor: rows.length > limit ? Cursor.encode("records", Number(rows[limit - 1]!.id)) : null
+          }
+        }),
+
+      /** Every matching row, oldest first, read page by page (constant memory): for NDJSON exports. */
+      stream: (
+        workspace: string,
+        objectName: string,
+        options: StreamOptions
+      ): Stream.Stream<StoredRecord.StoredRecord> => {
+        const pageSize = Math.max(1, options.pageSize ?? 500)
+        return Stream.paginateChunkEffect(0, (after) =>
+          Effect.map(Effect.orDie(page(workspace, objectName, options.filter, after, pageSize)), (rows) => [
+            Chunk.fromIterable(rows.map(toStoredRecord)),
+            rows.length === pageSize ? Option.some(Number(rows[rows.length - 1]!.id)) : Option.none()
+          ])
+        )
+      },
+
+      /** One row by its `_id`; `None` when the id is not a row of this object in this workspace. */
+      get: (
+        workspace: string,
+        objectName: string,
+        id: string
+      ): Effect.Effect<Option.Option<StoredRecord.StoredRecord>> =>
+        recordIdPattern.test(id)
+          ? Effect.orDie(
+              Effect.map(
+                sql<StoredRow>`SELECT id, data, created_at, updated_at FROM records
+                  WHERE id = ${Number(id)} AND workspace = ${workspace} AND object_name = ${objectName}`,
+                (rows) => Option.map(Arr.head(rows), toStoredRecord)
+              )
+            )
+          : Effect.succeed(Option.none()),
+
+      /**
+       * Brings `record_keys` in line with a schema change: forgets the values of removed match keys and indexes the
+       * stored values of added ones. Where stored rows share a value of an added key, the oldest row holds it (the
+       * others cannot be found by that key). Runs in the caller's transaction.
+       */
+      reindexMatchKeys: (workspace: string, objectName: string, change: MatchKeyChange): Effect.Effect<void> =>
+        Effect.orDie(
+          Effect.gen(function* () {
+            if (change.removed.length > 0) {
+              yield* sql`DELETE FROM record_keys WHERE workspace = ${workspace} AND object_name = ${objectName}
+                AND field IN ${sql.in(change.removed)}`
+            }
+            if (change.added.length === 0) return
+            let after = 0
+            while (true) {
+              const rows = yield* sql<Pick<StoredRow, "id" | "data">>`SELECT id, data FROM records
+                WHERE workspace = ${workspace} AND object_name = ${objectName} AND id > ${after}
+                ORDER BY id LIMIT ${reindexPage}`
+              const keys: Array<{ readonly field: string; readonly value: string; readonly recordId: number }> = []
+              for (const row of rows) {
+                const data = JSON.parse(row.data) as Record<string, unknown>
+                for (const field of change.added) {
+                  if (hasValue(data[field])) keys.push({ field, value: keyText(data[field]), recordId: Number(row.id) })
+                }
+              }
+              yield* putKeys(workspace, objectName, keys, "keep")
+              if (rows.length < reindexPage) return
+              after = Number(rows[rows.length - 1]!.id)
+            }
+          })
+        )
+    } as const
+  })
+}) {}

@@ -1,0 +1,89 @@
+/**
+ * Serving with a graceful stop (SPEC §1.10). On shutdown the node stops accepting connections, lets every request
+ * in flight finish (including requests that arrive meanwhile on open connections, answered with
+ * `Connection: close`), closes idle connections after a grace period, and only then removes its request handler. The
+ * platform's own finalizer removes the handler and interrupts in-flight requests first, which would reset them
+ * and leave late requests unanswered.
+ */
+import type * as Http from "node:http"
+import * as Net from "node:net"
+import { type HttpApp, HttpMiddleware, HttpServer, HttpServerResponse } from "@effect/platform"
+import { Duration, Effect, type Scope } from "effect"
+
+/** The longest a stop waits for requests in flight before closing every connection. */
+export const drainTimeout: Duration.Duration = Duration.seconds(35)
+
+/** A stop keeps accepting until no connection arrived for this long (connections the kernel already queued). */
+const acceptQuiet = 200
+
+/** ... but at most this long. */
+const acceptGraceMax = 2_000
+
+/** How long a connection may sit without a request, once the listener is closed, before it is closed. */
+const idleGrace = 1_000
+
+/**
+ * Stops accepting connections and waits until every connection is closed: those with a request in flight close
+ * after their response (`Connection: close`); idle keep-alive connections are closed after a grace period.
+ *
+ * Two details matter. The listener is closed only once no connection arrived for `acceptQuiet`: connections the
+ * kernel accepted while the event loop was busy would otherwise be reset, requests and all. And only the listening
+ * socket is closed (`net.Server`): Node's `http.Server.close()` destroys at once every connection without a
+ * request parsed yet, which resets requests whose bytes are still unread.
+ */
+const closeWhenDrained = (server: Http.Server, timeout: Duration.Duration) =>
+  Effect.async<void>((resume) => {
+    if (!server.listening) return resume(Effect.void)
+    const started = Date.now()
+    let lastConnection = started
+    const onConnection = () => {
+      lastConnection = Date.now()
+    }
+    server.on("connection", onConnection)
+    let sweep: ReturnType<typeof setInterval> | undefined
+    const deadline = setTimeout(() => server.closeAllConnections(), Duration.toMillis(timeout))
+    const closeListener = () => {
+      server.off("connection", onConnection)
+      Net.Server.prototype.close.call(server, () => {
+        clearInterval(sweep)
+        clearTimeout(deadline)
+        resume(Effect.void)
+      })
+      sweep = setInterval(() => {
+        if (Date.now() - lastConnection >= idleGrace) server.closeIdleConnections()
+      }, 100)
+    }
+    const waitForQuiet = setInterval(() => {
+      const now = Date.now()
+      if (now - lastConnection >= acceptQuiet || now - started >= acceptGraceMax) {
+        clearInterval(waitForQuiet)
+        closeListener()
+      }
+    }, 50)
+  })
+
+/**
+ * Serves `app` on the `HttpServer` backed by `server`, stopping gracefully when the scope closes. `middleware`
+ * wraps every request, as `HttpServer.serve`'s does.
+ */
+export const serveGracefully = <E, R>(
+  server: Http.Server,
+  app: HttpApp.Default<E, R>,
+  middleware: HttpMiddleware.HttpMiddleware
+): Effect.Effect<void, never, HttpServer.HttpServer | Scope.Scope | Exclude<R, Scope.Scope>> =>
+  Effect.gen(function* () {
+    let draining = false
+    const markClosing = HttpMiddleware.make((inner) =>
+      Effect.map(inner, (response) =>
+        draining ? HttpServerResponse.setHeader(response, "connection", "close") : response
+      )
+    )
+    yield* HttpServer.serveEffect(app, (inner) => markClosing(middleware(inner)))
+    // Added after the platform's finalizer, so it runs before it.
+    yield* Effect.addFinalizer(() =>
+      Effect.suspend(() => {
+        draining = true
+        return closeWhenDrained(server, drainTimeout)
+      })
+    )
+  }) as Effect.Effect<void, never, HttpServer.HttpServer | Scope.Scope | Exclude<R, Scope.Scope>>

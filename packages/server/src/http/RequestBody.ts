@@ -1,0 +1,113 @@
+/**
+ * Reading a request body safely (SPEC §1.5, §1.11): JSON content type only (415), a size guard that answers 413
+ * before reading a body declared too large and stops reading one that grows too large, and gzip decoded with an
+ * output cap so a gzip bomb cannot exhaust memory. Yields the decoded body text, never re-serialized.
+ */
+import { gunzip } from "node:zlib"
+import { ErrorCode, Limits } from "@batchwrite/core"
+import type { HttpServerRequest } from "@effect/platform"
+import { NodeHttpServerRequest } from "@effect/platform-node"
+import { Effect } from "effect"
+import { ApiFailure, payloadTooLarge } from "./ApiFailure.js"
+
+const isJsonContentType = (contentType: string | undefined): boolean => {
+  if (contentType === undefined) return false
+  const mediaType = contentType.split(";")[0]!.trim().toLowerCase()
+  return mediaType === "application/json" || (mediaType.startsWith("application/") && mediaType.endsWith("+json"))
+}
+
+const unsupportedMediaType = (contentType: string | undefined) =>
+  new ApiFailure({
+    status: 415,
+    code: ErrorCode.UnsupportedMediaType,
+    message: `the body must be JSON: send 'Content-Type: application/json' (got ${contentType === undefined ? "none" : `'${contentType}'`})`
+  })
+
+const readRaw = (request: HttpServerRequest.HttpServerRequest, limit: number) =>
+  Effect.async<Buffer, ApiFailure>((resume) => {
+    const incoming = NodeHttpServerRequest.toIncomingMessage(request)
+    const chunks: Array<Buffer> = []
+    let size = 0
+    const cleanup = () => {
+      incoming.off("data", onData).off("end", onEnd).off("error", onError).off("aborted", onAborted)
+    }
+    const onData = (chunk: Buffer) => {
+      size += chunk.length
+      if (size > limit) {
+        cleanup()
+        incoming.resume() // drain and discard the rest
+        resume(Effect.fail(payloadTooLarge(size, false)))
+        return
+      }
+      chunks.push(chunk)
+    }
+    const onEnd = () => {
+      cleanup()
+      resume(Effect.succeed(chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, size)))
+    }
+    const onError = (error: Error) => {
+      cleanup()
+      resume(
+        Effect.fail(
+          new ApiFailure({
+            status: 400,
+            code: ErrorCode.RequestInvalid,
+            message: `could not read the body: ${error.message}`
+          })
+        )
+      )
+    }
+    const onAborted = () => onError(new Error("the client aborted the request"))
+    incoming.on("data", onData).once("end", onEnd).once("error", onError).once("aborted", onAborted)
+    return Effect.sync(cleanup)
+  })
+
+const gunzipCapped = (compressed: Buffer, limit: number) =>
+  Effect.async<Buffer, ApiFailure>((resume) => {
+    gunzip(compressed, { maxOutputLength: limit + 1 }, (error, result) => {
+      if (error === null) {
+        resume(result.length > limit ? Effect.fail(payloadTooLarge(result.length, false)) : Effect.succeed(result))
+      } else if (error instanceof RangeError || (error as NodeJS.ErrnoException).code === "ERR_BUFFER_TOO_LARGE") {
+        resume(Effect.fail(payloadTooLarge(limit + 1, false)))
+      } else {
+        resume(
+          Effect.fail(
+            new ApiFailure({
+              status: 400,
+              code: ErrorCode.RequestInvalid,
+              message: `the gzip body is corrupt: ${error.message}`
+            })
+          )
+        )
+      }
+    })
+  })
+
+/**
+ * The decoded body text of a JSON request, at most `limit` bytes after any `Content-Encoding: gzip` is undone.
+ * Fails with 415 for another content type, 413 for a body over the limit, 400 for an unknown encoding or a
+ * corrupt gzip stream.
+ */
+export const readJsonBody = (
+  request: HttpServerRequest.HttpServerRequest,
+  limit: number = Limits.maxBodyBytes
+): Effect.Effect<string, ApiFailure> =>
+  Effect.gen(function* () {
+    const contentType = request.headers["content-type"]
+    if (!isJsonContentType(contentType)) return yield* Effect.fail(unsupportedMediaType(contentType))
+    const encoding = (request.headers["content-encoding"] ?? "identity").trim().toLowerCase()
+    if (encoding !== "identity" && encoding !== "gzip") {
+      return yield* Effect.fail(
+        new ApiFailure({
+          status: 415,
+          code: ErrorCode.UnsupportedMediaType,
+          message: `unsupported Content-Encoding '${encoding}': send the body as is or gzip`
+        })
+      )
+    }
+    const declared = Number(request.headers["content-length"])
+    if (Number.isFinite(declared) && declared > limit) return yield* Effect.fail(payloadTooLarge(declared, true))
+    const raw = yield* readRaw(request, limit)
+    const decoded = encoding === "gzip" ? yield* gunzipCapped(raw, limit) : raw
+    return decoded.toString("utf8")
+  })
