@@ -424,6 +424,29 @@ export class RecordsRepo extends Effect.Service<RecordsRepo>()("server/RecordsRe
 
     return {
       /**
+       * Inserts one record that carries no match-key value as a new row and returns it as stored: the synchronous
+       * append of SPEC §1.9, which touches no other row and so needs no place in the acceptance order.
+       */
+      insertOne: (
+        workspace: string,
+        objectName: string,
+        record: RecordValidation.RecordFields,
+        now: Date
+      ): Effect.Effect<StoredRecord.StoredRecord> =>
+        Effect.orDie(
+          Effect.map(
+            sql<StoredRow>`INSERT INTO records ${sql.insert({
+              workspace,
+              object_name: objectName,
+              data: JSON.stringify(record),
+              created_at: now.getTime(),
+              updated_at: now.getTime()
+            })} RETURNING id, data, created_at, updated_at`,
+            (rows) => toStoredRecord(rows[0]!)
+          )
+        ),
+
+      /**
        * Inserts every record as a new row (SPEC §1.3). When the object has match keys, a record whose non-null
        * match-key value is already held (by a stored row or an earlier record of the batch) is rejected.
        * One outcome per input row, in order. Runs in the caller's transaction.

@@ -13,6 +13,7 @@ import { jobRoutes } from "./JobRoutes.js"
 import { objectRoutes } from "./ObjectRoutes.js"
 import { opsRoutes } from "./OpsRoutes.js"
 import { recordRoutes } from "./RecordRoutes.js"
+import { recordWriteRoutes } from "./RecordWriteRoutes.js"
 import { RequestRecords } from "./RequestRecords.js"
 import { failure, internalError, toHttp } from "./Responses.js"
 
@@ -31,7 +32,14 @@ const routeNotFound = Effect.gen(function* () {
 })
 
 /** Every route of the service. */
-export const router = HttpRouter.concatAll(batchRoutes, jobRoutes, recordRoutes, objectRoutes, opsRoutes).pipe(
+export const router = HttpRouter.concatAll(
+  batchRoutes,
+  jobRoutes,
+  recordRoutes,
+  recordWriteRoutes,
+  objectRoutes,
+  opsRoutes
+).pipe(
   HttpRouter.all("*", routeNotFound),
   HttpRouter.catchAllCause((cause) =>
     Effect.zipRight(Effect.logError("request failed", Cause.pretty(cause)), Effect.succeed(toHttp(internalError)))
