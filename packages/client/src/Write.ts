@@ -19,8 +19,9 @@ export interface WriteOptions {
   /** The match key of an upsert: one of the object's `matchKeys`. */
   readonly matchKey?: string | undefined
   /**
-   * Batches in flight at once; default 4. With more than one, batches may be accepted out of input order: for
-   * upserts where a later record must win over an earlier one of another batch, use 1.
+   * Batches in flight at once; default 4 for appends and 1 for upserts. With more than one, batches may be
+   * accepted out of input order, so a later record of the input may lose to an earlier one of another batch:
+   * raise it for upserts only when no match-key value appears in two batches.
    */
   readonly concurrency?: number | undefined
   /** Jobs awaited at once; default 16. */
@@ -304,7 +305,7 @@ export const write = <A, E, R>(
     return Effect.fail(new InvalidRequest({ message: "an upsert needs a matchKey" }))
   }
   return items.pipe(
-    Stream.mapEffect(itemPart, { concurrency: options.concurrency ?? 4 }),
+    Stream.mapEffect(itemPart, { concurrency: options.concurrency ?? (options.mode === "upsert" ? 1 : 4) }),
     Stream.mapEffect(settle, { concurrency: options.awaitConcurrency ?? 16, unordered: true }),
     Stream.runFold(emptySummary<A>(), merge),
     Effect.map((summary) => ({
