@@ -1,7 +1,7 @@
 /**
  * The storage connection of the Records service: a layer providing `SqlClient` on one database, with the schema
- * migrated on start. SQLite (one file, WAL) is the embedded default; the repositories only use `SqlClient`, so a
- * PostgreSQL layer can serve them too.
+ * migrated on start. SQLite (one file, WAL) is the embedded default; PostgreSQL (a connection pool) lets any number
+ * of nodes share one database. The repositories only use `SqlClient`, so the same code serves both.
  *
  * Durability of SQLite (SPEC §1.5, §1.10: a `202` survives `kill -9`): in WAL mode a commit appends the
  * transaction to the WAL file before it returns. With `synchronous = NORMAL` (the default here) that write reaches
@@ -15,9 +15,11 @@ import * as NodeContext from "@effect/platform-node/NodeContext"
 import type * as Migrator from "@effect/sql/Migrator"
 import type * as SqlClient from "@effect/sql/SqlClient"
 import type { SqlError } from "@effect/sql/SqlError"
+import * as PgClient from "@effect/sql-pg/PgClient"
+import * as PgMigrator from "@effect/sql-pg/PgMigrator"
 import * as SqliteClient from "@effect/sql-sqlite-node/SqliteClient"
 import * as SqliteMigrator from "@effect/sql-sqlite-node/SqliteMigrator"
-import { Duration, Effect, Layer } from "effect"
+import { Duration, Effect, Layer, Redacted } from "effect"
 import type { ConfigError } from "effect/ConfigError"
 import { loader } from "./Migrations.js"
 
@@ -51,6 +53,59 @@ export const sqlite = (
   return Layer.effectDiscard(setUp).pipe(
     Layer.provide(NodeContext.layer),
     Layer.provideMerge(SqliteClient.layer({ filename: options.filename }))
+  )
+}
+
+/** Options of {@link postgres}. */
+export interface PostgresOptions {
+  /** A connection URL, `postgres://user:password@host:port/database`. */
+  readonly url: string | Redacted.Redacted
+  /** The most connections the node opens (job workers and requests share them). Default 10. */
+  readonly poolSize?: number | undefined
+  /** The `application_name` the connections report. Default `batchwrite`. */
+  readonly applicationName?: string | undefined
+}
+
+/** The table `@effect/sql`'s migrator records applied migrations in. */
+const migrationsTable = "effect_sql_migrations"
+
+/**
+ * Creates the migrator's own table under a transaction-scoped advisory lock. `PgMigrator` locks that table while it
+ * migrates, so concurrent starts are safe once it exists; but it creates it outside any lock, and two nodes starting
+ * on an empty database would both try. The columns are exactly the migrator's.
+ */
+const ensureMigrationsTable = Effect.gen(function* () {
+  const sql = yield* PgClient.PgClient
+  yield* sql.withTransaction(
+    Effect.gen(function* () {
+      yield* sql`SELECT pg_advisory_xact_lock(hashtext(${migrationsTable}))`
+      yield* sql`CREATE TABLE IF NOT EXISTS ${sql(migrationsTable)} (
+        migration_id integer primary key,
+        created_at timestamp with time zone not null default now(),
+        name text not null
+      )`
+    })
+  )
+})
+
+/**
+ * A layer providing `SqlClient` (and `PgClient`) on a PostgreSQL database through a pool of at most `poolSize`
+ * connections, with every migration applied before the layer is built. Several nodes may start at once on the same
+ * database: the migrations run once.
+ */
+export const postgres = (
+  options: PostgresOptions
+): Layer.Layer<SqlClient.SqlClient | PgClient.PgClient, SqlError | Migrator.MigrationError | ConfigError> => {
+  const setUp = Effect.zipRight(ensureMigrationsTable, PgMigrator.run({ loader, table: migrationsTable }))
+  return Layer.effectDiscard(setUp).pipe(
+    Layer.provide(NodeContext.layer),
+    Layer.provideMerge(
+      PgClient.layer({
+        url: Redacted.isRedacted(options.url) ? options.url : Redacted.make(options.url),
+        maxConnections: Math.max(1, Math.floor(options.poolSize ?? 10)),
+        applicationName: options.applicationName ?? "batchwrite"
+      })
+    )
   )
 }
 

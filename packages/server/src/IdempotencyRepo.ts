@@ -6,7 +6,8 @@
  * free again.
  */
 import * as SqlClient from "@effect/sql/SqlClient"
-import { Clock, Data, Duration, Effect } from "effect"
+import type { SqlError } from "@effect/sql/SqlError"
+import { Clock, Context, Data, Duration, Effect } from "effect"
 
 /** Where an idempotency key applies: one workspace, one method, one path. */
 export interface IdempotencyScope {
@@ -43,6 +44,14 @@ export const keyTtl: Duration.Duration = Duration.hours(24)
  */
 export const leaseTtl: Duration.Duration = Duration.seconds(60)
 
+/**
+ * The lease of an idempotency key in progress ({@link leaseTtl} by default): with several nodes, how long the keys
+ * of requests in flight on a node that died keep answering `409` before a retry can take them.
+ */
+export class IdempotencyLease extends Context.Reference<IdempotencyLease>()("server/IdempotencyLease", {
+  defaultValue: (): Duration.Duration => leaseTtl
+}) {}
+
 /** The accept transaction found its idempotency key no longer held by its request; nothing was queued. */
 export class IdempotencyKeyNotHeld extends Data.TaggedError("IdempotencyKeyNotHeld")<{
   readonly scope: IdempotencyScope
@@ -70,7 +79,7 @@ export class IdempotencyRepo extends Effect.Service<IdempotencyRepo>()("server/I
   effect: Effect.gen(function* () {
     const sql = yield* SqlClient.SqlClient
     const ttlMillis = Duration.toMillis(keyTtl)
-    const leaseMillis = Duration.toMillis(leaseTtl)
+    const leaseMillis = Duration.toMillis(yield* IdempotencyLease)
 
     const where = (scope: IdempotencyScope) =>
       sql`workspace = ${scope.workspace} AND method = ${scope.method} AND path = ${scope.path} AND key = ${scope.key}`
@@ -80,51 +89,68 @@ export class IdempotencyRepo extends Effect.Service<IdempotencyRepo>()("server/I
         headers = ${JSON.stringify(response.headers)}, body = ${response.body}, locked_until = NULL
         WHERE ${where(scope)} ${onlyInProgress ? sql`AND state = 'in_progress'` : sql``} RETURNING key`
 
+    // The row of a key is locked while a request decides about it, so concurrent requests with one key (on any
+    // node) take turns; SQLite has one writer anyway.
+    const forUpdate = sql.onDialectOrElse({ pg: () => sql.literal("FOR UPDATE"), orElse: () => sql.literal("") })
+
+    const begin = (scope: IdempotencyScope, fingerprint: string): Effect.Effect<Begin, SqlError> =>
+      Effect.flatMap(
+        sql.withTransaction(
+          Effect.gen(function* () {
+            const now = yield* Clock.currentTimeMillis
+            const held = {
+              fingerprint,
+              state: "in_progress",
+              expires_at: now + ttlMillis,
+              locked_until: now + leaseMillis
+            }
+            // A key never used: taken at once. A concurrent first use of the same key waits here for the other
+            // transaction and then finds the key taken.
+            const inserted = yield* sql<{ readonly key: string }>`INSERT INTO idempotency_keys ${sql.insert({
+              workspace: scope.workspace,
+              method: scope.method,
+              path: scope.path,
+              key: scope.key,
+              created_at: now,
+              ...held
+            })} ON CONFLICT (workspace, method, path, key) DO NOTHING RETURNING key`
+            if (inserted.length > 0) return { _tag: "Fresh" } as const
+            const rows = yield* sql<KeyRow>`SELECT fingerprint, state, status, headers, body, expires_at,
+              locked_until FROM idempotency_keys WHERE ${where(scope)} ${forUpdate}`
+            const row = rows[0]
+            // Deleted since the insert was refused (released, purged): look again.
+            if (row === undefined) return undefined
+            const free =
+              Number(row.expires_at) <= now || (row.state === "in_progress" && Number(row.locked_until ?? 0) <= now)
+            if (free) {
+              yield* sql`UPDATE idempotency_keys SET fingerprint = ${fingerprint}, state = 'in_progress',
+                status = NULL, headers = NULL, body = NULL, created_at = ${now}, expires_at = ${held.expires_at},
+                locked_until = ${held.locked_until} WHERE ${where(scope)}`
+              return { _tag: "Fresh" } as const
+            }
+            if (row.fingerprint !== fingerprint) return { _tag: "Mismatch" } as const
+            if (row.state === "in_progress") {
+              return { _tag: "InProgress", retryAfterSeconds: inProgressRetryAfterSeconds } as const
+            }
+            const response: StoredResponse = {
+              status: Number(row.status),
+              headers: JSON.parse(row.headers ?? "{}") as Record<string, string>,
+              body: row.body ?? ""
+            }
+            return { _tag: "Replay", response } as const
+          })
+        ),
+        (decided): Effect.Effect<Begin, SqlError> =>
+          decided === undefined ? begin(scope, fingerprint) : Effect.succeed(decided)
+      )
+
     return {
       /**
        * Looks the key up and, when it is free (never used, expired, or held by a request whose lease ran out),
        * takes it for this request: `Fresh`. One transaction.
        */
       begin: (scope: IdempotencyScope, fingerprint: string): Effect.Effect<Begin> =>
-        Effect.orDie(
-          sql.withTransaction(
-            Effect.gen(function* () {
-              const now = yield* Clock.currentTimeMillis
-              const rows = yield* sql<KeyRow>`SELECT fingerprint, state, status, headers, body, expires_at,
-                locked_until FROM idempotency_keys WHERE ${where(scope)}`
-              const row = rows[0]
-              const free =
-                row === undefined ||
-                Number(row.expires_at) <= now ||
-                (row.state === "in_progress" && Number(row.locked_until ?? 0) <= now)
-              if (free) {
-                if (row !== undefined) yield* sql`DELETE FROM idempotency_keys WHERE ${where(scope)}`
-                yield* sql`INSERT INTO idempotency_keys ${sql.insert({
-                  workspace: scope.workspace,
-                  method: scope.method,
-                  path: scope.path,
-                  key: scope.key,
-                  fingerprint,
-                  state: "in_progress",
-                  created_at: now,
-                  expires_at: now + ttlMillis,
-                  locked_until: now + leaseMillis
-                })}`
-                return { _tag: "Fresh" } as const
-              }
-              if (row.fingerprint !== fingerprint) return { _tag: "Mismatch" } as const
-              if (row.state === "in_progress") {
-                return { _tag: "InProgress", retryAfterSeconds: inProgressRetryAfterSeconds } as const
-              }
-              const response: StoredResponse = {
-                status: Number(row.status),
-                headers: JSON.parse(row.headers ?? "{}") as Record<string, string>,
-                body: row.body ?? ""
-              }
-              return { _tag: "Replay", response } as const
-            })
-          )
-        ),
+        Effect.orDie(begin(scope, fingerprint)),
 
       /**
        * Stores the response of the request holding the key, for replay until the key expires. The caller decides
@@ -158,9 +184,25 @@ export class IdempotencyRepo extends Effect.Service<IdempotencyRepo>()("server/I
         ),
 
       /**
-       * Frees every key in progress; answers how many. For the start of a single node (SQLite): no request of a
-       * previous run is still in flight.
+       * For a node that starts: frees the keys left in progress by requests that died; answers how many. On SQLite
+       * (one node) every key in progress, as no request of a previous run is still in flight; on PostgreSQL only
+       * those whose lease ran out, as the others belong to requests in flight on live nodes.
        */
+      releaseAbandoned: (): Effect.Effect<number> =>
+        Effect.orDie(
+          Effect.gen(function* () {
+            const now = yield* Clock.currentTimeMillis
+            const abandoned = sql.onDialectOrElse({
+              pg: () => sql`state = 'in_progress' AND locked_until <= ${now}`,
+              orElse: () => sql`state = 'in_progress'`
+            })
+            const deleted = yield* sql<{ readonly key: string }>`DELETE FROM idempotency_keys WHERE ${abandoned}
+              RETURNING key`
+            return deleted.length
+          })
+        ),
+
+      /** Frees every key in progress; answers how many. Only for a single node (or a test playing a crash). */
       releaseAllInProgress: (): Effect.Effect<number> =>
         Effect.orDie(
           Effect.map(

@@ -13,7 +13,7 @@ import { ErrorCode, type Job, RecordValidation, type RowError } from "@batchwrit
 import * as SqlClient from "@effect/sql/SqlClient"
 import { SqlError } from "@effect/sql/SqlError"
 import { Cause, Clock, Data, Duration, Effect, Option } from "effect"
-import { type ClaimedJob, JobsRepo, type RowErrorEntry } from "./JobsRepo.js"
+import { type ClaimedJob, JobLease, JobsRepo, type RowErrorEntry } from "./JobsRepo.js"
 import { ObjectsRepo } from "./ObjectsRepo.js"
 import { RecordsRepo, type RowInput } from "./RecordsRepo.js"
 
@@ -91,7 +91,7 @@ export class JobProcessor extends Effect.Service<JobProcessor>()("server/JobProc
     const failJob = (claimed: ClaimedJob, message: string) =>
       Effect.gen(function* () {
         const now = yield* Clock.currentTimeMillis
-        const failed = yield* jobs.fail(claimed.jobId, { code: ErrorCode.JobFailed, message }, new Date(now))
+        const failed = yield* jobs.fail(claimed, { code: ErrorCode.JobFailed, message }, new Date(now))
         return failed
           ? ({ jobId: claimed.jobId, state: "failed", latencyMillis: now - claimed.createdAt } as const)
           : ({ jobId: claimed.jobId, state: "lost" } as const)
@@ -184,7 +184,7 @@ export class JobProcessor extends Effect.Service<JobProcessor>()("server/JobProc
               staleRows,
               invalidRows: rowErrors.size
             }
-            const completed = yield* jobs.complete(jobId, metrics, entries.length, now)
+            const completed = yield* jobs.complete(claimed, metrics, entries.length, now)
             if (!completed) return yield* new JobLost({ jobId })
             return metrics
           })
@@ -193,22 +193,37 @@ export class JobProcessor extends Effect.Service<JobProcessor>()("server/JobProc
         return { jobId, state: "completed", metrics, latencyMillis: now.getTime() - claimed.createdAt } as const
       })
 
+    // While a job is processed (or backs off) its lease is renewed every third of the lease, outside the job's
+    // transaction: a live worker keeps its job however long it takes.
+    const renewEvery = Duration.millis(Math.max(1, Duration.toMillis(yield* JobLease) / 3))
+    // A renewal that fails (storage unreachable) is retried at the next turn; if the lease runs out meanwhile,
+    // another worker may take the job and this worker's outcome is refused (JobLost): never applied twice.
+    const renew = (claimed: ClaimedJob) =>
+      jobs
+        .renewLease(claimed)
+        .pipe(Effect.catchAllCause((cause) => Effect.logWarning("renewing a job lease failed", cause)))
+    const withLease = <A>(claimed: ClaimedJob, effect: Effect.Effect<A>): Effect.Effect<A> =>
+      Effect.scoped(
+        Effect.zipRight(Effect.forkScoped(Effect.forever(Effect.delay(renew(claimed), renewEvery))), effect)
+      )
+
     const process = (claimed: ClaimedJob): Effect.Effect<ProcessResult> =>
       run(claimed).pipe(
-        Effect.onInterrupt(() => jobs.requeue(claimed.jobId, false)),
+        Effect.onInterrupt(() => jobs.requeue(claimed, false)),
         Effect.catchTag("JobLost", ({ jobId }) => Effect.succeed<ProcessResult>({ jobId, state: "lost" })),
         Effect.catchAllCause((cause) =>
           isStorageError(cause) && claimed.attempts < maxAttempts
             ? Effect.logWarning("job processing hit a storage error; the job is queued again", cause).pipe(
                 // The job stays claimed while backing off, so other workers do not retry it at once.
                 Effect.zipRight(Effect.sleep(storageRetryBackoff(claimed.attempts))),
-                Effect.zipRight(jobs.requeue(claimed.jobId, true)),
+                Effect.zipRight(jobs.requeue(claimed, true)),
                 Effect.as<ProcessResult>({ jobId: claimed.jobId, state: "requeued" })
               )
             : Effect.logError("job processing failed", cause).pipe(
                 Effect.zipRight(failJob(claimed, `the job could not be processed: ${defectMessage(cause)}`))
               )
-        )
+        ),
+        (processing) => withLease(claimed, processing)
       )
 
     return {
@@ -229,7 +244,7 @@ export class JobProcessor extends Effect.Service<JobProcessor>()("server/JobProc
             onNone: () => Effect.succeed(Option.none<ProcessResult>()),
             onSome: (claimed) =>
               restore(process(claimed)).pipe(
-                Effect.onInterrupt(() => jobs.requeue(claimed.jobId, false)),
+                Effect.onInterrupt(() => jobs.requeue(claimed, false)),
                 Effect.map(Option.some)
               )
           })

@@ -3,9 +3,11 @@
  * accepted and otherwise polling; a periodic purge of expired idempotency keys and old jobs; and the signal of
  * terminal jobs that `Prefer: wait=N` waits on.
  *
- * On start, jobs left `processing` by a crash go back to the queue and idempotency keys left in progress are freed
- * (a restarted single node has no request in flight). On scope close (SIGTERM) the workers stop claiming; a job
- * being processed is interrupted, its transaction rolls back and the job returns to `queued` for the next start.
+ * On start, jobs left `processing` by a crash go back to the queue and idempotency keys left in progress are freed:
+ * all of them on SQLite (a restarted single node has no request in flight), only those whose lease ran out on
+ * PostgreSQL (other nodes are live); there, a dead node's jobs are also claimed by any worker once their lease runs
+ * out. On scope close (SIGTERM) the workers stop claiming; a job being processed is interrupted, its transaction
+ * rolls back and the job returns to `queued`.
  */
 import { Job } from "@batchwrite/core"
 import { Clock, Duration, Effect, Option, PubSub, Queue, Ref, Schedule } from "effect"
@@ -55,8 +57,8 @@ const make = (options: JobWorkersOptions) =>
     const terminal = yield* PubSub.unbounded<TerminalJob>()
     const running = yield* Ref.make(false)
 
-    const requeued = yield* jobs.requeueInterrupted()
-    const released = yield* idempotency.releaseAllInProgress()
+    const requeued = yield* jobs.recoverInterrupted()
+    const released = yield* idempotency.releaseAbandoned()
     if (requeued + released > 0) {
       yield* Effect.logInfo("recovered after a restart").pipe(
         Effect.annotateLogs({ jobsRequeued: requeued, idempotencyKeysReleased: released })

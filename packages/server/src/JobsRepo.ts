@@ -7,10 +7,25 @@
  * an append to an object with match keys) is only claimed when no job of the same workspace and object with a
  * smaller sequence is `queued` or `processing`, so such jobs apply one after another in acceptance order however
  * many workers run. Other jobs are claimed in the order they were created.
+ *
+ * Many nodes (PostgreSQL): a claim takes its job with `FOR UPDATE SKIP LOCKED`, so workers of any number of nodes
+ * never wait for each other nor take the same job. Each claim has a random id and a lease (`lease_until`) that its
+ * worker renews while it processes; a job whose lease ran out (its node died) is claimed again by any worker, and
+ * outcomes are written only by the claim that holds the job, so a late writer changes nothing.
+ *
+ * Why the ordered-claim rule holds across nodes: `accept` takes the next `sequence` by updating the workspace's row
+ * of `sequences`, which locks that row until the accept transaction ends. A second acceptance in the workspace waits
+ * on the lock and reads the counter only after the first committed (PostgreSQL re-reads the row it waited for,
+ * even under READ COMMITTED). So a job is committed, and visible, before any job with a larger sequence of its
+ * workspace can even exist, and a claim that sees job 6 also sees job 5 and waits for it
+ * (`test/storage/Nodes.test.ts` forces that interleaving).
+ * The same lock orders acceptance in real time: a request sent after another's `202` gets a larger sequence.
  */
 import { Job, Limits, type RowError } from "@batchwrite/core"
 import * as SqlClient from "@effect/sql/SqlClient"
-import { Array as Arr, Clock, Effect, Option } from "effect"
+import { randomUUID } from "node:crypto"
+import { hostname } from "node:os"
+import { Array as Arr, Clock, Context, Duration, Effect, Option } from "effect"
 import * as Cursor from "./Cursor.js"
 import { rowsPerStatement } from "./Database.js"
 import {
@@ -35,9 +50,22 @@ export interface AcceptInput {
   readonly idempotency: Option.Option<{ readonly scope: IdempotencyScope; readonly response: StoredResponse }>
 }
 
+/**
+ * How long a claim holds its job without renewal. A worker renews it while processing (every third of it); a node
+ * that dies gives its jobs back to the others when their leases run out. Default 30 seconds.
+ */
+export class JobLease extends Context.Reference<JobLease>()("server/JobLease", {
+  defaultValue: (): Duration.Duration => Duration.seconds(30)
+}) {}
+
 /** A job a worker claimed: everything needed to process it. */
 export interface ClaimedJob {
   readonly jobId: string
+  /**
+   * The id of this claim, `<host>/<pid>/<uuid>` (which node holds a job shows in the table): only it may write the
+   * job's outcome or renew its lease.
+   */
+  readonly claim: string
   readonly workspace: string
   readonly objectName: string
   readonly operation: Job.Operation
@@ -50,6 +78,11 @@ export interface ClaimedJob {
   /** When the job was accepted (epoch milliseconds). */
   readonly createdAt: number
 }
+
+const claimPrefix = `${hostname()}/${process.pid}/`
+
+/** A claim of a job: the job and the claim's id. */
+export type ClaimRef = Pick<ClaimedJob, "jobId" | "claim">
 
 /** A row error to record, with the rejected record as JSON text (`null` to take it from the row's first error). */
 export interface RowErrorEntry {
@@ -126,6 +159,16 @@ export class JobsRepo extends Effect.Service<JobsRepo>()("server/JobsRepo", {
       pg: () => sql.literal("FOR UPDATE SKIP LOCKED"),
       orElse: () => sql.literal("")
     })
+    // Jobs left `processing` that a starting node may queue again: on SQLite (one node) every one, as nothing else
+    // can be processing them; on PostgreSQL only those whose lease ran out, as other nodes may be processing theirs.
+    const interrupted = (now: number) =>
+      sql.onDialectOrElse({
+        pg: () => sql`state = 'processing' AND lease_until < ${now}`,
+        orElse: () => sql`state = 'processing'`
+      })
+    const leaseMillis = Math.max(1, Math.round(Duration.toMillis(yield* JobLease)))
+
+    const held = (claimed: ClaimRef) => sql`id = ${claimed.jobId} AND state = 'processing' AND claim = ${claimed.claim}`
 
     const findJob = (workspace: string, objectName: string, jobId: string) =>
       Effect.map(
@@ -306,11 +349,15 @@ export class JobsRepo extends Effect.Service<JobsRepo>()("server/JobsRepo", {
         Effect.orDie(
           Effect.gen(function* () {
             const now = yield* Clock.currentTimeMillis
+            const leaseUntil = now + leaseMillis
+            const claim = `${claimPrefix}${randomUUID()}`
             const rows = yield* sql.withTransaction(
-              sql<ClaimRow>`UPDATE jobs SET state = 'processing', started_at = ${now}, attempts = attempts + 1
-                WHERE state = 'queued' AND id = (
+              sql<ClaimRow>`UPDATE jobs SET state = 'processing', started_at = ${now}, attempts = attempts + 1,
+                claim = ${claim}, lease_until = ${leaseUntil}
+                WHERE (state = 'queued' OR (state = 'processing' AND lease_until < ${now})) AND id = (
                   SELECT j.id FROM jobs j
-                  WHERE j.state = 'queued' AND (j.ordered = 0 OR NOT EXISTS (
+                  WHERE (j.state = 'queued' OR (j.state = 'processing' AND j.lease_until < ${now}))
+                  AND (j.ordered = 0 OR NOT EXISTS (
                     SELECT 1 FROM jobs p
                     WHERE p.workspace = j.workspace AND p.object_name = j.object_name
                     AND p.state IN ('queued', 'processing') AND p.sequence < j.sequence))
@@ -323,6 +370,7 @@ export class JobsRepo extends Effect.Service<JobsRepo>()("server/JobsRepo", {
               Arr.head(rows),
               (row): ClaimedJob => ({
                 jobId: row.id,
+                claim,
                 workspace: row.workspace,
                 objectName: row.object_name,
                 operation: row.operation,
@@ -370,22 +418,22 @@ export class JobsRepo extends Effect.Service<JobsRepo>()("server/JobsRepo", {
        * `false`, changing nothing, when the job is not `processing` (it was taken from this worker). Runs in the
        * caller's transaction.
        */
-      complete: (jobId: string, metrics: Job.JobMetrics, errorCount: number, now: Date): Effect.Effect<boolean> =>
+      complete: (claimed: ClaimRef, metrics: Job.JobMetrics, errorCount: number, now: Date): Effect.Effect<boolean> =>
         Effect.orDie(
           Effect.map(
             sql<{ readonly id: string }>`UPDATE jobs SET state = 'completed', completed_at = ${now.getTime()},
-              metrics = ${JSON.stringify(metrics)}, error_count = ${errorCount}, body = NULL
-              WHERE id = ${jobId} AND state = 'processing' RETURNING id`,
+              metrics = ${JSON.stringify(metrics)}, error_count = ${errorCount}, body = NULL, lease_until = NULL
+              WHERE ${held(claimed)} RETURNING id`,
             (rows) => rows.length > 0
           )
         ),
 
       /** Marks a `processing` job `failed` (the job itself could not be processed); keeps its body. */
-      fail: (jobId: string, failure: Job.JobFailure, now: Date): Effect.Effect<boolean> =>
+      fail: (claimed: ClaimRef, failure: Job.JobFailure, now: Date): Effect.Effect<boolean> =>
         Effect.orDie(
           Effect.map(
             sql<{ readonly id: string }>`UPDATE jobs SET state = 'failed', completed_at = ${now.getTime()},
-              failure = ${JSON.stringify(failure)} WHERE id = ${jobId} AND state = 'processing' RETURNING id`,
+              failure = ${JSON.stringify(failure)}, lease_until = NULL WHERE ${held(claimed)} RETURNING id`,
             (rows) => rows.length > 0
           )
         ),
@@ -394,24 +442,54 @@ export class JobsRepo extends Effect.Service<JobsRepo>()("server/JobsRepo", {
        * Puts a `processing` job back in the queue (its worker stopped before committing it). With `countAttempt`
        * false (a shutdown, not the job's fault) the claim is not counted against the job's attempts.
        */
-      requeue: (jobId: string, countAttempt: boolean): Effect.Effect<boolean> =>
+      requeue: (claimed: ClaimRef, countAttempt: boolean): Effect.Effect<boolean> =>
         Effect.orDie(
           Effect.map(
-            sql<{ readonly id: string }>`UPDATE jobs SET state = 'queued', started_at = NULL,
-              attempts = attempts - ${countAttempt ? 0 : 1} WHERE id = ${jobId} AND state = 'processing' RETURNING id`,
+            sql<{ readonly id: string }>`UPDATE jobs SET state = 'queued', started_at = NULL, claim = NULL,
+              lease_until = NULL, attempts = attempts - ${countAttempt ? 0 : 1} WHERE ${held(claimed)} RETURNING id`,
             (rows) => rows.length > 0
           )
         ),
 
       /**
-       * Puts every `processing` job back in the queue; answers how many. For the start of a single node: a crash
-       * left them there, and as a job's processing commits in one transaction, nothing of them was applied.
+       * Extends the lease of a claim by the `JobLease` from now; `false` when the claim no longer holds its job
+       * (the lease ran out and another worker took it, or the job is done).
+       */
+      renewLease: (claimed: ClaimRef): Effect.Effect<boolean> =>
+        Effect.orDie(
+          Effect.gen(function* () {
+            const now = yield* Clock.currentTimeMillis
+            const leaseUntil = now + leaseMillis
+            const rows = yield* sql<{ readonly id: string }>`UPDATE jobs SET lease_until = ${leaseUntil}
+              WHERE ${held(claimed)} RETURNING id`
+            return rows.length > 0
+          })
+        ),
+
+      /**
+       * For a node that starts: queues again the jobs left `processing` by a crash (as a job's processing commits in
+       * one transaction, nothing of them was applied). On SQLite (one node) every such job; on PostgreSQL only those
+       * whose lease ran out, as the others belong to live nodes. Answers how many.
+       */
+      recoverInterrupted: (): Effect.Effect<number> =>
+        Effect.orDie(
+          Effect.gen(function* () {
+            const now = yield* Clock.currentTimeMillis
+            const rows = yield* sql<{ readonly id: string }>`UPDATE jobs SET state = 'queued', started_at = NULL,
+              claim = NULL, lease_until = NULL WHERE ${interrupted(now)} RETURNING id`
+            return rows.length
+          })
+        ),
+
+      /**
+       * Puts every `processing` job back in the queue; answers how many. Only for a single node (or a test that
+       * plays a crash): with several nodes it would take jobs from live ones; nodes use `recoverInterrupted`.
        */
       requeueInterrupted: (): Effect.Effect<number> =>
         Effect.orDie(
           Effect.map(
-            sql<{ readonly id: string }>`UPDATE jobs SET state = 'queued', started_at = NULL
-              WHERE state = 'processing' RETURNING id`,
+            sql<{ readonly id: string }>`UPDATE jobs SET state = 'queued', started_at = NULL, claim = NULL,
+              lease_until = NULL WHERE state = 'processing' RETURNING id`,
             (rows) => rows.length
           )
         ),

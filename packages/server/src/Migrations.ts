@@ -113,9 +113,28 @@ const initial = Effect.gen(function* () {
   yield* sql`CREATE INDEX idempotency_keys_expiry ON idempotency_keys (expires_at)`
 })
 
+/**
+ * Job leases and shared rate buckets, for several nodes on one database. `claim` names the claim a `processing`
+ * job belongs to (a random id per claim: outcomes are written only by that claim) and `lease_until` when the claim
+ * lapses unless renewed (a job whose lease ran out belongs to a node that died and is claimed again).
+ * `rate_buckets` holds the token buckets when every node must share one budget (PostgreSQL).
+ */
+const leases = Effect.gen(function* () {
+  const sql = yield* SqlClient.SqlClient
+  yield* sql`ALTER TABLE jobs ADD COLUMN claim TEXT NULL`
+  yield* sql`ALTER TABLE jobs ADD COLUMN lease_until BIGINT NULL`
+  yield* sql`CREATE INDEX jobs_lease ON jobs (state, lease_until)`
+  yield* sql`CREATE TABLE rate_buckets (
+    token_id TEXT NOT NULL PRIMARY KEY,
+    tokens DOUBLE PRECISION NOT NULL,
+    updated_at BIGINT NOT NULL
+  )`
+})
+
 /** Every migration of the storage schema, by `<id>_<name>`, for `Migrator.fromRecord`. */
 export const migrations: Record<string, Effect.Effect<void, unknown, SqlClient.SqlClient>> = {
-  "1_initial": initial
+  "1_initial": initial,
+  "2_leases": leases
 }
 
 /** The loader of {@link migrations}, for `SqliteMigrator.layer` / `PgMigrator.layer`. */

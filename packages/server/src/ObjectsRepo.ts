@@ -1,9 +1,9 @@
 /**
  * The objects of each workspace (SPEC §1.1): the stored definitions, plus the default objects `events` and
- * `profiles` until a workspace replaces them. Definitions are read on every batch, so the stored ones are cached in
- * memory per workspace and the cache is refreshed by `put`. The cache is only correct with one node writing the
- * database (SQLite): with PostgreSQL and several nodes, a `put` on one node must reach the others' caches (a
- * version column checked per read, or `LISTEN/NOTIFY`) — to revisit with the PostgreSQL adapter.
+ * `profiles` until a workspace replaces them. Definitions are read on every batch. On SQLite (one node, the only
+ * writer) the stored ones are cached in memory per workspace and the cache is refreshed by `put`. On PostgreSQL
+ * another node may `put` at any time, so every read goes to the database (one indexed query on a small table):
+ * no node ever validates or applies a batch against a schema another node has already replaced.
  */
 import { ObjectSchema } from "@batchwrite/core"
 import * as SqlClient from "@effect/sql/SqlClient"
@@ -43,6 +43,14 @@ export class ObjectsRepo extends Effect.Service<ObjectsRepo>()("server/ObjectsRe
     const cache = new Map<string, ReadonlyMap<string, ObjectSchema.ObjectDefinition>>()
     // Bumped by every put, so a read that raced with a put does not cache what it read before the put.
     let generation = 0
+    const cacheable = sql.onDialectOrElse({ pg: () => false, orElse: () => true })
+    // Concurrent puts of one object (on several nodes) take turns, so each checks its type changes against the
+    // definition the other wrote; SQLite has one writer anyway.
+    const lockObject = (workspace: string, name: string) =>
+      sql.onDialectOrElse({
+        pg: () => Effect.asVoid(sql`SELECT pg_advisory_xact_lock(hashtext(${`objects/${workspace}/${name}`}))`),
+        orElse: () => Effect.void
+      })
 
     const readStored = (workspace: string) =>
       Effect.map(
@@ -57,7 +65,7 @@ export class ObjectsRepo extends Effect.Service<ObjectsRepo>()("server/ObjectsRe
         const readAt = generation
         return Effect.orDie(readStored(workspace)).pipe(
           Effect.tap((definitions) => {
-            if (generation === readAt) cache.set(workspace, definitions)
+            if (cacheable && generation === readAt) cache.set(workspace, definitions)
           })
         )
       })
@@ -87,6 +95,7 @@ export class ObjectsRepo extends Effect.Service<ObjectsRepo>()("server/ObjectsRe
           const now = yield* Clock.currentTimeMillis
           const result = yield* sql.withTransaction(
             Effect.gen(function* () {
+              yield* lockObject(workspace, definition.name)
               const rows = yield* sql<{ readonly definition: string }>`SELECT definition FROM objects
                 WHERE workspace = ${workspace} AND name = ${definition.name}`
               const previous =

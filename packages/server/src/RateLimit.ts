@@ -1,8 +1,11 @@
 /**
  * Per-token rate limits (SPEC §1.8): a token bucket per token, one request one token whatever its size, and the
- * IETF `RateLimit-Policy` / `RateLimit` headers for every response.
+ * IETF `RateLimit-Policy` / `RateLimit` headers for every response. On SQLite (one node) the buckets live in
+ * memory; on PostgreSQL they are rows every node takes from atomically, so the limit is one budget for all nodes.
  */
+import * as SqlClient from "@effect/sql/SqlClient"
 import { Context, Effect, Layer } from "effect"
+import { RateBucketsRepo } from "./RateBucketsRepo.js"
 import { defaultRateLimit, type RateLimitSettings, ServerConfig } from "./ServerConfig.js"
 
 /** The outcome of taking one request from a bucket. */
@@ -25,21 +28,27 @@ interface Bucket {
 const burstOf = (settings: RateLimitSettings): number =>
   settings.burst ?? Math.max(1, Math.ceil(settings.requestsPerSecond))
 
+/** The decision for a bucket holding `tokens` after a take that was `allowed` or not. */
+const decision = (allowed: boolean, tokens: number, settings: RateLimitSettings): RateDecision => {
+  const rate = settings.requestsPerSecond
+  return {
+    allowed,
+    remaining: Math.max(0, Math.floor(tokens)),
+    resetSeconds: Math.max(0, Math.ceil((burstOf(settings) - tokens) / rate)),
+    retryAfterSeconds: allowed ? 0 : Math.max(1, Math.ceil((1 - tokens) / rate)),
+    settings
+  }
+}
+
 /** Takes one request from the bucket at time `now` (ms); pure apart from updating the bucket. */
 export const take = (bucket: Bucket, settings: RateLimitSettings, now: number): RateDecision => {
   const burst = burstOf(settings)
   const rate = settings.requestsPerSecond
-  bucket.tokens = Math.min(burst, bucket.tokens + ((now - bucket.updatedAt) / 1000) * rate)
-  bucket.updatedAt = now
+  bucket.tokens = Math.min(burst, bucket.tokens + (Math.max(0, now - bucket.updatedAt) / 1000) * rate)
+  bucket.updatedAt = Math.max(bucket.updatedAt, now)
   const allowed = bucket.tokens >= 1
   if (allowed) bucket.tokens -= 1
-  return {
-    allowed,
-    remaining: Math.floor(bucket.tokens),
-    resetSeconds: Math.ceil((burst - bucket.tokens) / rate),
-    retryAfterSeconds: allowed ? 0 : Math.max(1, Math.ceil((1 - bucket.tokens) / rate)),
-    settings
-  }
+  return decision(allowed, bucket.tokens, settings)
 }
 
 /** The `RateLimit-Policy` and `RateLimit` headers (draft-ietf-httpapi-ratelimit-headers) of a decision. */
@@ -53,24 +62,38 @@ export class RateLimiter extends Context.Tag("server/RateLimiter")<
   RateLimiter,
   { readonly take: (tokenId: string, settings: RateLimitSettings | undefined) => Effect.Effect<RateDecision> }
 >() {
-  /** In-memory buckets (one node; the PostgreSQL issue shares them across nodes). */
+  /** The buckets of the storage: in memory on SQLite (one node), shared rows on PostgreSQL (every node). */
   static readonly layer = Layer.effect(
     RateLimiter,
-    Effect.map(ServerConfig, (config) => {
-      const buckets = new Map<string, Bucket>()
-      return {
-        take: (tokenId, settings) =>
-          Effect.sync(() => {
-            const effective = settings ?? config.rateLimit ?? defaultRateLimit
-            const now = Date.now()
-            let bucket = buckets.get(tokenId)
-            if (bucket === undefined) {
-              bucket = { tokens: burstOf(effective), updatedAt: now }
-              buckets.set(tokenId, bucket)
-            }
-            return take(bucket, effective, now)
-          })
-      }
+    Effect.gen(function* () {
+      const config = yield* ServerConfig
+      const sql = yield* SqlClient.SqlClient
+      const buckets = yield* RateBucketsRepo
+      const settingsOf = (settings: RateLimitSettings | undefined) => settings ?? config.rateLimit ?? defaultRateLimit
+      const memory = new Map<string, Bucket>()
+      return sql.onDialectOrElse({
+        pg: () => ({
+          take: (tokenId: string, settings: RateLimitSettings | undefined) =>
+            Effect.gen(function* () {
+              const effective = settingsOf(settings)
+              const taken = yield* buckets.take(tokenId, effective.requestsPerSecond, burstOf(effective), Date.now())
+              return decision(taken.allowed, taken.tokens, effective)
+            })
+        }),
+        orElse: () => ({
+          take: (tokenId: string, settings: RateLimitSettings | undefined) =>
+            Effect.sync(() => {
+              const effective = settingsOf(settings)
+              const now = Date.now()
+              let bucket = memory.get(tokenId)
+              if (bucket === undefined) {
+                bucket = { tokens: burstOf(effective), updatedAt: now }
+                memory.set(tokenId, bucket)
+              }
+              return take(bucket, effective, now)
+            })
+        })
+      })
     })
-  )
+  ).pipe(Layer.provide(RateBucketsRepo.Default))
 }

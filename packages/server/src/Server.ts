@@ -7,13 +7,13 @@ import { createServer } from "node:http"
 import { ObjectSchema } from "@batchwrite/core"
 import { HttpServer } from "@effect/platform"
 import { NodeHttpServer } from "@effect/platform-node"
-import { Effect, Layer } from "effect"
+import { Duration, Effect, Layer, type Redacted } from "effect"
 import { Tokens } from "./Auth.js"
 import * as Database from "./Database.js"
 import { serveGracefully } from "./http/GracefulServe.js"
 import { observeRequests, router } from "./http/Router.js"
-import { IdempotencyRepo } from "./IdempotencyRepo.js"
-import { JobsRepo } from "./JobsRepo.js"
+import { IdempotencyLease, IdempotencyRepo } from "./IdempotencyRepo.js"
+import { JobLease, JobsRepo } from "./JobsRepo.js"
 import { JobWorkers } from "./JobWorkers.js"
 import { ObjectsRepo } from "./ObjectsRepo.js"
 import { RateLimiter } from "./RateLimit.js"
@@ -21,16 +21,35 @@ import { RecordsRepo } from "./RecordsRepo.js"
 import { ServerConfig, type ServerSettings } from "./ServerConfig.js"
 import { ServiceMetrics } from "./ServiceMetrics.js"
 
-/** Where the service stores. */
-export type DatabaseSettings = { readonly _tag: "Sqlite"; readonly filename: string }
+/**
+ * Where the service stores: one SQLite file (one node), or a PostgreSQL database that any number of nodes share,
+ * through a pool of at most `poolSize` connections per node.
+ */
+export type DatabaseSettings =
+  | { readonly _tag: "Sqlite"; readonly filename: string }
+  | { readonly _tag: "Postgres"; readonly url: Redacted.Redacted; readonly poolSize?: number | undefined }
 
 /** Everything a node needs. */
 export interface ServeOptions extends ServerSettings {
   readonly database: DatabaseSettings
   readonly workers: number
+  /**
+   * How long a worker's claim holds a job without renewal (renewed while it runs): how soon the jobs of a node that
+   * died are taken by the others (PostgreSQL). Default 30 seconds.
+   */
+  readonly jobLease?: Duration.DurationInput | undefined
+  /**
+   * How long an idempotency key stays in progress without its request completing: how soon the keys of requests
+   * in flight on a node that died are free for retries (PostgreSQL). Default 60 seconds.
+   */
+  readonly requestLease?: Duration.DurationInput | undefined
 }
 
-const databaseLayer = (settings: DatabaseSettings) => Database.sqlite({ filename: settings.filename })
+/** The storage layer of the settings: `SqlClient` on a migrated database. */
+export const databaseLayer = (settings: DatabaseSettings) =>
+  settings._tag === "Sqlite"
+    ? Database.sqlite({ filename: settings.filename })
+    : Database.postgres({ url: settings.url, poolSize: settings.poolSize })
 
 /** Creates or replaces the configured objects, on start. */
 const configuredObjects = Layer.effectDiscard(
@@ -66,7 +85,18 @@ export const servicesLayer = (options: ServeOptions) =>
     Tokens.layer,
     RateLimiter.layer,
     ServiceMetrics.Default
-  ).pipe(Layer.provideMerge(Layer.succeed(ServerConfig, options)), Layer.provideMerge(databaseLayer(options.database)))
+  ).pipe(
+    Layer.provideMerge(Layer.succeed(ServerConfig, options)),
+    Layer.provideMerge(databaseLayer(options.database)),
+    Layer.provide(
+      Layer.mergeAll(
+        options.jobLease === undefined ? Layer.empty : Layer.succeed(JobLease, Duration.decode(options.jobLease)),
+        options.requestLease === undefined
+          ? Layer.empty
+          : Layer.succeed(IdempotencyLease, Duration.decode(options.requestLease))
+      )
+    )
+  )
 
 /**
  * The HTTP application served on `host:port` with every service it needs. Port 0 picks a free port: the layer

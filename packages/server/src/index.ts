@@ -1,12 +1,12 @@
 /**
- * The batchwrite Records service as layers: HTTP handlers on @effect/platform, storage on SQLite, durable jobs
- * and workers, idempotency, rate limits and auth.
+ * The batchwrite Records service as layers: HTTP handlers on @effect/platform, storage on SQLite or PostgreSQL
+ * (many nodes), durable jobs and workers, idempotency, rate limits and auth.
  */
 
 /** Bearer tokens, workspaces and scopes. */
 export * as Auth from "./Auth.js"
 
-/** The storage layers (SQLite) with migrations. */
+/** The storage layers (SQLite, PostgreSQL) with migrations. */
 export * as Database from "./Database.js"
 
 /** The service as one layer, for `batchwrite serve`, tests and other applications. */
@@ -14,3 +14,6 @@ export * as Server from "./Server.js"
 
 /** The settings of a node and the `--config` file. */
 export * as ServerConfig from "./ServerConfig.js"
+
+/** Stored rows of objects: batch writes inside a job's transaction, and reads (for tools such as the benchmarks). */
+export * as RecordsRepo from "./RecordsRepo.js"

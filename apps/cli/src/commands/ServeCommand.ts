@@ -1,11 +1,11 @@
 /**
- * `batchwrite serve`: runs the Records service (SPEC §1) on the embedded SQLite default, until SIGINT or SIGTERM
- * stops it gracefully (exit 0).
+ * `batchwrite serve`: runs the Records service (SPEC §1) on the embedded SQLite default, or on PostgreSQL where any
+ * number of nodes share one database, until SIGINT or SIGTERM stops it gracefully (exit 0).
  */
 import { Server, ServerConfig } from "@batchwrite/server"
 import { Command, Options } from "@effect/cli"
 import { FileSystem } from "@effect/platform"
-import { Config, Console, Effect, Either, Layer, Option, ParseResult, Redacted, Schema } from "effect"
+import { Config, Console, Duration, Effect, Either, Layer, Option, ParseResult, Redacted, Schema } from "effect"
 import { UsageError, WorkError } from "../CliError.js"
 import { signalEndsSuccessfully } from "../Shutdown.js"
 
@@ -17,7 +17,28 @@ const host = Options.text("host").pipe(
 const database = Options.text("database").pipe(
   Options.withFallbackConfig(Config.string("BATCHWRITE_DATABASE")),
   Options.withDefault("sqlite:./batchwrite.db"),
-  Options.withDescription("Storage: sqlite:<file> (default sqlite:./batchwrite.db); env BATCHWRITE_DATABASE")
+  Options.withDescription(
+    "Storage: sqlite:<file> (default sqlite:./batchwrite.db, one node) or postgres://user:password@host:port/db " +
+      "(any number of nodes on one database); env BATCHWRITE_DATABASE"
+  )
+)
+const poolSize = Options.integer("pool-size").pipe(
+  Options.withDefault(10),
+  Options.withDescription("PostgreSQL: the most connections this node opens (requests and workers share them)")
+)
+const jobLease = Options.integer("job-lease").pipe(
+  Options.withDefault(30),
+  Options.withDescription(
+    "Seconds a worker holds a job without renewing its lease (renewed while it runs): how soon the jobs of a " +
+      "node that died are taken over by the others"
+  )
+)
+const requestLease = Options.integer("request-lease").pipe(
+  Options.withDefault(60),
+  Options.withDescription(
+    "Seconds an Idempotency-Key stays in progress while its request runs: how soon the keys of requests in " +
+      "flight on a node that died are free for retries"
+  )
 )
 const config = Options.text("config").pipe(
   Options.optional,
@@ -45,7 +66,12 @@ const parseRateLimit = (text: string): Either.Either<ServerConfig.RateLimitSetti
       )
 }
 
-const parseDatabase = (url: string): Either.Either<Server.DatabaseSettings, UsageError> => {
+const parseDatabase = (url: string, poolSize: number): Either.Either<Server.DatabaseSettings, UsageError> => {
+  if (/^postgres(ql)?:\/\//.test(url)) {
+    return poolSize >= 1
+      ? Either.right({ _tag: "Postgres", url: Redacted.make(url), poolSize })
+      : Either.left(new UsageError({ message: "--pool-size must be at least 1" }))
+  }
   if (url.startsWith("sqlite:")) {
     const filename = url.slice("sqlite:".length).replace(/^\/\/(?=\/)/, "")
     return filename.length > 0
@@ -53,7 +79,9 @@ const parseDatabase = (url: string): Either.Either<Server.DatabaseSettings, Usag
       : Either.left(new UsageError({ message: "--database sqlite: needs a file, like sqlite:./batchwrite.db" }))
   }
   return Either.left(
-    new UsageError({ message: `--database must be sqlite:<file>, like sqlite:./batchwrite.db (got '${url}')` })
+    new UsageError({
+      message: `--database must be sqlite:<file> or postgres://…, like sqlite:./batchwrite.db (got '${url.split("@").pop()}')`
+    })
   )
 }
 
@@ -90,45 +118,55 @@ const startFailure = (
 }
 
 /** The `serve` command. */
-export const serveCommand = Command.make("serve", { port, host, database, config, workers, rateLimit }, (options) =>
-  Effect.gen(function* () {
-    const storage = yield* parseDatabase(options.database)
-    const file = Option.isSome(options.config) ? yield* readConfigFile(options.config.value) : undefined
-    const limit = Option.isSome(options.rateLimit) ? yield* parseRateLimit(options.rateLimit.value) : file?.rateLimit
-    const token = yield* quickStartToken.pipe(Effect.orElseSucceed(() => Option.none()))
-    const tokens = [
-      ...Option.toArray(
-        Option.map(token, (token) => ({
-          token: Redacted.value(token),
-          workspace: "default",
-          scopes: ServerConfig.allScopes
-        }))
-      ),
-      ...(file?.tokens ?? [])
-    ]
-    if (tokens.length === 0) {
-      yield* Console.error(
-        "batchwrite: no tokens configured, so every request will get 401: set BATCHWRITE_TOKEN or give --config"
-      )
-    }
-    if (options.workers < 1) return yield* new UsageError({ message: "--workers must be at least 1" })
-    signalEndsSuccessfully()
-    yield* Layer.launch(
-      Server.layer({
-        port: options.port,
-        host: options.host,
-        database: storage,
-        workers: options.workers,
-        tokens,
-        rateLimit: limit ?? ServerConfig.defaultRateLimit,
-        objects: Server.objectsFromConfig(file?.objects ?? {}),
-        requestLog: true
-      })
-    ).pipe(Effect.mapError((error) => new WorkError({ message: startFailure(error, options.host, options.port) })))
-  })
+export const serveCommand = Command.make(
+  "serve",
+  { port, host, database, poolSize, config, workers, rateLimit, jobLease, requestLease },
+  (options) =>
+    Effect.gen(function* () {
+      const storage = yield* parseDatabase(options.database, options.poolSize)
+      const file = Option.isSome(options.config) ? yield* readConfigFile(options.config.value) : undefined
+      const limit = Option.isSome(options.rateLimit) ? yield* parseRateLimit(options.rateLimit.value) : file?.rateLimit
+      const token = yield* quickStartToken.pipe(Effect.orElseSucceed(() => Option.none()))
+      const tokens = [
+        ...Option.toArray(
+          Option.map(token, (token) => ({
+            token: Redacted.value(token),
+            workspace: "default",
+            scopes: ServerConfig.allScopes
+          }))
+        ),
+        ...(file?.tokens ?? [])
+      ]
+      if (tokens.length === 0) {
+        yield* Console.error(
+          "batchwrite: no tokens configured, so every request will get 401: set BATCHWRITE_TOKEN or give --config"
+        )
+      }
+      if (options.workers < 1) return yield* new UsageError({ message: "--workers must be at least 1" })
+      if (options.jobLease < 1) return yield* new UsageError({ message: "--job-lease must be at least 1 second" })
+      if (options.requestLease < 1) {
+        return yield* new UsageError({ message: "--request-lease must be at least 1 second" })
+      }
+      signalEndsSuccessfully()
+      yield* Layer.launch(
+        Server.layer({
+          port: options.port,
+          host: options.host,
+          database: storage,
+          workers: options.workers,
+          jobLease: Duration.seconds(options.jobLease),
+          requestLease: Duration.seconds(options.requestLease),
+          tokens,
+          rateLimit: limit ?? ServerConfig.defaultRateLimit,
+          objects: Server.objectsFromConfig(file?.objects ?? {}),
+          requestLog: true
+        })
+      ).pipe(Effect.mapError((error) => new WorkError({ message: startFailure(error, options.host, options.port) })))
+    })
 ).pipe(
   Command.withDescription(
     "Run the Records service on http://<host>:<port>/public/v1 until SIGINT or SIGTERM.\n" +
-      "Example: BATCHWRITE_TOKEN=dev-secret-token batchwrite serve --port 8787 --workers 2"
+      "Example: BATCHWRITE_TOKEN=dev-secret-token batchwrite serve --port 8787 --workers 2\n" +
+      "Several nodes: batchwrite serve --database postgres://batchwrite@db:5432/batchwrite --port 8787 (on each node)"
   )
 )

@@ -25,7 +25,8 @@ import { authorized } from "./Route.js"
 /** The public path of a job, for `Location`. */
 export const jobLocation = (objectName: string, jobId: string) => `/public/v1${Job.jobStatusPath(objectName, jobId)}`
 
-const newJobId = () => Job.formatJobId(Date.now(), randomBytes(10))
+/** A new job id: `rjob_` and a ULID. */
+export const newJobId = (): string => Job.formatJobId(Date.now(), randomBytes(10))
 
 interface BatchRequest {
   readonly operation: BatchOperation

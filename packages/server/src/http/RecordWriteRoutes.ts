@@ -7,7 +7,6 @@
  * acceptance order as a one-record job and waits for it, so it never overtakes an earlier batch (§1.4). An append
  * without match-key values touches nothing else and is inserted at once.
  */
-import { randomBytes } from "node:crypto"
 import { ErrorCode, Job, Limits, type ObjectSchema, RecordValidation, type RowError } from "@batchwrite/core"
 import { HttpRouter, HttpServerRequest } from "@effect/platform"
 import { SqlClient } from "@effect/sql"
@@ -20,6 +19,7 @@ import { ObjectsRepo } from "../ObjectsRepo.js"
 import { RecordsRepo } from "../RecordsRepo.js"
 import { ServiceMetrics } from "../ServiceMetrics.js"
 import { ApiFailure, objectNotFound, requestInvalid } from "./ApiFailure.js"
+import { newJobId } from "./BatchRoutes.js"
 import { type Handled, parseIdempotencyKey, withIdempotency } from "./IdempotentRequest.js"
 import { readJsonBody } from "./RequestBody.js"
 import { noteRecords } from "./RequestRecords.js"
@@ -90,7 +90,7 @@ const writeThroughQueue = (
     const jobs = yield* JobsRepo
     const workers = yield* JobWorkers
     const objectName = definition.name
-    const jobId = Job.formatJobId(Date.now(), randomBytes(10))
+    const jobId = newJobId()
     const operation = write.matchKey === undefined ? "append-batch" : "upsert-batch"
     const body = JSON.stringify(
       write.matchKey === undefined ? { records: [write.record] } : { records: [write.record], matchKey: write.matchKey }

@@ -7,121 +7,125 @@ import { assert, layer } from "@effect/vitest"
 import { Effect } from "effect"
 import * as TestService from "../support/TestService.js"
 
-layer(TestService.layer(), { excludeTestServices: true })("real-time writes (SPEC §1.9)", (it) => {
-  it.effect("an append answers 201 with the stored row and its Location", () =>
-    Effect.gen(function* () {
-      const { api } = yield* TestService.TestService
-      const written = yield* api.alpha.records.writeRecord({
-        path: { object: "events" },
-        urlParams: {},
-        headers: {},
-        payload: { event: "signup", occurred_at: "2026-04-21T15:00:00Z", properties: { plan: "pro" } }
-      })
-      assert.strictEqual(written.data.outcome, "inserted")
-      assert.strictEqual(written.data.record.event, "signup")
-      const read = yield* api.alpha.records.getRecord({ path: { object: "events", id: written.data.record._id } })
-      assert.deepStrictEqual(read.data, written.data.record)
-      const raw = yield* TestService.rawPost(
-        "/public/v1/records/events",
-        JSON.stringify({ event: "raw", occurred_at: "2026-04-21T15:00:00Z" }),
-        { token: TestService.tokens.alpha }
-      )
-      assert.strictEqual(raw.status, 201)
-      const id = TestService.dataOf<{ record: { _id: string } }>(raw).record._id
-      assert.strictEqual(raw.headers.location, `/public/v1/records/events/${id}`)
-    })
-  )
-
-  it.effect("an upsert inserts (201), merges field by field (200 updated), and reports stale writes (200 stale)", () =>
-    Effect.gen(function* () {
-      const { api } = yield* TestService.TestService
-      const upsert = (record: Record<string, unknown>) =>
-        api.alpha.records.writeRecord({
-          path: { object: "accounts" },
-          urlParams: { mode: "upsert" },
-          headers: {},
-          payload: { record, matchKey: "account_id" }
-        })
-      const first = yield* upsert({ account_id: "rt-1", name: "Ada", updated_at: "2026-04-21T15:00:00Z" })
-      assert.strictEqual(first.data.outcome, "inserted")
-      const second = yield* upsert({ account_id: "rt-1", plan: "pro", updated_at: "2026-04-21T16:00:00Z" })
-      assert.strictEqual(second.data.outcome, "updated")
-      assert.strictEqual(second.data.record.name, "Ada")
-      assert.strictEqual(second.data.record.plan, "pro")
-      assert.strictEqual(second.data.record._id, first.data.record._id)
-      const older = yield* upsert({ account_id: "rt-1", name: "Old", updated_at: "2026-04-21T14:00:00Z" })
-      assert.strictEqual(older.data.outcome, "stale")
-      assert.strictEqual(older.data.record.name, "Ada")
-    })
-  )
-
-  it.effect("a bad record is a 400 with every row error, pointing into the body; nothing is stored", () =>
-    Effect.gen(function* () {
-      const { api } = yield* TestService.TestService
-      const error = yield* Effect.flip(
-        api.alpha.records.writeRecord({
+TestService.forEachAdapter((adapter) => {
+  layer(TestService.layer({ adapter }), { excludeTestServices: true })("real-time writes (SPEC §1.9)", (it) => {
+    it.effect("an append answers 201 with the stored row and its Location", () =>
+      Effect.gen(function* () {
+        const { api } = yield* TestService.TestService
+        const written = yield* api.alpha.records.writeRecord({
           path: { object: "events" },
           urlParams: {},
           headers: {},
-          payload: { event: 42, occurred_at: "2026-04-21T15:00:00" }
+          payload: { event: "signup", occurred_at: "2026-04-21T15:00:00Z", properties: { plan: "pro" } }
         })
-      )
-      assert.strictEqual(error._tag, "RequestInvalid")
-      if (error._tag !== "RequestInvalid") return
-      const errors = error.rowErrors ?? []
-      assert.deepStrictEqual(errors.map((e) => e.pointer).sort(), ["/event", "/occurred_at"])
-      const upsertError = yield* Effect.flip(
-        api.alpha.records.writeRecord({
-          path: { object: "accounts" },
-          urlParams: { mode: "upsert" },
-          headers: {},
-          payload: { record: { name: "no key" }, matchKey: "account_id" }
-        })
-      )
-      assert.strictEqual(upsertError._tag, "RequestInvalid")
-      if (upsertError._tag === "RequestInvalid")
-        assert.strictEqual(upsertError.rowErrors?.[0]?.pointer, "/record/account_id")
-    })
-  )
+        assert.strictEqual(written.data.outcome, "inserted")
+        assert.strictEqual(written.data.record.event, "signup")
+        const read = yield* api.alpha.records.getRecord({ path: { object: "events", id: written.data.record._id } })
+        assert.deepStrictEqual(read.data, written.data.record)
+        const raw = yield* TestService.rawPost(
+          "/public/v1/records/events",
+          JSON.stringify({ event: "raw", occurred_at: "2026-04-21T15:00:00Z" }),
+          { token: TestService.tokens.alpha }
+        )
+        assert.strictEqual(raw.status, 201)
+        const id = TestService.dataOf<{ record: { _id: string } }>(raw).record._id
+        assert.strictEqual(raw.headers.location, `/public/v1/records/events/${id}`)
+      })
+    )
 
-  it.effect("a synchronous upsert applies after the batches accepted before it", () =>
-    Effect.gen(function* () {
-      const { api } = yield* TestService.TestService
-      for (let i = 0; i < 5; i++) {
-        yield* api.alpha.records.upsertBatch({
+    it.effect(
+      "an upsert inserts (201), merges field by field (200 updated), and reports stale writes (200 stale)",
+      () =>
+        Effect.gen(function* () {
+          const { api } = yield* TestService.TestService
+          const upsert = (record: Record<string, unknown>) =>
+            api.alpha.records.writeRecord({
+              path: { object: "accounts" },
+              urlParams: { mode: "upsert" },
+              headers: {},
+              payload: { record, matchKey: "account_id" }
+            })
+          const first = yield* upsert({ account_id: "rt-1", name: "Ada", updated_at: "2026-04-21T15:00:00Z" })
+          assert.strictEqual(first.data.outcome, "inserted")
+          const second = yield* upsert({ account_id: "rt-1", plan: "pro", updated_at: "2026-04-21T16:00:00Z" })
+          assert.strictEqual(second.data.outcome, "updated")
+          assert.strictEqual(second.data.record.name, "Ada")
+          assert.strictEqual(second.data.record.plan, "pro")
+          assert.strictEqual(second.data.record._id, first.data.record._id)
+          const older = yield* upsert({ account_id: "rt-1", name: "Old", updated_at: "2026-04-21T14:00:00Z" })
+          assert.strictEqual(older.data.outcome, "stale")
+          assert.strictEqual(older.data.record.name, "Ada")
+        })
+    )
+
+    it.effect("a bad record is a 400 with every row error, pointing into the body; nothing is stored", () =>
+      Effect.gen(function* () {
+        const { api } = yield* TestService.TestService
+        const error = yield* Effect.flip(
+          api.alpha.records.writeRecord({
+            path: { object: "events" },
+            urlParams: {},
+            headers: {},
+            payload: { event: 42, occurred_at: "2026-04-21T15:00:00" }
+          })
+        )
+        assert.strictEqual(error._tag, "RequestInvalid")
+        if (error._tag !== "RequestInvalid") return
+        const errors = error.rowErrors ?? []
+        assert.deepStrictEqual(errors.map((e) => e.pointer).sort(), ["/event", "/occurred_at"])
+        const upsertError = yield* Effect.flip(
+          api.alpha.records.writeRecord({
+            path: { object: "accounts" },
+            urlParams: { mode: "upsert" },
+            headers: {},
+            payload: { record: { name: "no key" }, matchKey: "account_id" }
+          })
+        )
+        assert.strictEqual(upsertError._tag, "RequestInvalid")
+        if (upsertError._tag === "RequestInvalid")
+          assert.strictEqual(upsertError.rowErrors?.[0]?.pointer, "/record/account_id")
+      })
+    )
+
+    it.effect("a synchronous upsert applies after the batches accepted before it", () =>
+      Effect.gen(function* () {
+        const { api } = yield* TestService.TestService
+        for (let i = 0; i < 5; i++) {
+          yield* api.alpha.records.upsertBatch({
+            path: { object: "counters" },
+            headers: {},
+            payload: { matchKey: "key", records: [{ key: "order", a: i }] }
+          })
+        }
+        const written = yield* api.alpha.records.writeRecord({
           path: { object: "counters" },
+          urlParams: { mode: "upsert" },
           headers: {},
-          payload: { matchKey: "key", records: [{ key: "order", a: i }] }
+          payload: { record: { key: "order", a: 100 }, matchKey: "key" }
         })
-      }
-      const written = yield* api.alpha.records.writeRecord({
-        path: { object: "counters" },
-        urlParams: { mode: "upsert" },
-        headers: {},
-        payload: { record: { key: "order", a: 100 }, matchKey: "key" }
+        assert.strictEqual(written.data.record.a, 100)
+        const rows = yield* TestService.allRecords(api.alpha, "counters", { key: "order" })
+        assert.strictEqual(rows.length, 1)
+        assert.strictEqual(rows[0]!.a, 100)
       })
-      assert.strictEqual(written.data.record.a, 100)
-      const rows = yield* TestService.allRecords(api.alpha, "counters", { key: "order" })
-      assert.strictEqual(rows.length, 1)
-      assert.strictEqual(rows[0]!.a, 100)
-    })
-  )
+    )
 
-  it.effect("idempotency: the same key replays the stored answer, another body is a 422", () =>
-    Effect.gen(function* () {
-      const { api } = yield* TestService.TestService
-      const send = (event: string) =>
-        api.alpha.records.writeRecord({
-          path: { object: "events" },
-          urlParams: {},
-          headers: { "idempotency-key": "rt-write-1" },
-          payload: { event, occurred_at: "2026-04-21T15:00:00Z" }
-        })
-      const first = yield* send("once")
-      const again = yield* send("once")
-      assert.deepStrictEqual(again.data, first.data)
-      const reused = yield* Effect.flip(send("other"))
-      assert.strictEqual(reused._tag, "IdempotencyKeyReused")
-    })
-  )
+    it.effect("idempotency: the same key replays the stored answer, another body is a 422", () =>
+      Effect.gen(function* () {
+        const { api } = yield* TestService.TestService
+        const send = (event: string) =>
+          api.alpha.records.writeRecord({
+            path: { object: "events" },
+            urlParams: {},
+            headers: { "idempotency-key": "rt-write-1" },
+            payload: { event, occurred_at: "2026-04-21T15:00:00Z" }
+          })
+        const first = yield* send("once")
+        const again = yield* send("once")
+        assert.deepStrictEqual(again.data, first.data)
+        const reused = yield* Effect.flip(send("other"))
+        assert.strictEqual(reused._tag, "IdempotencyKeyReused")
+      })
+    )
+  })
 })

@@ -88,18 +88,26 @@ export const postBatch = async (server: ServeProcess, batch: Batch, headers: Rec
   } satisfies Answer
 }
 
-/** POSTs a batch, retrying network errors (a connection of the previous process, a restart) a few times. */
+/**
+ * POSTs a batch, retrying network errors (a connection of the previous process, a restart) a few times, and a
+ * `409` (its key still in progress: on PostgreSQL, a key of a killed process until its lease runs out) after its
+ * `Retry-After`, for up to 10 s.
+ */
 export const postBatchRetrying = async (server: ServeProcess, batch: Batch): Promise<Answer> => {
   let lastError: unknown
-  for (let attempt = 0; attempt < 5; attempt++) {
+  let networkErrors = 0
+  const deadline = Date.now() + 10_000
+  while (true) {
     try {
-      return await postBatch(server, batch)
+      const answer = await postBatch(server, batch)
+      if (answer.status !== 409 || Date.now() > deadline) return answer
+      await new Promise((resolve) => setTimeout(resolve, 1_000))
     } catch (error) {
       lastError = error
+      if (++networkErrors >= 5) throw lastError
       await new Promise((resolve) => setTimeout(resolve, 100))
     }
   }
-  throw lastError
 }
 
 /** A job as `GET …/jobs/{jobId}` returns it. */

@@ -1,12 +1,13 @@
 /**
  * A `202` is a promise (SPEC §1.5, §1.10): a real `batchwrite serve` is killed with SIGKILL while batches are in
  * flight and while a job runs, or stopped with SIGTERM while jobs run, while batches are in flight, and while a
- * new client connects; after a restart on the same file, every acknowledged batch replays its job byte for byte,
+ * new client connects; after a restart on the same database (SQLite file or PostgreSQL database), every acknowledged batch replays its job byte for byte,
  * every job completes, every appended record is stored exactly once, and every profile equals the upserts applied
  * one by one in `sequence` order.
  */
 import { get as httpGet } from "node:http"
 import { afterAll, assert, describe, it } from "@effect/vitest"
+import { forEachProcessAdapter } from "../support/Adapters.js"
 import { ServeProcess } from "../support/ServeProcess.js"
 import {
   type Answer,
@@ -114,175 +115,187 @@ const resendAll = async (server: ServeProcess, batches: ReadonlyArray<Batch>, ou
   return resent
 }
 
-describe("batchwrite serve survives a crash and a shutdown", () => {
-  it("kill -9 with batches in flight, and with a job running: nothing acknowledged is lost or applied twice", async () => {
-    const server = await ServeProcess.start({ workers: 2 })
-    servers.push(server)
-    const batches = Array.from({ length: 40 }, (_, i) =>
-      i % 2 === 0 ? appendBatch("crash", i, 150) : upsertBatch("crash", i, 150, 60)
-    )
+forEachProcessAdapter((adapter) => {
+  // PostgreSQL: a restarted node takes back its own jobs and idempotency keys only once their leases run out (other
+  // nodes could be holding them), so the leases are short here.
+  const leases = adapter === "postgres" ? ["--job-lease", "2", "--request-lease", "2"] : []
 
-    // 1. Killed once 20 batches are acknowledged, while the others are in flight.
-    let killedAt = 0
-    let atKill = { inFlight: 0, unsent: 0 }
-    const outcomes = await sendAll(
-      server,
-      batches,
-      (acked) => acked.size >= 20,
-      (inFlight, unsent) => {
-        killedAt = Date.now()
-        atKill = { inFlight, unsent }
-        return server.kill9()
-      }
-    )
-    const refused = outcomes.flatMap((o, i) =>
-      "answer" in o && o.answer.status !== 202 ? [`${i}: ${o.answer.text}`] : []
-    )
-    assert.deepStrictEqual(refused, [], "a batch was refused before the crash")
-    assert.isAbove(atKill.inFlight, 0, "the kill came when no request was in flight")
-    assert.isNull(server.exitStatus?.code, "killed by a signal")
-    await server.restart()
-    const resent = await resendAll(server, batches, outcomes)
+  describe("batchwrite serve survives a crash and a shutdown", () => {
+    it("kill -9 with batches in flight, and with a job running: nothing acknowledged is lost or applied twice", async () => {
+      const server = await ServeProcess.start({ workers: 2, adapter, args: leases })
+      servers.push(server)
+      const batches = Array.from({ length: 40 }, (_, i) =>
+        i % 2 === 0 ? appendBatch("crash", i, 150) : upsertBatch("crash", i, 150, 60)
+      )
 
-    // 2. Killed while a large upsert's job runs (claimed ~10-50 ms after its 202, then ~150 ms of work).
-    const large = upsertBatch("crash", 40, 10_000, 3_000, 800)
-    const largeAnswer = await postBatch(server, large)
-    assert.strictEqual(largeAnswer.status, 202, largeAnswer.text)
-    await sleep(60)
-    const killedRunningAt = Date.now()
-    await server.kill9()
-    await server.restart()
-    const requeued = /jobsRequeued\D+(\d+)/.exec(server.stdout + server.stderr)?.[1] ?? "0"
-    const largeReplay = await postBatchRetrying(server, large)
-    assert.isTrue(largeReplay.replayed && largeReplay.jobId === largeAnswer.jobId, "the large batch replays its job")
-
-    const all = [...batches, large]
-    const jobs = await assertAllApplied(server, all, [...resent.map((answer) => answer.jobId!), largeAnswer.jobId!])
-    // Jobs committed before the first kill (acknowledged, or replayed although their 202 was lost).
-    const committed = jobs
-      .slice(0, batches.length)
-      .filter((_, i) => ackOf(outcomes[i]) !== undefined || resent[i]!.replayed)
-    console.log(
-      `crash test: ${outcomes.filter((o) => ackOf(o) !== undefined).length}/${batches.length} batches acknowledged, ` +
-        `${atKill.inFlight} in flight and ${atKill.unsent} unsent at the first kill; ${committed.length} jobs ` +
-        `committed before it, ${completedAfter(committed, killedAt)} of them not yet completed; the second kill ` +
-        `left ${requeued} job(s) processing (requeued on restart)`
-    )
-    assert.strictEqual(completedAfter(jobs.slice(-1), killedRunningAt), 1, "the large job completed before the kill")
-    assert.strictEqual(await server.stop(), 0)
-  }, 60_000)
-
-  it("SIGTERM while jobs run: exit 0, and after a restart every job completes, nothing lost", async () => {
-    const server = await ServeProcess.start({ workers: 2 })
-    servers.push(server)
-    // The last batch is a large upsert, so that a job is still running when SIGTERM follows its 202.
-    const batches = [
-      ...Array.from({ length: 12 }, (_, i) =>
-        i % 2 === 0 ? appendBatch("term", i, 2_000) : upsertBatch("term", i, 2_000, 500)
-      ),
-      upsertBatch("term", 12, 10_000, 3_000)
-    ]
-    const answers: Array<Answer> = []
-    for (const batch of batches) answers.push(await postBatch(server, batch))
-    const stoppedAt = Date.now()
-    const code = await server.stop()
-    answers.forEach((answer, i) => {
-      assert.strictEqual(answer.status, 202, `batch ${i}: ${answer.text}`)
-    })
-    assert.strictEqual(code, 0, `exit code after SIGTERM\n${server.stderr}`)
-    assert.notMatch(server.stdout + server.stderr, /ERROR|defect/i, "the shutdown logged an error")
-
-    await server.restart()
-    const jobs = await assertAllApplied(
-      server,
-      batches,
-      answers.map((answer) => answer.jobId!)
-    )
-    const pendingAtStop = completedAfter(jobs, stoppedAt)
-    console.log(`shutdown test: ${pendingAtStop}/${jobs.length} jobs were not completed when SIGTERM was sent`)
-    assert.isAbove(pendingAtStop, 0, "every job had completed before SIGTERM: the test proved nothing")
-    const again = await postBatch(server, batches[1]!)
-    assert.isTrue(again.replayed && again.jobId === answers[1]!.jobId, "keys survive the restart")
-    assert.strictEqual(await server.stop(), 0)
-  }, 60_000)
-
-  it("SIGTERM with batches in flight: in-flight requests finish, exit 0 promptly, nothing lost", async () => {
-    const server = await ServeProcess.start({ workers: 2 })
-    servers.push(server)
-    const batches = Array.from({ length: 24 }, (_, i) =>
-      i % 2 === 0 ? appendBatch("drain", i, 2_000) : upsertBatch("drain", i, 2_000, 500)
-    )
-    // Shutdown problems are collected, so that the data checks after the restart still run and report.
-    const problems: Array<string> = []
-    const outcomes = await sendAll(
-      server,
-      batches,
-      (acked) => acked.size >= 8,
-      async () => {
-        try {
-          const code = await server.stop(8_000)
-          if (code !== 0) problems.push(`exit code ${code} after SIGTERM`)
-        } catch (error) {
-          problems.push(`${(error as Error).message.split("\n")[0]} (killed with SIGKILL)`)
+      // 1. Killed once 20 batches are acknowledged, while the others are in flight.
+      let killedAt = 0
+      let atKill = { inFlight: 0, unsent: 0 }
+      const outcomes = await sendAll(
+        server,
+        batches,
+        (acked) => acked.size >= 20,
+        (inFlight, unsent) => {
+          killedAt = Date.now()
+          atKill = { inFlight, unsent }
+          return server.kill9()
         }
-      }
-    )
-    // Every request already sent when SIGTERM came is finished; only a connection opened later may be refused.
-    outcomes.forEach((o, i) => {
-      if ("error" in o && o.error !== "ECONNREFUSED") problems.push(`in-flight batch ${i} got no answer: ${o.error}`)
-      if ("answer" in o && o.answer.status !== 202) problems.push(`batch ${i}: ${o.answer.status} ${o.answer.text}`)
-    })
+      )
+      const refused = outcomes.flatMap((o, i) =>
+        "answer" in o && o.answer.status !== 202 ? [`${i}: ${o.answer.text}`] : []
+      )
+      assert.deepStrictEqual(refused, [], "a batch was refused before the crash")
+      assert.isAbove(atKill.inFlight, 0, "the kill came when no request was in flight")
+      assert.isNull(server.exitStatus?.code, "killed by a signal")
+      await server.restart()
+      const resent = await resendAll(server, batches, outcomes)
 
-    await server.restart()
-    const resent = await resendAll(server, batches, outcomes)
-    await assertAllApplied(
-      server,
-      batches,
-      resent.map((answer) => answer.jobId!)
-    )
-    assert.strictEqual(await server.stop(), 0)
-    assert.deepStrictEqual(problems, [], "SPEC §1.10: SIGTERM stops accepting, finishes in-flight requests, exits 0")
-  }, 60_000)
+      // 2. Killed while a large upsert's job runs (claimed ~10-50 ms after its 202, then ~150 ms of work).
+      const large = upsertBatch("crash", 40, 10_000, 3_000, 800)
+      const largeAnswer = await postBatch(server, large)
+      assert.strictEqual(largeAnswer.status, 202, largeAnswer.text)
+      await sleep(60)
+      const killedRunningAt = Date.now()
+      await server.kill9()
+      await server.restart()
+      const requeued = /jobsRequeued\D+(\d+)/.exec(server.stdout + server.stderr)?.[1] ?? "0"
+      const largeReplay = await postBatchRetrying(server, large)
+      assert.isTrue(largeReplay.replayed && largeReplay.jobId === largeAnswer.jobId, "the large batch replays its job")
 
-  it("a request arriving during the shutdown is answered or refused, and the process still exits 0", async () => {
-    const server = await ServeProcess.start({ workers: 2 })
-    servers.push(server)
-    // A large upsert keeps a job running, so the shutdown takes a moment; a client connects during it.
-    const large = upsertBatch("late", 0, 10_000, 10_000, 800)
-    const accepted = await postBatch(server, large)
-    assert.strictEqual(accepted.status, 202, accepted.text)
-    const stopping = server.stop(5_000).then(
-      (code) => (code === 0 ? "exit 0" : `exit code ${code}`),
-      (error: Error) => `${error.message.split("\n")[0]} (killed with SIGKILL)`
-    )
-    await sleep(5)
-    // A new connection (as a new client opens), not one of the pool's idle keep-alive connections.
-    const sentAt = Date.now()
-    const late = await new Promise<string>((resolve) => {
-      const request = httpGet({ host: "127.0.0.1", port: server.port, path: "/healthz", agent: false, timeout: 6_000 })
-      request.once("response", (response) => {
-        response.resume()
-        resolve(`answered ${response.statusCode}`)
+      const all = [...batches, large]
+      const jobs = await assertAllApplied(server, all, [...resent.map((answer) => answer.jobId!), largeAnswer.jobId!])
+      // Jobs committed before the first kill (acknowledged, or replayed although their 202 was lost).
+      const committed = jobs
+        .slice(0, batches.length)
+        .filter((_, i) => ackOf(outcomes[i]) !== undefined || resent[i]!.replayed)
+      console.log(
+        `crash test: ${outcomes.filter((o) => ackOf(o) !== undefined).length}/${batches.length} batches acknowledged, ` +
+          `${atKill.inFlight} in flight and ${atKill.unsent} unsent at the first kill; ${committed.length} jobs ` +
+          `committed before it, ${completedAfter(committed, killedAt)} of them not yet completed; the second kill ` +
+          `left ${requeued} job(s) processing (requeued on restart)`
+      )
+      assert.strictEqual(completedAfter(jobs.slice(-1), killedRunningAt), 1, "the large job completed before the kill")
+      assert.strictEqual(await server.stop(), 0)
+    }, 60_000)
+
+    it("SIGTERM while jobs run: exit 0, and after a restart every job completes, nothing lost", async () => {
+      const server = await ServeProcess.start({ workers: 2, adapter, args: leases })
+      servers.push(server)
+      // The last batch is a large upsert, so that a job is still running when SIGTERM follows its 202.
+      const batches = [
+        ...Array.from({ length: 12 }, (_, i) =>
+          i % 2 === 0 ? appendBatch("term", i, 2_000) : upsertBatch("term", i, 2_000, 500)
+        ),
+        upsertBatch("term", 12, 10_000, 3_000)
+      ]
+      const answers: Array<Answer> = []
+      for (const batch of batches) answers.push(await postBatch(server, batch))
+      const stoppedAt = Date.now()
+      const code = await server.stop()
+      answers.forEach((answer, i) => {
+        assert.strictEqual(answer.status, 202, `batch ${i}: ${answer.text}`)
       })
-      request.once("timeout", () => {
-        request.destroy()
-        resolve("no answer within 6 s")
+      assert.strictEqual(code, 0, `exit code after SIGTERM\n${server.stderr}`)
+      assert.notMatch(server.stdout + server.stderr, /ERROR|defect/i, "the shutdown logged an error")
+
+      await server.restart()
+      const jobs = await assertAllApplied(
+        server,
+        batches,
+        answers.map((answer) => answer.jobId!)
+      )
+      const pendingAtStop = completedAfter(jobs, stoppedAt)
+      console.log(`shutdown test: ${pendingAtStop}/${jobs.length} jobs were not completed when SIGTERM was sent`)
+      assert.isAbove(pendingAtStop, 0, "every job had completed before SIGTERM: the test proved nothing")
+      const again = await postBatch(server, batches[1]!)
+      assert.isTrue(again.replayed && again.jobId === answers[1]!.jobId, "keys survive the restart")
+      assert.strictEqual(await server.stop(), 0)
+    }, 60_000)
+
+    it("SIGTERM with batches in flight: in-flight requests finish, exit 0 promptly, nothing lost", async () => {
+      const server = await ServeProcess.start({ workers: 2, adapter, args: leases })
+      servers.push(server)
+      const batches = Array.from({ length: 24 }, (_, i) =>
+        i % 2 === 0 ? appendBatch("drain", i, 2_000) : upsertBatch("drain", i, 2_000, 500)
+      )
+      // Shutdown problems are collected, so that the data checks after the restart still run and report.
+      const problems: Array<string> = []
+      const outcomes = await sendAll(
+        server,
+        batches,
+        (acked) => acked.size >= 8,
+        async () => {
+          try {
+            const code = await server.stop(8_000)
+            if (code !== 0) problems.push(`exit code ${code} after SIGTERM`)
+          } catch (error) {
+            problems.push(`${(error as Error).message.split("\n")[0]} (killed with SIGKILL)`)
+          }
+        }
+      )
+      // Every request already sent when SIGTERM came is finished; only a connection opened later may be refused.
+      outcomes.forEach((o, i) => {
+        if ("error" in o && o.error !== "ECONNREFUSED") problems.push(`in-flight batch ${i} got no answer: ${o.error}`)
+        if ("answer" in o && o.answer.status !== 202) problems.push(`batch ${i}: ${o.answer.status} ${o.answer.text}`)
       })
-      request.once("error", (error: NodeJS.ErrnoException) => {
-        const after = Date.now() - sentAt
-        // An error once the process was killed is no answer at all; a refusal comes at once.
-        resolve(after < 1_000 ? `refused (${error.code})` : `no answer (${error.code} after ${after} ms)`)
+
+      await server.restart()
+      const resent = await resendAll(server, batches, outcomes)
+      await assertAllApplied(
+        server,
+        batches,
+        resent.map((answer) => answer.jobId!)
+      )
+      assert.strictEqual(await server.stop(), 0)
+      assert.deepStrictEqual(problems, [], "SPEC §1.10: SIGTERM stops accepting, finishes in-flight requests, exits 0")
+    }, 60_000)
+
+    it("a request arriving during the shutdown is answered or refused, and the process still exits 0", async () => {
+      const server = await ServeProcess.start({ workers: 2, adapter, args: leases })
+      servers.push(server)
+      // A large upsert keeps a job running, so the shutdown takes a moment; a client connects during it.
+      const large = upsertBatch("late", 0, 10_000, 10_000, 800)
+      const accepted = await postBatch(server, large)
+      assert.strictEqual(accepted.status, 202, accepted.text)
+      const stopping = server.stop(5_000).then(
+        (code) => (code === 0 ? "exit 0" : `exit code ${code}`),
+        (error: Error) => `${error.message.split("\n")[0]} (killed with SIGKILL)`
+      )
+      await sleep(5)
+      // A new connection (as a new client opens), not one of the pool's idle keep-alive connections.
+      const sentAt = Date.now()
+      const late = await new Promise<string>((resolve) => {
+        const request = httpGet({
+          host: "127.0.0.1",
+          port: server.port,
+          path: "/healthz",
+          agent: false,
+          timeout: 6_000
+        })
+        request.once("response", (response) => {
+          response.resume()
+          resolve(`answered ${response.statusCode}`)
+        })
+        request.once("timeout", () => {
+          request.destroy()
+          resolve("no answer within 6 s")
+        })
+        request.once("error", (error: NodeJS.ErrnoException) => {
+          const after = Date.now() - sentAt
+          // An error once the process was killed is no answer at all; a refusal comes at once.
+          resolve(after < 1_000 ? `refused (${error.code})` : `no answer (${error.code} after ${after} ms)`)
+        })
       })
-    })
-    const exit = await stopping
-    await server.restart()
-    const job = await awaitJob(server, "profiles", accepted.jobId!, Date.now() + 20_000)
-    assert.strictEqual(job.state, "completed", "the large job completes after the restart")
-    assert.deepStrictEqual(
-      { late: late.startsWith("no answer") ? late : "answered or refused", exit },
-      { late: "answered or refused", exit: "exit 0" },
-      "GET /healthz sent 5 ms after SIGTERM (a job running): SPEC §1.10 stop accepting, finish, exit 0"
-    )
-    assert.strictEqual(await server.stop(), 0)
-  }, 60_000)
+      const exit = await stopping
+      await server.restart()
+      const job = await awaitJob(server, "profiles", accepted.jobId!, Date.now() + 20_000)
+      assert.strictEqual(job.state, "completed", "the large job completes after the restart")
+      assert.deepStrictEqual(
+        { late: late.startsWith("no answer") ? late : "answered or refused", exit },
+        { late: "answered or refused", exit: "exit 0" },
+        "GET /healthz sent 5 ms after SIGTERM (a job running): SPEC §1.10 stop accepting, finish, exit 0"
+      )
+      assert.strictEqual(await server.stop(), 0)
+    }, 60_000)
+  })
 })

@@ -2,154 +2,158 @@ import { assert, describe, it } from "@effect/vitest"
 import { Duration, Effect, Exit, Option, TestClock } from "effect"
 import { type IdempotencyScope, IdempotencyRepo, type StoredResponse } from "../../src/IdempotencyRepo.js"
 import { JobsRepo } from "../../src/JobsRepo.js"
-import { countRows, newJobId, TestStorage } from "./TestStorage.js"
+import { countRows, newJobId, forEachAdapter, storageOn } from "./TestStorage.js"
 
-const scope: IdempotencyScope = {
-  workspace: "w",
-  method: "POST",
-  path: "/public/v1/records/events/append-batch",
-  key: "k1"
-}
+forEachAdapter((adapter) => {
+  const TestStorage = storageOn(adapter)
 
-const response: StoredResponse = {
-  status: 202,
-  headers: { location: "/public/v1/records/events/jobs/rjob_x", "x-records": "2" },
-  body: '{"success": true,  "data": {"jobId": "rjob_x", "note": "caf\\u00e9 ☕"}}'
-}
+  const scope: IdempotencyScope = {
+    workspace: "w",
+    method: "POST",
+    path: "/public/v1/records/events/append-batch",
+    key: "k1"
+  }
 
-describe("idempotency keys (SPEC §1.7)", () => {
-  it.effect("fresh, in progress, completed and replayed byte for byte, mismatched", () =>
-    Effect.gen(function* () {
-      const keys = yield* IdempotencyRepo
-      assert.deepStrictEqual(yield* keys.begin(scope, "f1"), { _tag: "Fresh" })
-      assert.deepStrictEqual(yield* keys.begin(scope, "f1"), { _tag: "InProgress", retryAfterSeconds: 1 })
-      assert.deepStrictEqual(yield* keys.begin(scope, "f2"), { _tag: "Mismatch" })
-      yield* keys.complete(scope, response)
-      assert.deepStrictEqual(yield* keys.begin(scope, "f1"), { _tag: "Replay", response })
-      assert.deepStrictEqual(yield* keys.begin(scope, "f2"), { _tag: "Mismatch" })
-      // Releasing a completed key changes nothing.
-      yield* keys.release(scope)
-      assert.deepStrictEqual(yield* keys.begin(scope, "f1"), { _tag: "Replay", response })
-    }).pipe(Effect.provide(TestStorage))
-  )
+  const response: StoredResponse = {
+    status: 202,
+    headers: { location: "/public/v1/records/events/jobs/rjob_x", "x-records": "2" },
+    body: '{"success": true,  "data": {"jobId": "rjob_x", "note": "caf\\u00e9 ☕"}}'
+  }
 
-  it.effect("the scope is workspace + method + path + key", () =>
-    Effect.gen(function* () {
-      const keys = yield* IdempotencyRepo
-      yield* keys.begin(scope, "f1")
-      yield* keys.complete(scope, response)
-      for (const other of [
-        { ...scope, workspace: "w2" },
-        { ...scope, method: "PUT" },
-        { ...scope, path: "/public/v1/records/profiles/append-batch" },
-        { ...scope, key: "k2" }
-      ]) {
-        assert.deepStrictEqual(yield* keys.begin(other, "f1"), { _tag: "Fresh" })
-      }
-    }).pipe(Effect.provide(TestStorage))
-  )
+  describe("idempotency keys (SPEC §1.7)", () => {
+    it.effect("fresh, in progress, completed and replayed byte for byte, mismatched", () =>
+      Effect.gen(function* () {
+        const keys = yield* IdempotencyRepo
+        assert.deepStrictEqual(yield* keys.begin(scope, "f1"), { _tag: "Fresh" })
+        assert.deepStrictEqual(yield* keys.begin(scope, "f1"), { _tag: "InProgress", retryAfterSeconds: 1 })
+        assert.deepStrictEqual(yield* keys.begin(scope, "f2"), { _tag: "Mismatch" })
+        yield* keys.complete(scope, response)
+        assert.deepStrictEqual(yield* keys.begin(scope, "f1"), { _tag: "Replay", response })
+        assert.deepStrictEqual(yield* keys.begin(scope, "f2"), { _tag: "Mismatch" })
+        // Releasing a completed key changes nothing.
+        yield* keys.release(scope)
+        assert.deepStrictEqual(yield* keys.begin(scope, "f1"), { _tag: "Replay", response })
+      }).pipe(Effect.provide(TestStorage))
+    )
 
-  it.effect("release frees a key in progress (a 429, a 5xx, a dead request)", () =>
-    Effect.gen(function* () {
-      const keys = yield* IdempotencyRepo
-      yield* keys.begin(scope, "f1")
-      yield* keys.release(scope)
-      assert.deepStrictEqual(yield* keys.begin(scope, "f2"), { _tag: "Fresh" })
-    }).pipe(Effect.provide(TestStorage))
-  )
+    it.effect("the scope is workspace + method + path + key", () =>
+      Effect.gen(function* () {
+        const keys = yield* IdempotencyRepo
+        yield* keys.begin(scope, "f1")
+        yield* keys.complete(scope, response)
+        for (const other of [
+          { ...scope, workspace: "w2" },
+          { ...scope, method: "PUT" },
+          { ...scope, path: "/public/v1/records/profiles/append-batch" },
+          { ...scope, key: "k2" }
+        ]) {
+          assert.deepStrictEqual(yield* keys.begin(other, "f1"), { _tag: "Fresh" })
+        }
+      }).pipe(Effect.provide(TestStorage))
+    )
 
-  it.effect("a lease that ran out (a crashed request) frees the key", () =>
-    Effect.gen(function* () {
-      const keys = yield* IdempotencyRepo
-      yield* keys.begin(scope, "f1")
-      yield* TestClock.adjust(Duration.seconds(59))
-      assert.strictEqual((yield* keys.begin(scope, "f1"))._tag, "InProgress")
-      yield* TestClock.adjust(Duration.seconds(2))
-      assert.deepStrictEqual(yield* keys.begin(scope, "f2"), { _tag: "Fresh" })
-      assert.strictEqual((yield* keys.begin(scope, "f2"))._tag, "InProgress")
-    }).pipe(Effect.provide(TestStorage))
-  )
+    it.effect("release frees a key in progress (a 429, a 5xx, a dead request)", () =>
+      Effect.gen(function* () {
+        const keys = yield* IdempotencyRepo
+        yield* keys.begin(scope, "f1")
+        yield* keys.release(scope)
+        assert.deepStrictEqual(yield* keys.begin(scope, "f2"), { _tag: "Fresh" })
+      }).pipe(Effect.provide(TestStorage))
+    )
 
-  it.effect("a key expires 24 hours after its first use; purgeExpired deletes it", () =>
-    Effect.gen(function* () {
-      const keys = yield* IdempotencyRepo
-      yield* keys.begin(scope, "f1")
-      yield* keys.complete(scope, response)
-      yield* keys.begin({ ...scope, key: "k2" }, "f1")
-      yield* TestClock.adjust(Duration.hours(23))
-      assert.strictEqual((yield* keys.begin(scope, "f1"))._tag, "Replay")
-      assert.strictEqual(yield* keys.purgeExpired(), 0)
-      yield* TestClock.adjust(Duration.hours(1))
-      assert.strictEqual(yield* keys.purgeExpired(), 2)
-      assert.deepStrictEqual(yield* keys.begin(scope, "f2"), { _tag: "Fresh" })
-    }).pipe(Effect.provide(TestStorage))
-  )
+    it.effect("a lease that ran out (a crashed request) frees the key", () =>
+      Effect.gen(function* () {
+        const keys = yield* IdempotencyRepo
+        yield* keys.begin(scope, "f1")
+        yield* TestClock.adjust(Duration.seconds(59))
+        assert.strictEqual((yield* keys.begin(scope, "f1"))._tag, "InProgress")
+        yield* TestClock.adjust(Duration.seconds(2))
+        assert.deepStrictEqual(yield* keys.begin(scope, "f2"), { _tag: "Fresh" })
+        assert.strictEqual((yield* keys.begin(scope, "f2"))._tag, "InProgress")
+      }).pipe(Effect.provide(TestStorage))
+    )
 
-  it.effect("an expired key counts as absent even before the purge", () =>
-    Effect.gen(function* () {
-      const keys = yield* IdempotencyRepo
-      yield* keys.begin(scope, "f1")
-      yield* keys.complete(scope, response)
-      yield* TestClock.adjust(Duration.hours(24))
-      assert.deepStrictEqual(yield* keys.begin(scope, "f2"), { _tag: "Fresh" })
-    }).pipe(Effect.provide(TestStorage))
-  )
+    it.effect("a key expires 24 hours after its first use; purgeExpired deletes it", () =>
+      Effect.gen(function* () {
+        const keys = yield* IdempotencyRepo
+        yield* keys.begin(scope, "f1")
+        yield* keys.complete(scope, response)
+        yield* keys.begin({ ...scope, key: "k2" }, "f1")
+        yield* TestClock.adjust(Duration.hours(23))
+        assert.strictEqual((yield* keys.begin(scope, "f1"))._tag, "Replay")
+        assert.strictEqual(yield* keys.purgeExpired(), 0)
+        yield* TestClock.adjust(Duration.hours(1))
+        assert.strictEqual(yield* keys.purgeExpired(), 2)
+        assert.deepStrictEqual(yield* keys.begin(scope, "f2"), { _tag: "Fresh" })
+      }).pipe(Effect.provide(TestStorage))
+    )
 
-  it.effect("releaseAllInProgress frees every key in progress and keeps completed ones", () =>
-    Effect.gen(function* () {
-      const keys = yield* IdempotencyRepo
-      yield* keys.begin(scope, "f1")
-      yield* keys.begin({ ...scope, key: "k2" }, "f1")
-      yield* keys.begin({ ...scope, key: "k3" }, "f1")
-      yield* keys.complete({ ...scope, key: "k3" }, response)
-      assert.strictEqual(yield* keys.releaseAllInProgress(), 2)
-      assert.deepStrictEqual(yield* keys.begin(scope, "f9"), { _tag: "Fresh" })
-      assert.strictEqual((yield* keys.begin({ ...scope, key: "k3" }, "f1"))._tag, "Replay")
-    }).pipe(Effect.provide(TestStorage))
-  )
+    it.effect("an expired key counts as absent even before the purge", () =>
+      Effect.gen(function* () {
+        const keys = yield* IdempotencyRepo
+        yield* keys.begin(scope, "f1")
+        yield* keys.complete(scope, response)
+        yield* TestClock.adjust(Duration.hours(24))
+        assert.deepStrictEqual(yield* keys.begin(scope, "f2"), { _tag: "Fresh" })
+      }).pipe(Effect.provide(TestStorage))
+    )
 
-  it.effect("accept completes the key in the same transaction as the job; a failed accept leaves neither", () =>
-    Effect.gen(function* () {
-      const keys = yield* IdempotencyRepo
-      const jobs = yield* JobsRepo
-      const jobId = newJobId()
-      const input = {
-        jobId,
-        workspace: "w",
-        objectName: "events",
-        operation: "append-batch" as const,
-        matchKey: null,
-        body: '{"records":[{"event":"a","occurred_at":"2026-04-21T15:00:00Z"}]}',
-        acceptedRecords: 1,
-        ordered: false,
-        createdAt: new Date(),
-        idempotency: Option.some({ scope, response })
-      }
-      yield* keys.begin(scope, "f1")
-      yield* jobs.accept(input)
-      assert.deepStrictEqual(yield* keys.begin(scope, "f1"), { _tag: "Replay", response })
+    it.effect("releaseAllInProgress frees every key in progress and keeps completed ones", () =>
+      Effect.gen(function* () {
+        const keys = yield* IdempotencyRepo
+        yield* keys.begin(scope, "f1")
+        yield* keys.begin({ ...scope, key: "k2" }, "f1")
+        yield* keys.begin({ ...scope, key: "k3" }, "f1")
+        yield* keys.complete({ ...scope, key: "k3" }, response)
+        assert.strictEqual(yield* keys.releaseAllInProgress(), 2)
+        assert.deepStrictEqual(yield* keys.begin(scope, "f9"), { _tag: "Fresh" })
+        assert.strictEqual((yield* keys.begin({ ...scope, key: "k3" }, "f1"))._tag, "Replay")
+      }).pipe(Effect.provide(TestStorage))
+    )
 
-      // The same job id again violates the jobs' primary key: the whole accept rolls back.
-      const second = { ...scope, key: "k2" }
-      yield* keys.begin(second, "f1")
-      const exit = yield* Effect.exit(
-        jobs.accept({ ...input, idempotency: Option.some({ scope: second, response: { ...response, status: 200 } }) })
-      )
-      assert.isTrue(Exit.isFailure(exit))
-      assert.strictEqual((yield* keys.begin(second, "f1"))._tag, "InProgress")
-      assert.strictEqual(yield* countRows("jobs"), 1)
-      // A key no longer held (released, or completed by a request that took it over) queues nothing.
-      const third = { ...scope, key: "k3" }
-      yield* keys.begin(third, "f1")
-      yield* keys.release(third)
-      const released = yield* Effect.exit(
-        jobs.accept({ ...input, jobId: newJobId(), idempotency: Option.some({ scope: third, response }) })
-      )
-      assert.isTrue(Exit.isFailure(released))
-      assert.strictEqual(yield* countRows("jobs"), 1)
-      // The sequences these allocated rolled back too.
-      const next = yield* jobs.accept({ ...input, jobId: newJobId(), idempotency: Option.none() })
-      assert.strictEqual(next.sequence, 2)
-    }).pipe(Effect.provide(TestStorage))
-  )
+    it.effect("accept completes the key in the same transaction as the job; a failed accept leaves neither", () =>
+      Effect.gen(function* () {
+        const keys = yield* IdempotencyRepo
+        const jobs = yield* JobsRepo
+        const jobId = newJobId()
+        const input = {
+          jobId,
+          workspace: "w",
+          objectName: "events",
+          operation: "append-batch" as const,
+          matchKey: null,
+          body: '{"records":[{"event":"a","occurred_at":"2026-04-21T15:00:00Z"}]}',
+          acceptedRecords: 1,
+          ordered: false,
+          createdAt: new Date(),
+          idempotency: Option.some({ scope, response })
+        }
+        yield* keys.begin(scope, "f1")
+        yield* jobs.accept(input)
+        assert.deepStrictEqual(yield* keys.begin(scope, "f1"), { _tag: "Replay", response })
+
+        // The same job id again violates the jobs' primary key: the whole accept rolls back.
+        const second = { ...scope, key: "k2" }
+        yield* keys.begin(second, "f1")
+        const exit = yield* Effect.exit(
+          jobs.accept({ ...input, idempotency: Option.some({ scope: second, response: { ...response, status: 200 } }) })
+        )
+        assert.isTrue(Exit.isFailure(exit))
+        assert.strictEqual((yield* keys.begin(second, "f1"))._tag, "InProgress")
+        assert.strictEqual(yield* countRows("jobs"), 1)
+        // A key no longer held (released, or completed by a request that took it over) queues nothing.
+        const third = { ...scope, key: "k3" }
+        yield* keys.begin(third, "f1")
+        yield* keys.release(third)
+        const released = yield* Effect.exit(
+          jobs.accept({ ...input, jobId: newJobId(), idempotency: Option.some({ scope: third, response }) })
+        )
+        assert.isTrue(Exit.isFailure(released))
+        assert.strictEqual(yield* countRows("jobs"), 1)
+        // The sequences these allocated rolled back too.
+        const next = yield* jobs.accept({ ...input, jobId: newJobId(), idempotency: Option.none() })
+        assert.strictEqual(next.sequence, 2)
+      }).pipe(Effect.provide(TestStorage))
+    )
+  })
 })

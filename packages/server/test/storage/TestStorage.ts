@@ -1,39 +1,43 @@
 /**
- * Test set-up of the storage tests: a fresh SQLite file in a temporary directory per layer, the repositories on
- * it, and small helpers to accept and process batches at the repository level.
+ * Test set-up of the storage tests: a fresh database of an adapter (SQLite file or PostgreSQL database) per layer,
+ * the repositories on it, and small helpers to accept and process batches at the repository level.
  */
-import { mkdtempSync, rmSync } from "node:fs"
-import { tmpdir } from "node:os"
-import { join } from "node:path"
 import { Job, type ObjectSchema } from "@batchwrite/core"
 import * as SqlClient from "@effect/sql/SqlClient"
 import { Effect, Layer, Option } from "effect"
-import * as Database from "../../src/Database.js"
 import { IdempotencyRepo } from "../../src/IdempotencyRepo.js"
 import { JobProcessor, type ProcessResult } from "../../src/JobProcessor.js"
 import { JobsRepo } from "../../src/JobsRepo.js"
 import { ObjectsRepo } from "../../src/ObjectsRepo.js"
 import { RecordsRepo } from "../../src/RecordsRepo.js"
+import { databaseLayer, type DatabaseSettings } from "../../src/Server.js"
+import { type Adapter, sqlite } from "../support/Adapters.js"
 
-/** A temporary directory, removed when the layer's scope closes. */
-export const tempDirectory = Effect.acquireRelease(
-  Effect.sync(() => mkdtempSync(join(tmpdir(), "batchwrite-storage-"))),
-  (directory) => Effect.sync(() => rmSync(directory, { recursive: true, force: true }))
-)
+export { type Adapter, forEachAdapter, onPostgres, tempDirectory } from "../support/Adapters.js"
 
-/** `Database.sqlite` on a new file in a new temporary directory. */
-export const freshDatabase = Layer.unwrapScoped(
-  Effect.map(tempDirectory, (directory) => Database.sqlite({ filename: join(directory, "batchwrite.db") }))
-)
+/** The storage layer (`SqlClient`, migrated) on a fresh database of the adapter. */
+export const freshDatabase = (adapter: Adapter) => Layer.unwrapScoped(Effect.map(adapter.freshDatabase, databaseLayer))
 
-/** Every repository and the job processor on a fresh database. */
-export const TestStorage = Layer.mergeAll(
+const repositories = Layer.mergeAll(
   JobsRepo.Default,
   RecordsRepo.Default,
   ObjectsRepo.Default,
   IdempotencyRepo.Default,
   JobProcessor.Default
-).pipe(Layer.provideMerge(freshDatabase))
+)
+
+/** Every repository and the job processor on a fresh database of the adapter. */
+export const storageOn = (adapter: Adapter) => repositories.pipe(Layer.provideMerge(freshDatabase(adapter)))
+
+/**
+ * Every repository and the job processor on an existing database: one "node" of several sharing it (each with its
+ * own connections and caches).
+ */
+export const storageWith = (settings: DatabaseSettings) =>
+  repositories.pipe(Layer.provideMerge(databaseLayer(settings)))
+
+/** Every repository and the job processor on a fresh SQLite file. */
+export const TestStorage = storageOn(sqlite)
 
 let jobCounter = 0
 

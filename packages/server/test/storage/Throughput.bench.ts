@@ -1,15 +1,18 @@
 /**
- * Throughput of 10,000-row jobs on a real SQLite file: `pnpm exec vitest bench --run test/storage`. Each iteration
+ * Throughput of 10,000-row jobs on a real SQLite file: `pnpm exec vitest bench --run test/storage`; on a fresh
+ * PostgreSQL database with `BENCH_ADAPTER=postgres`. Each iteration
  * accepts one batch (the 202 transaction) and processes it (parse, validate, apply, commit); the rows/s of the
  * processing alone are printed at the end.
  */
 import { Effect, ManagedRuntime, Option } from "effect"
 import { afterAll, bench, describe } from "vitest"
 import { JobProcessor } from "../../src/JobProcessor.js"
-import { acceptBatch, TestStorage } from "./TestStorage.js"
+import { postgres, sqlite } from "../support/Adapters.js"
+import { acceptBatch, storageOn } from "./TestStorage.js"
 
 const rows = 10_000
-const runtime = ManagedRuntime.make(TestStorage)
+const adapter = process.env.BENCH_ADAPTER === "postgres" ? postgres : sqlite
+const runtime = ManagedRuntime.make(storageOn(adapter))
 const processing = new Map<string, Array<number>>()
 
 const job = (name: string, batch: (iteration: number) => Parameters<typeof acceptBatch>[0]) => {
@@ -89,7 +92,7 @@ afterAll(async () => {
     const sorted = [...times].sort((a, b) => a - b)
     const median = sorted[Math.floor(sorted.length / 2)]!
     process.stdout.write(
-      `${name}: processing median ${median.toFixed(1)} ms = ${Math.round((rows / median) * 1000).toLocaleString("en")} rows/s\n`
+      `${adapter.name} ${name}: processing median ${median.toFixed(1)} ms = ${Math.round((rows / median) * 1000).toLocaleString("en")} rows/s\n`
     )
   }
   await runtime.dispose()

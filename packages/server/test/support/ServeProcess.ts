@@ -1,6 +1,7 @@
 /**
  * A real `batchwrite serve` child process for tests that talk to the service the way its users do: over plain
- * HTTP on a free port, on a fresh SQLite file in a temporary directory. Start it, wait for `GET /healthz`, read
+ * HTTP on a free port, on a fresh SQLite file in a temporary directory, a fresh PostgreSQL database, or a
+ * PostgreSQL database shared with other processes (several nodes). Start it, wait for `GET /healthz`, read
  * what it printed, stop it with SIGTERM (resolving with the exit code), kill it with SIGKILL, restart it on the
  * same file and port. Every wait is bounded, and no process outlives the test run: `dispose()` in `afterAll`,
  * and a last-resort SIGKILL of every live child when the test process exits.
@@ -13,6 +14,7 @@ import { createServer, type Socket } from "node:net"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { fileURLToPath } from "node:url"
+import { createDatabase } from "./Postgres.js"
 
 /** Where the built `batchwrite` binary lives. */
 export const binPath = fileURLToPath(new URL("../../../../apps/cli/dist/bin.js", import.meta.url))
@@ -27,6 +29,12 @@ export interface ServeOptions {
   readonly workers?: number | undefined
   /** `--rate-limit`, requests per second per token (e.g. 5 or "5/s"); default the CLI's (100/s). */
   readonly rateLimit?: number | string | undefined
+  /** The storage of a fresh database: a SQLite file (default) or a new PostgreSQL database, dropped on dispose. */
+  readonly adapter?: "sqlite" | "postgres" | undefined
+  /** An existing database to serve from (`--database`), e.g. one PostgreSQL database shared by several nodes. */
+  readonly database?: string | undefined
+  /** Give the database in `BATCHWRITE_DATABASE` rather than `--database`. */
+  readonly databaseFromEnv?: boolean | undefined
   /** More arguments after `serve`. */
   readonly args?: ReadonlyArray<string> | undefined
   /** How long to wait for `/healthz` to answer; default 20 s. */
@@ -115,8 +123,10 @@ export class ServeProcess {
   readonly origin: string
   /** `http://127.0.0.1:<port>/public/v1` */
   readonly baseUrl: string
-  /** The SQLite file. */
+  /** The SQLite file (when serving from SQLite). */
   readonly databaseFile: string
+  /** Drops the PostgreSQL database this process created, on dispose. */
+  private dropDatabase: (() => Promise<void>) | undefined
   private readonly runs: Array<Run> = []
   private disposed = false
 
@@ -143,7 +153,15 @@ export class ServeProcess {
     const directory = mkdtempSync(join(tmpdir(), "batchwrite-serve-"))
     liveDirectories.add(directory)
     const token = options.token ?? `test-token-${Math.random().toString(36).slice(2)}`
-    const args = ["serve", "--port", String(port), "--database", `sqlite:${join(directory, "batchwrite.db")}`]
+    let database = options.database ?? `sqlite:${join(directory, "batchwrite.db")}`
+    let dropDatabase: (() => Promise<void>) | undefined
+    if (options.database === undefined && options.adapter === "postgres") {
+      const created = await createDatabase()
+      database = created.url
+      dropDatabase = created.drop
+    }
+    const args = ["serve", "--port", String(port)]
+    if (options.databaseFromEnv !== true) args.push("--database", database)
     if (options.workers !== undefined) args.push("--workers", String(options.workers))
     if (options.rateLimit !== undefined) args.push("--rate-limit", String(options.rateLimit))
     if (options.config !== undefined) {
@@ -156,7 +174,9 @@ export class ServeProcess {
       Object.entries(process.env).filter(([name]) => !name.startsWith("BATCHWRITE_"))
     )
     env.BATCHWRITE_TOKEN = token
+    if (options.databaseFromEnv === true) env.BATCHWRITE_DATABASE = database
     const server = new ServeProcess(port, directory, args, env, options.startTimeoutMs ?? 20_000, token)
+    server.dropDatabase = dropDatabase
     try {
       await server.launch()
     } catch (error) {
@@ -301,6 +321,9 @@ export class ServeProcess {
     }
     rmSync(this.directory, { recursive: true, force: true })
     liveDirectories.delete(this.directory)
+    const drop = this.dropDatabase
+    this.dropDatabase = undefined
+    await drop?.()
   }
 
   /** Peak resident set size so far (`VmHWM` of `/proc/<pid>/status`), in bytes; `undefined` off Linux. */

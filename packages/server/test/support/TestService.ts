@@ -1,11 +1,8 @@
 /**
  * Test set-up of the integration suite: the whole service (`Server.layer`) on a free port of 127.0.0.1 over a fresh
- * SQLite file, a typed client of `@batchwrite/api` per token, a raw HTTP client for the requests the typed client
+ * database of a storage adapter (a SQLite file, or a PostgreSQL database), a typed client of `@batchwrite/api` per token, a raw HTTP client for the requests the typed client
  * cannot express (gzip, other content types, malformed bodies), and small helpers to wait for jobs and read errors.
  */
-import { mkdtempSync, rmSync } from "node:fs"
-import { tmpdir } from "node:os"
-import { join } from "node:path"
 import { type ApiError, BatchwriteApi, type BatchwriteClient, errorEnvelopes, preferWait } from "@batchwrite/api"
 import { type Job, ObjectSchema } from "@batchwrite/core"
 import {
@@ -20,7 +17,11 @@ import {
 import { assert } from "@effect/vitest"
 import { Context, Effect, Either, Layer, Logger, LogLevel, Schema } from "effect"
 import * as Server from "../../src/Server.js"
+import type { DatabaseSettings } from "../../src/Server.js"
 import type { RateLimitSettings, TokenSettings } from "../../src/ServerConfig.js"
+import { type Adapter, sqlite } from "./Adapters.js"
+
+export { type Adapter, forEachAdapter, onPostgres } from "./Adapters.js"
 
 /** The bearer tokens of the test service. */
 export const tokens = {
@@ -75,6 +76,10 @@ export interface TestServiceOptions {
   readonly rateLimit?: RateLimitSettings
   /** Job workers; default 2. */
   readonly workers?: number
+  /** The storage adapter; default SQLite. */
+  readonly adapter?: Adapter
+  /** An existing database to use instead of a fresh one of the adapter (several nodes on one database). */
+  readonly database?: DatabaseSettings
 }
 
 /** A response as the raw client read it. */
@@ -101,11 +106,6 @@ export interface TestServiceShape {
 /** The running service of a `layer(...)` block. */
 export class TestService extends Context.Tag("test/TestService")<TestService, TestServiceShape>() {}
 
-const tempDirectory = Effect.acquireRelease(
-  Effect.sync(() => mkdtempSync(join(tmpdir(), "batchwrite-it-"))),
-  (directory) => Effect.sync(() => rmSync(directory, { recursive: true, force: true }))
-)
-
 const tokenSettings = (): ReadonlyArray<TokenSettings> => [
   { token: tokens.alpha, workspace: "alpha", scopes: ["records:write", "records:read", "admin"] },
   { token: tokens.alphaWrite, workspace: "alpha", scopes: ["records:write"] },
@@ -115,7 +115,7 @@ const tokenSettings = (): ReadonlyArray<TokenSettings> => [
 ]
 
 /**
- * The service on a fresh SQLite file in a fresh temporary directory, listening on a free port of 127.0.0.1, and
+ * The service on a fresh database of the adapter (default a SQLite file in a fresh temporary directory), listening on a free port of 127.0.0.1, and
  * the clients to reach it. Build it with `layer(TestService.layer(), { excludeTestServices: true })`: the service
  * runs on the live clock.
  */
@@ -123,12 +123,12 @@ export const layer = (options: TestServiceOptions = {}): Layer.Layer<TestService
   Layer.scoped(
     TestService,
     Effect.gen(function* () {
-      const directory = yield* tempDirectory
+      const database = options.database ?? (yield* (options.adapter ?? sqlite).freshDatabase)
       const context = yield* Layer.build(
         Server.layer({
           port: 0,
           host: "127.0.0.1",
-          database: { _tag: "Sqlite", filename: join(directory, "batchwrite.db") },
+          database,
           workers: options.workers ?? 2,
           tokens: tokenSettings(),
           rateLimit: options.rateLimit ?? { requestsPerSecond: 1_000, burst: 5_000 },

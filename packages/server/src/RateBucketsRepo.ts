@@ -1,0 +1,48 @@
+/**
+ * Token buckets shared by every node of one PostgreSQL database (SPEC §1.8: "the limit holds across all nodes
+ * together"): one row per token, refilled and taken from in ONE atomic statement, so concurrent requests on any
+ * nodes never spend the same token twice.
+ */
+import * as SqlClient from "@effect/sql/SqlClient"
+import { Effect } from "effect"
+
+/** A bucket after a take: whether one request was allowed and the tokens left (fractional). */
+export interface BucketTake {
+  readonly allowed: boolean
+  readonly tokens: number
+}
+
+/** The shared token buckets. */
+export class RateBucketsRepo extends Effect.Service<RateBucketsRepo>()("server/RateBucketsRepo", {
+  effect: Effect.gen(function* () {
+    const sql = yield* SqlClient.SqlClient
+    const double = (value: number) => sql`CAST(${value} AS DOUBLE PRECISION)`
+
+    return {
+      /**
+       * Refills the bucket of `tokenId` for the time since its last update (at `rate` tokens/s, up to `burst`) and
+       * takes one token when at least one is there, atomically. A new bucket starts full.
+       */
+      take: (tokenId: string, rate: number, burst: number, now: number): Effect.Effect<BucketTake> =>
+        Effect.orDie(
+          Effect.gen(function* () {
+            const refilled = sql`LEAST(${double(burst)}, rate_buckets.tokens
+              + GREATEST(0, ${now} - rate_buckets.updated_at) / 1000.0 * ${double(rate)})`
+            const taken = yield* sql<{
+              readonly tokens: number
+            }>`INSERT INTO rate_buckets (token_id, tokens, updated_at)
+              VALUES (${tokenId}, ${double(burst - 1)}, ${now})
+              ON CONFLICT (token_id) DO UPDATE SET tokens = ${refilled} - 1,
+                updated_at = GREATEST(rate_buckets.updated_at, ${now})
+              WHERE ${refilled} >= 1
+              RETURNING tokens`
+            if (taken.length > 0) return { allowed: true, tokens: Number(taken[0]!.tokens) }
+            // Refused: nothing changed; read what the bucket holds now for the headers.
+            const rows = yield* sql<{ readonly tokens: number }>`SELECT ${refilled} AS tokens FROM rate_buckets
+              WHERE token_id = ${tokenId}`
+            return { allowed: false, tokens: Number(rows[0]?.tokens ?? 0) }
+          })
+        )
+    } as const
+  })
+}) {}
