@@ -299,7 +299,14 @@ export const write = <A, E, R>(
 
   const items: Stream.Stream<Batching.BatchItem<A>, E, R> = Predicate.hasProperty(records, Stream.StreamTypeId)
     ? (records as Stream.Stream<A, E, R>).pipe(Batching.splitStream(limits))
-    : Stream.fromIterable(Batching.split(records as Iterable<A>, limits))
+    : // One batch at a time: `fromIterable` would pull up to 4,096 batches (the whole input) ahead of the sends.
+      // (`fromIteratorSucceed` only calls `next`; its type asks for an IterableIterator.)
+      Stream.suspend(() =>
+        Stream.fromIteratorSucceed(
+          Batching.split(records as Iterable<A>, limits)[Symbol.iterator]() as IterableIterator<Batching.BatchItem<A>>,
+          1
+        )
+      )
 
   if (options.mode === "upsert" && (matchKey === undefined || matchKey.length === 0)) {
     return Effect.fail(new InvalidRequest({ message: "an upsert needs a matchKey" }))

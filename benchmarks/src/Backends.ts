@@ -1,0 +1,118 @@
+/**
+ * The storage backends a run covers: SQLite always (a fresh file), PostgreSQL when a server answers on
+ * 127.0.0.1:5432 and `createdb` can make fresh databases for the run (dropped afterwards). Whether the service
+ * itself supports PostgreSQL is learnt by starting it: a service that refuses the URL is skipped with a note.
+ * Each backend also gives the storage ceiling a fresh, migrated storage of its own.
+ */
+import { execFileSync } from "node:child_process"
+import { mkdtempSync, rmSync } from "node:fs"
+import { connect } from "node:net"
+import { tmpdir } from "node:os"
+import { join } from "node:path"
+import { Database } from "@batchwrite/server"
+import type * as SqlClient from "@effect/sql/SqlClient"
+import type { Layer } from "effect"
+
+/** A fresh storage and how to remove it. */
+export interface FreshStorage {
+  readonly layer: Layer.Layer<SqlClient.SqlClient, unknown>
+  readonly dispose: () => void
+}
+
+/** A backend to run: its name and the `--database` value (`undefined`: a fresh SQLite file). */
+export interface Backend {
+  readonly name: string
+  readonly database: string | undefined
+  /** A fresh storage for the storage ceiling, migrated like the service's. */
+  readonly freshStorage: () => FreshStorage
+  /** Removes what the backend created for the run. */
+  readonly dispose: () => void
+}
+
+const freshSqlite = (): FreshStorage => {
+  const directory = mkdtempSync(join(tmpdir(), "batchwrite-ceiling-"))
+  return {
+    layer: Database.sqlite({ filename: join(directory, "ceiling.db") }),
+    dispose: () => rmSync(directory, { recursive: true, force: true })
+  }
+}
+
+const reachable = (port: number): Promise<boolean> =>
+  new Promise((resolve) => {
+    const socket = connect(port, "127.0.0.1")
+    socket.setTimeout(1_000)
+    socket.once("connect", () => {
+      socket.destroy()
+      resolve(true)
+    })
+    socket.once("error", () => resolve(false))
+    socket.once("timeout", () => {
+      socket.destroy()
+      resolve(false)
+    })
+  })
+
+/** Databases this run created and has not dropped yet: dropped on exit too, even when the run is interrupted. */
+const createdDatabases = new Set<string>()
+const user = ["-h", "127.0.0.1", "-U", "postgres"]
+process.once("exit", () => {
+  for (const database of createdDatabases) run("dropdb", [...user, "--force", "--if-exists", database])
+})
+
+const createDatabase = (database: string): boolean => {
+  if (!run("createdb", [...user, database])) return false
+  createdDatabases.add(database)
+  return true
+}
+
+const dropDatabase = (database: string) => {
+  run("dropdb", [...user, "--force", "--if-exists", database])
+  createdDatabases.delete(database)
+}
+
+const run = (command: string, args: ReadonlyArray<string>): boolean => {
+  try {
+    execFileSync(command, args, { stdio: "ignore", timeout: 15_000 })
+    return true
+  } catch {
+    return false
+  }
+}
+
+/** The backends of this machine, and notes on the ones left out. */
+export const detectBackends = async (
+  wanted: ReadonlyArray<"sqlite" | "postgres">
+): Promise<{ backends: Array<Backend>; notes: Array<string> }> => {
+  const backends: Array<Backend> = wanted.includes("sqlite")
+    ? [{ name: "sqlite", database: undefined, freshStorage: freshSqlite, dispose: () => {} }]
+    : []
+  const notes: Array<string> = []
+  if (!wanted.includes("postgres")) {
+    notes.push("PostgreSQL not run (not in --backends; --quick runs SQLite only)")
+    return { backends, notes }
+  }
+  if (!(await reachable(5432))) {
+    notes.push("PostgreSQL skipped: nothing answers on 127.0.0.1:5432")
+    return { backends, notes }
+  }
+  const name = `batchwrite_bench_${process.pid}_${Date.now()}`
+  if (!createDatabase(name)) {
+    notes.push("PostgreSQL skipped: `createdb` could not create a database for the run")
+    return { backends, notes }
+  }
+  let ceilings = 0
+  backends.push({
+    name: "postgres",
+    database: `postgres://postgres@127.0.0.1:5432/${name}`,
+    freshStorage: () => {
+      const database = `${name}_ceiling_${++ceilings}`
+      if (!createDatabase(database)) throw new Error(`createdb ${database} failed`)
+      return {
+        layer: Database.postgres({ url: `postgres://postgres@127.0.0.1:5432/${database}`, poolSize: 2 }),
+        dispose: () => dropDatabase(database)
+      }
+    },
+    dispose: () => dropDatabase(name)
+  })
+  return { backends, notes }
+}

@@ -1,0 +1,130 @@
+/**
+ * The command line of `pnpm bench`: the full run by default, `--quick` for a run within two minutes (five batch
+ * sizes, fewer records per row, a smaller job sample), and the settings both share.
+ */
+
+/** What one run measures. */
+export interface BenchOptions {
+  readonly quick: boolean
+  readonly batchSizes: ReadonlyArray<number>
+  /** Records each row sends (the number of requests is this over the batch size, within the bounds below). */
+  readonly recordsPerRow: number
+  readonly minRequests: number
+  readonly maxRequests: number
+  /** Requests of the single-record row. */
+  readonly singleRecordRequests: number
+  readonly connections: number
+  readonly workers: number
+  readonly p99BudgetMs: number
+  /** How long a row's jobs may take after its last answer; past it the row is flagged and its backend stopped. */
+  readonly rowTimeoutMs: number
+  /** How many jobs per row are read for the job-latency percentiles. */
+  readonly jobSample: number
+  /** Batches of 10,000 records timed for each storage ceiling (in 3 rounds, after 2 of warm-up). */
+  readonly ceilingBatches: number
+  /** Where to write the `.cpuprofile` of the service, when profiling. */
+  readonly cpuProfileDir: string | undefined
+  /** The storage backends to run (PostgreSQL only when reachable and supported by the service). */
+  readonly backends: ReadonlyArray<"sqlite" | "postgres">
+  /** Only these operations (default both). */
+  readonly operations: ReadonlyArray<"append-batch" | "upsert-batch">
+  readonly outDir: string
+}
+
+export const allBatchSizes: ReadonlyArray<number> = [1, 10, 50, 100, 500, 1_000, 2_000, 5_000, 10_000]
+export const quickBatchSizes: ReadonlyArray<number> = [1, 100, 1_000, 2_000, 10_000]
+
+export const usage = `pnpm bench [options]            (from the repository root; or pnpm --filter @batchwrite/benchmarks bench)
+
+Starts a fresh \`batchwrite serve\` per backend (SQLite; PostgreSQL when reachable and supported) from the built CLI
+(apps/cli/dist/bin.js), drives it with autocannon for each batch size, for append-batch and upsert-batch and the
+single-record endpoint, measures the HTTP and storage ceilings in the same run, prints a table and writes
+benchmarks/results/latest.json and latest.svg.
+
+  --quick              SQLite only; batch sizes ${quickBatchSizes.join(", ")}; ~100,000 records per row (16–2,000 requests),
+                       300 jobs sampled per row, 9 timed storage-ceiling batches: about 75 s on a 2-core machine
+                       (the full run: sizes ${allBatchSizes.join(", ")}; ~300,000 records per row
+                       (40–3,000 requests), 1,000 jobs sampled, 24 storage-ceiling batches; SQLite and PostgreSQL)
+  A row whose jobs are not all terminal 90 s (--quick: 30 s) after its last answer is flagged as an error, and
+  the rest of that backend is skipped (a backlog would distort every later row).
+
+  --p99-budget <ms>    accept-latency p99 budget for the recommended batch size (default 200)
+  --sizes <a,b,…>      batch sizes to run instead
+  --backends <a,b>     sqlite, postgres or both (default both; --quick: sqlite only). PostgreSQL runs when
+                       127.0.0.1:5432 answers, \`createdb\` works and the service accepts a postgres:// database
+  --operations <a,b>   append-batch, upsert-batch or both (default both)
+  --connections <n>    autocannon connections (default 8)
+  --workers <n>        the service's --workers (default 2)
+  --cpu-prof <dir>     run the service under node --cpu-prof, writing its .cpuprofile to <dir>
+  --out <dir>          where latest.json and latest.svg go (default benchmarks/results)
+  --markdown           print the table as Markdown (for the README)
+  --help               this text
+`
+
+const value = (argv: ReadonlyArray<string>, name: string): string | undefined => {
+  const at = argv.indexOf(`--${name}`)
+  if (at < 0) return undefined
+  const next = argv[at + 1]
+  if (next === undefined || next.startsWith("--")) throw new Error(`--${name} needs a value`)
+  return next
+}
+
+const positive = (argv: ReadonlyArray<string>, name: string, fallback: number): number => {
+  const text = value(argv, name)
+  if (text === undefined) return fallback
+  const number = Number(text)
+  if (!Number.isFinite(number) || number <= 0) throw new Error(`--${name} must be a positive number (got '${text}')`)
+  return number
+}
+
+/** Reads the options; throws with a message on bad usage. */
+export const parseOptions = (argv: ReadonlyArray<string>, defaultOutDir: string): BenchOptions => {
+  const quick = argv.includes("--quick")
+  const sizes = value(argv, "sizes")
+  const batchSizes =
+    sizes === undefined
+      ? quick
+        ? quickBatchSizes
+        : allBatchSizes
+      : sizes.split(",").map((text) => {
+          const size = Number(text)
+          if (!Number.isInteger(size) || size < 1 || size > 10_000) {
+            throw new Error(`--sizes takes batch sizes from 1 to 10000 (got '${text}')`)
+          }
+          return size
+        })
+  const operations = (value(argv, "operations") ?? "append-batch,upsert-batch").split(",").map((text) => {
+    if (text !== "append-batch" && text !== "upsert-batch") {
+      throw new Error(`--operations takes append-batch and/or upsert-batch (got '${text}')`)
+    }
+    return text
+  })
+  const backends = (value(argv, "backends") ?? (quick ? "sqlite" : "sqlite,postgres")).split(",").map((text) => {
+    if (text !== "sqlite" && text !== "postgres") {
+      throw new Error(`--backends takes sqlite and/or postgres (got '${text}')`)
+    }
+    return text
+  })
+  return {
+    quick,
+    backends,
+    batchSizes,
+    recordsPerRow: quick ? 100_000 : 300_000,
+    minRequests: quick ? 16 : 40,
+    maxRequests: quick ? 2_000 : 3_000,
+    singleRecordRequests: quick ? 2_000 : 3_000,
+    connections: positive(argv, "connections", 8),
+    workers: positive(argv, "workers", 2),
+    p99BudgetMs: positive(argv, "p99-budget", 200),
+    jobSample: quick ? 300 : 1_000,
+    rowTimeoutMs: quick ? 30_000 : 90_000,
+    ceilingBatches: quick ? 9 : 24,
+    cpuProfileDir: value(argv, "cpu-prof"),
+    operations,
+    outDir: value(argv, "out") ?? defaultOutDir
+  }
+}
+
+/** How many requests a row at `batchSize` sends. */
+export const requestsFor = (options: BenchOptions, batchSize: number): number =>
+  Math.max(options.minRequests, Math.min(options.maxRequests, Math.round(options.recordsPerRow / batchSize)))

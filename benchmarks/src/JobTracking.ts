@@ -1,0 +1,159 @@
+/**
+ * When accepted jobs are done, from the service's own figures: `/metrics` is polled until the jobs that reached a
+ * terminal state (completed or failed) cover every job of the row and the queue is empty; then the jobs themselves
+ * (`GET …/jobs/{id}`, all of them or an even sample) give the accept → completed latency from their `createdAt` and
+ * `completedAt`, and, when every job was read, the exact time the last one completed.
+ */
+import type { ServeProcess } from "./ServeProcess.js"
+import { sleep } from "./ServeProcess.js"
+
+/** The counters of `/metrics` the harness reads. */
+export interface Counters {
+  readonly jobsCompleted: number
+  readonly jobsFailed: number
+  readonly recordsInserted: number
+  readonly recordsUpdated: number
+  readonly recordsInvalid: number
+  readonly recordsStale: number
+  readonly queued: number
+  readonly processing: number
+}
+
+const counter = (text: string, name: string): number => {
+  const escaped = name.replace(/[{}"=]/g, (c) => `\\${c}`)
+  const match = new RegExp(`^${escaped} ([0-9.eE+-]+)$`, "m").exec(text)
+  return match === null ? 0 : Number(match[1])
+}
+
+/** The job and record counters of the service now. */
+export const readCounters = async (server: ServeProcess): Promise<Counters> => {
+  const response = await fetch(`${server.origin}/metrics`)
+  const text = await response.text()
+  return {
+    jobsCompleted: counter(text, 'batchwrite_jobs_total{state="completed"}'),
+    jobsFailed: counter(text, 'batchwrite_jobs_total{state="failed"}'),
+    recordsInserted: counter(text, 'batchwrite_records_committed_total{outcome="inserted"}'),
+    recordsUpdated: counter(text, 'batchwrite_records_committed_total{outcome="updated"}'),
+    recordsInvalid: counter(text, "batchwrite_records_invalid_total"),
+    recordsStale: counter(text, "batchwrite_records_stale_total"),
+    queued: counter(text, 'batchwrite_queue_depth{state="queued"}'),
+    processing: counter(text, 'batchwrite_queue_depth{state="processing"}')
+  }
+}
+
+/** What the jobs of a row did. */
+export interface JobsOutcome {
+  /** Wall-clock time (ms since the epoch) when the last job was terminal. */
+  readonly doneAt: number
+  readonly committedRecords: number
+  readonly failedJobs: number
+  readonly invalidRecords: number
+  readonly jobLatencyMs: { readonly p50: number; readonly p99: number }
+  /** How many jobs the latency percentiles come from. */
+  readonly sampledJobs: number
+}
+
+const percentile = (sorted: ReadonlyArray<number>, p: number): number =>
+  sorted.length === 0 ? Number.NaN : sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)]!
+
+/** The jobs of a row were not all terminal in time: the counters then, to report what was committed. */
+export class JobsTimeout extends Error {
+  constructor(
+    readonly counters: Counters,
+    readonly done: number,
+    readonly jobs: number,
+    readonly timeoutMs: number
+  ) {
+    super(`jobs not terminal after ${Math.round(timeoutMs / 1000)} s: ${done} of ${jobs} done`)
+  }
+}
+
+/** Polls `/metrics` from before a row's first request, so the moment its jobs were all terminal is known. */
+export interface JobWatch {
+  /**
+   * Resolves once `jobs` more jobs than at the start are terminal and the queue is empty (rejects after
+   * `timeoutMs` with a {@link JobsTimeout}): the counters then, and when the terminal count first reached `jobs` (wall-clock ms).
+   */
+  readonly until: (jobs: number, timeoutMs: number) => Promise<{ readonly counters: Counters; readonly at: number }>
+  readonly before: Counters
+}
+
+const terminalJobs = (counters: Counters) => counters.jobsCompleted + counters.jobsFailed
+
+/** Starts polling the service's counters every `intervalMs`. */
+export const watchJobs = async (server: ServeProcess, intervalMs = 50): Promise<JobWatch> => {
+  const before = await readCounters(server)
+  let latest = before
+  let reachedAt: { jobs: number; at: number } | undefined
+  let target = Number.POSITIVE_INFINITY
+  let stopped = false
+  const loop = (async () => {
+    while (!stopped) {
+      latest = await readCounters(server)
+      const done = terminalJobs(latest) - terminalJobs(before)
+      if (reachedAt === undefined && done >= target) reachedAt = { jobs: target, at: Date.now() }
+      await sleep(intervalMs)
+    }
+  })()
+  return {
+    before,
+    until: async (jobs, timeoutMs) => {
+      target = jobs
+      const deadline = Date.now() + timeoutMs
+      while (true) {
+        const done = terminalJobs(latest) - terminalJobs(before)
+        if (done >= jobs && reachedAt === undefined) reachedAt = { jobs, at: Date.now() }
+        if (done >= jobs && latest.queued === 0 && latest.processing === 0) break
+        if (Date.now() > deadline) {
+          stopped = true
+          await loop
+          throw new JobsTimeout(latest, done, jobs, timeoutMs)
+        }
+        await sleep(intervalMs / 2)
+      }
+      stopped = true
+      await loop
+      return { counters: latest, at: reachedAt!.at }
+    }
+  }
+}
+
+/**
+ * Waits until every job of `jobIds` is terminal (at most `timeoutMs`), then reads up to `sampleSize` of them.
+ */
+export const awaitJobs = async (
+  server: ServeProcess,
+  objectName: string,
+  jobIds: ReadonlyArray<string>,
+  watch: JobWatch,
+  options: { readonly sampleSize: number; readonly timeoutMs: number }
+): Promise<JobsOutcome> => {
+  const { counters: now, at: polledAt } = await watch.until(jobIds.length, options.timeoutMs)
+  const before = watch.before
+  const sampleCount = Math.min(jobIds.length, options.sampleSize)
+  const sample = Array.from({ length: sampleCount }, (_, k) => jobIds[Math.floor((k * jobIds.length) / sampleCount)]!)
+  const latencies: Array<number> = []
+  let lastCompletedAt = 0
+  let cursor = 0
+  const readJobs = async () => {
+    while (cursor < sample.length) {
+      const jobId = sample[cursor++]!
+      const response = await server.fetch(`/public/v1/records/${objectName}/jobs/${jobId}`)
+      const job = ((await response.json()) as { data?: { createdAt?: string; completedAt?: string | null } }).data
+      if (job?.createdAt === undefined || job.completedAt === undefined || job.completedAt === null) continue
+      const completedAt = Date.parse(job.completedAt)
+      latencies.push(completedAt - Date.parse(job.createdAt))
+      lastCompletedAt = Math.max(lastCompletedAt, completedAt)
+    }
+  }
+  await Promise.all(Array.from({ length: 8 }, readJobs))
+  latencies.sort((a, b) => a - b)
+  return {
+    doneAt: sample.length === jobIds.length && lastCompletedAt > 0 ? lastCompletedAt : polledAt,
+    committedRecords: now.recordsInserted + now.recordsUpdated - before.recordsInserted - before.recordsUpdated,
+    failedJobs: now.jobsFailed - before.jobsFailed,
+    invalidRecords: now.recordsInvalid - before.recordsInvalid,
+    jobLatencyMs: { p50: percentile(latencies, 50), p99: percentile(latencies, 99) },
+    sampledJobs: latencies.length
+  }
+}

@@ -1,0 +1,77 @@
+/**
+ * The shape of `results/latest.json`: one object per row (backend × operation × batch size), the ceilings of the
+ * same run, the recommended batch sizes, the machine and the settings.
+ */
+import type { Operation } from "./Bodies.js"
+import type { StorageCeiling } from "./StorageCeiling.js"
+
+/** One measured row. */
+export interface Row {
+  readonly backend: string
+  readonly operation: Operation
+  readonly batchSize: number
+  readonly requests: number
+  readonly requestsPerSec: number
+  readonly acceptedRecordsPerSec: number
+  /** Records committed over the wall time from the first request until every job was terminal. */
+  readonly committedRecordsPerSec: number
+  /** Committed records/s over the storage ceiling of the same operation (the single-record row uses append's). */
+  readonly fractionOfStorageCeiling: number
+  /** Accept latency: from sending the request to its answer (`202`, or `201` for the single-record endpoint). */
+  readonly latencyMs: { readonly p50: number; readonly p90: number; readonly p99: number; readonly max: number }
+  /** From the job's `createdAt` to its `completedAt`; `null` for the synchronous single-record endpoint. */
+  readonly jobLatencyMs: { readonly p50: number; readonly p99: number } | null
+  readonly jobsSampled: number
+  /** Non-2xx answers. */
+  readonly non2xx: number
+  /** Every kind of error: non-2xx answers, connection errors and timeouts, failed jobs, invalid records. */
+  readonly errors: number
+  /** What went wrong, when `errors` is not 0. */
+  readonly errorDetails: ReadonlyArray<string>
+  /** The largest resident set size of the service process during the row. */
+  readonly serverPeakRssMb: number | null
+  /** The same bodies posted to the bare `node:http` server: records/s it read. */
+  readonly httpCeilingRecordsPerSec: number | null
+}
+
+/** The storage ceiling of one operation: the better of its measurements at the start and at the end of the run. */
+export interface StorageCeilingResult extends StorageCeiling {
+  readonly measuredAtStart: number
+  readonly measuredAtEnd: number
+}
+
+/** The HTTP ceiling of one operation and batch size. */
+export interface HttpCeiling {
+  readonly operation: Operation
+  readonly batchSize: number
+  readonly requestsPerSec: number
+  readonly recordsPerSec: number
+  readonly latencyP99Ms: number
+}
+
+/** The batch size recommended for a p99 budget. */
+export interface Recommendation {
+  readonly backend: string
+  readonly operation: Operation
+  readonly p99BudgetMs: number
+  /** `null` when no batch size met the budget without errors. */
+  readonly batchSize: number | null
+  readonly committedRecordsPerSec: number | null
+  readonly latencyP99Ms: number | null
+}
+
+/** Everything a run produced. */
+export interface Results {
+  readonly generatedAt: string
+  readonly mode: "quick" | "full" | "custom"
+  readonly durationSec: number
+  readonly machine: Record<string, unknown>
+  readonly settings: Record<string, unknown>
+  readonly ceilings: {
+    readonly storage: ReadonlyArray<StorageCeilingResult>
+    readonly http: ReadonlyArray<HttpCeiling>
+  }
+  readonly rows: ReadonlyArray<Row>
+  readonly recommendations: ReadonlyArray<Recommendation>
+  readonly notes: ReadonlyArray<string>
+}

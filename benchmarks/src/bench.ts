@@ -1,0 +1,296 @@
+/**
+ * `pnpm bench`: throughput and latency of batchwrite by batch size (SPEC §6). For each backend a fresh
+ * `batchwrite serve` runs as its own process; autocannon sends pre-built bodies (each body once) for every batch
+ * size of append-batch and upsert-batch, then the single-record endpoint; each row waits until every job is
+ * terminal. The storage ceiling (parse + RecordsRepo, no HTTP) and the HTTP ceiling (a bare node:http server
+ * reading the same bodies) are measured in the same run. Prints a table, writes `results/latest.json` and
+ * `results/latest.svg`, and recommends a batch size for a p99 budget. `--help` lists the options.
+ */
+import { execFileSync } from "node:child_process"
+import { mkdirSync, writeFileSync } from "node:fs"
+import { cpus, loadavg, release, totalmem } from "node:os"
+import { join } from "node:path"
+import { fileURLToPath } from "node:url"
+import { type Backend, detectBackends } from "./Backends.js"
+import { type BenchOptions, parseOptions, requestsFor, usage } from "./BenchOptions.js"
+import { makeBodies, type Operation, pathOf } from "./Bodies.js"
+import { renderChart } from "./Chart.js"
+import { startBareServer } from "./HttpCeiling.js"
+import { awaitJobs, JobsTimeout, watchJobs } from "./JobTracking.js"
+import { runLoad } from "./Load.js"
+import { recommend, renderCeilings, renderErrors, renderRecommendations, renderTable } from "./Report.js"
+import type { HttpCeiling, Results, Row, StorageCeilingResult } from "./Results.js"
+import { binBuiltAt, ServeProcess } from "./ServeProcess.js"
+import { type MeasuredRow, measureRow } from "./ServiceRow.js"
+import { measureStorageCeiling, type StorageCeiling } from "./StorageCeiling.js"
+
+const progress = (line: string) => process.stderr.write(`[bench] ${line}\n`)
+const round = (n: number) => Math.round(n)
+
+for (const signal of ["SIGINT", "SIGTERM"] as const) {
+  // `exit` handlers stop every child process.
+  process.once(signal, () => process.exit(130))
+}
+
+const machine = () => {
+  let commit: string | undefined
+  try {
+    commit = execFileSync("git", ["rev-parse", "--short", "HEAD"], { encoding: "utf8" }).trim()
+  } catch {
+    commit = undefined
+  }
+  return {
+    cpu: cpus()[0]?.model.trim() ?? "unknown",
+    cores: cpus().length,
+    memoryGb: Math.round(totalmem() / 1024 ** 3),
+    node: process.versions.node,
+    os: `${process.platform} ${release()}`,
+    loadAverageAtEnd: loadavg().map((n) => Math.round(n * 100) / 100),
+    commit,
+    cliBuiltAt: binBuiltAt()
+  }
+}
+
+/**
+ * Sends a few hundred batches of 100 of `operation` and waits for their jobs: JIT and caches warm, discarded.
+ * Answers an error message when the jobs did not finish within the row timeout.
+ */
+const warmUp = async (
+  server: ServeProcess,
+  options: BenchOptions,
+  operation: "append-batch" | "upsert-batch",
+  tag: string
+): Promise<string | undefined> => {
+  const bodies = makeBodies(operation, 100, options.quick ? 60 : 150, `${tag}-warm`)
+  const watch = await watchJobs(server)
+  const load = await runLoad({
+    url: server.origin,
+    path: pathOf(operation, operation === "upsert-batch" ? "profiles" : "events"),
+    token: server.token,
+    bodies,
+    connections: options.connections,
+    collectJobIds: true
+  })
+  const outcome = await awaitJobs(server, operation === "upsert-batch" ? "profiles" : "events", load.jobIds, watch, {
+    sampleSize: 1,
+    timeoutMs: options.rowTimeoutMs
+  }).catch((error: unknown) => {
+    if (error instanceof JobsTimeout) return `${operation} warm-up: ${error.message}`
+    throw error
+  })
+  return typeof outcome === "string" ? outcome : undefined
+}
+
+const main = async () => {
+  const argv = process.argv.slice(2)
+  if (argv.includes("--help") || argv.includes("-h")) {
+    process.stdout.write(usage)
+    return
+  }
+  let options: BenchOptions
+  try {
+    options = parseOptions(argv, fileURLToPath(new URL("../results", import.meta.url)))
+  } catch (error) {
+    process.stderr.write(`${(error as Error).message}\n\n${usage}`)
+    process.exitCode = 2
+    return
+  }
+  const started = performance.now()
+  const loadAverageAtStart = loadavg().map((n) => Math.round(n * 100) / 100)
+  const notes: Array<string> = []
+  const custom = ["--sizes", "--operations", "--backends", "--connections", "--workers"].some((flag) =>
+    argv.includes(flag)
+  )
+  const mode = custom ? "custom" : options.quick ? "quick" : "full"
+  progress(`${mode} run: batch sizes ${options.batchSizes.join(", ")}; ${options.connections} connections`)
+
+  // Each backend's storage ceiling just before its service starts and just after it stops; the better one counts.
+  const measureCeilings = async (backend: Backend, when: string) => {
+    const ceilings: Array<StorageCeiling> = []
+    for (const operation of options.operations) {
+      const bodies = makeBodies(operation, 10_000, options.ceilingBatches + 2, "ceiling")
+      const ceiling = await measureStorageCeiling(backend.name, backend.freshStorage(), operation, 10_000, bodies)
+      progress(
+        `${backend.name} storage ceiling ${operation} (${when}): ${round(ceiling.recordsPerSec).toLocaleString("en")} records/s`
+      )
+      ceilings.push(ceiling)
+    }
+    return ceilings
+  }
+  const storage: Array<StorageCeilingResult> = []
+  /** When the CLI each backend's service ran was built: other work may rebuild it during a long run. */
+  const cliBuilds: Record<string, string> = {}
+
+  const bare = await startBareServer()
+  const http: Array<HttpCeiling> = []
+  const rows: Array<MeasuredRow> = []
+  const { backends, notes: backendNotes } = await detectBackends(options.backends)
+  notes.push(...backendNotes)
+  try {
+    for (const backend of backends) {
+      const atStart = await measureCeilings(backend, "start")
+      let server: ServeProcess
+      try {
+        server = await ServeProcess.start({
+          database: backend.database,
+          workers: options.workers,
+          nodeArgs: options.cpuProfileDir === undefined ? [] : ["--cpu-prof", "--cpu-prof-dir", options.cpuProfileDir]
+        })
+      } catch (error) {
+        const lines = (error as Error).message.split("\n").filter((line) => line.trim() !== "")
+        const reason = (lines.slice(-1)[0] ?? "no output").replace(/ \(got '.*$/, "")
+        notes.push(`${backend.name} skipped: the service did not start on it (${reason})`)
+        progress(notes[notes.length - 1]!)
+        backend.dispose()
+        continue
+      }
+      try {
+        cliBuilds[backend.name] = binBuiltAt() ?? "unknown"
+        progress(
+          `${backend.name}: serve pid ${server.child.pid} on ${server.origin} (CLI built ${cliBuilds[backend.name]})`
+        )
+        let givenUp = false
+        for (const operation of options.operations) {
+          const warmUpFailure = givenUp ? undefined : await warmUp(server, options, operation, backend.name)
+          if (warmUpFailure !== undefined) {
+            givenUp = true
+            notes.push(`${backend.name}: ${warmUpFailure}; the rest of ${backend.name} was skipped`)
+            progress(notes[notes.length - 1]!)
+          }
+          for (const batchSize of options.batchSizes) {
+            if (givenUp) break
+            const requests = requestsFor(options, batchSize)
+            const bodies = makeBodies(operation, batchSize, requests, `${backend.name}-${batchSize}`)
+            const { row, httpCeiling, timedOut } = await measureRow(server, {
+              backend: backend.name,
+              operation,
+              batchSize,
+              bodies,
+              connections: options.connections,
+              jobSample: options.jobSample,
+              timeoutMs: options.rowTimeoutMs,
+              bareOrigin: http.some((c) => c.operation === operation && c.batchSize === batchSize)
+                ? undefined
+                : bare.origin
+            })
+            if (httpCeiling !== undefined) http.push(httpCeiling)
+            const ceiling = http.find((c) => c.operation === operation && c.batchSize === batchSize)
+            rows.push({ ...row, httpCeilingRecordsPerSec: ceiling?.recordsPerSec ?? null })
+            progress(
+              `${backend.name} ${operation} × ${batchSize}: ${requests} requests, ` +
+                `${round(row.committedRecordsPerSec).toLocaleString("en")} committed rec/s, ` +
+                `p99 ${round(row.latencyMs.p99)} ms${row.errors > 0 ? `, ${row.errors} ERRORS` : ""}`
+            )
+            if (timedOut) {
+              givenUp = true
+              notes.push(
+                `${backend.name}: ${operation} × ${batchSize} timed out (${row.errorDetails[0]}); the rest of ` +
+                  `${backend.name} was skipped`
+              )
+              progress(notes[notes.length - 1]!)
+            }
+          }
+        }
+        if (!givenUp) {
+          const probe = await server.fetch(pathOf("single-record", "events"), {
+            method: "POST",
+            headers: { "content-type": "application/json" },
+            body: JSON.stringify({ event: "probe", occurred_at: "2026-04-21T15:00:00Z" })
+          })
+          const probeText = await probe.text()
+          if (probe.status === 404 && probeText.includes("NOT_FOUND.ROUTE")) {
+            notes.push(
+              `${backend.name} single-record skipped: POST /public/v1/records/{object} answers 404 NOT_FOUND.ROUTE`
+            )
+            progress(notes[notes.length - 1]!)
+          } else {
+            const { row } = await measureRow(server, {
+              backend: backend.name,
+              operation: "single-record",
+              batchSize: 1,
+              bodies: makeBodies("single-record", 1, options.singleRecordRequests, backend.name),
+              connections: options.connections,
+              jobSample: 0,
+              timeoutMs: options.rowTimeoutMs,
+              bareOrigin: undefined
+            })
+            rows.push(row)
+            progress(
+              `${backend.name} single-record: ${round(row.requestsPerSec)} req/s, p99 ${round(row.latencyMs.p99)} ms`
+            )
+          }
+        }
+      } finally {
+        const code = await server.stop()
+        if (code !== 0) notes.push(`${backend.name}: serve exited with code ${code} on SIGTERM`)
+      }
+      const atEnd = await measureCeilings(backend, "end")
+      backend.dispose()
+      atStart.forEach((start, i) => {
+        const end = atEnd[i]!
+        const best = end.recordsPerSec > start.recordsPerSec ? end : start
+        storage.push({ ...best, measuredAtStart: round(start.recordsPerSec), measuredAtEnd: round(end.recordsPerSec) })
+      })
+    }
+  } finally {
+    await bare.stop()
+  }
+
+  const storageOf = (backend: string, operation: Operation) =>
+    storage.find((c) => c.backend === backend && c.operation === operation)?.recordsPerSec ?? Number.NaN
+  const finalRows: Array<Row> = rows.map((row) => ({
+    ...row,
+    fractionOfStorageCeiling:
+      row.committedRecordsPerSec /
+      storageOf(row.backend, row.operation === "single-record" ? "append-batch" : row.operation)
+  }))
+  const recommendations = recommend(finalRows, options.p99BudgetMs)
+  const results: Results = {
+    generatedAt: new Date().toISOString(),
+    mode,
+    durationSec: round((performance.now() - started) / 1000),
+    machine: { ...machine(), loadAverageAtStart, cliBuiltAtServeStart: cliBuilds },
+    settings: {
+      batchSizes: options.batchSizes,
+      operations: options.operations,
+      backends: options.backends,
+      connections: options.connections,
+      pipelining: 1,
+      workers: options.workers,
+      rateLimit: "1000000/s",
+      recordsPerRow: options.recordsPerRow,
+      requestsPerRow: { min: options.minRequests, max: options.maxRequests },
+      singleRecordRequests: options.singleRecordRequests,
+      jobSample: options.jobSample,
+      p99BudgetMs: options.p99BudgetMs,
+      cpuProfileDir: options.cpuProfileDir ?? null
+    },
+    ceilings: { storage, http },
+    rows: finalRows,
+    recommendations,
+    notes
+  }
+
+  mkdirSync(options.outDir, { recursive: true })
+  writeFileSync(join(options.outDir, "latest.json"), `${JSON.stringify(results, null, 2)}\n`)
+  writeFileSync(join(options.outDir, "latest.svg"), renderChart(results, options.p99BudgetMs))
+
+  const output = [
+    "",
+    renderTable(finalRows, argv.includes("--markdown") ? "markdown" : "terminal"),
+    "",
+    ...renderCeilings(storage, http),
+    ...renderRecommendations(recommendations),
+    ...notes.map((note) => `note: ${note}`),
+    ...renderErrors(results),
+    `${mode} run in ${results.durationSec} s; wrote ${join(options.outDir, "latest.json")} and latest.svg`,
+    ""
+  ]
+  process.stdout.write(output.join("\n"))
+  if (finalRows.some((row) => row.errors > 0)) process.exitCode = 1
+}
+
+main().catch((error) => {
+  process.stderr.write(`bench failed: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`)
+  process.exit(1)
+})
