@@ -12,15 +12,14 @@ import { type BatchOperation, checkBatch } from "../BatchIntake.js"
 import type { IdempotencyScope } from "../IdempotencyRepo.js"
 import { JobsRepo } from "../JobsRepo.js"
 import { JobWorkers } from "../JobWorkers.js"
-import { ObjectsRepo } from "../ObjectsRepo.js"
 import { ServiceMetrics } from "../ServiceMetrics.js"
-import { objectNotFound } from "./ApiFailure.js"
 import { type Handled, parseIdempotencyKey, withIdempotency } from "./IdempotentRequest.js"
 import { preferredWait } from "./Prefer.js"
 import { readJsonBody } from "./RequestBody.js"
 import { noteRecords } from "./RequestRecords.js"
 import { success } from "./Responses.js"
 import { authorized } from "./Route.js"
+import { workspaceObject } from "./WorkspaceObject.js"
 
 /** The public path of a job, for `Location`. */
 export const jobLocation = (objectName: string, jobId: string) => `/public/v1${Job.jobStatusPath(objectName, jobId)}`
@@ -39,12 +38,7 @@ interface BatchRequest {
 const acceptBatch = ({ body, idempotency, objectName, operation, wait }: BatchRequest) =>
   Effect.gen(function* () {
     const principal = yield* CurrentPrincipal
-    const definition = yield* Effect.flatMap(ObjectsRepo, (objects) =>
-      objects.get(principal.workspace, objectName)
-    ).pipe(
-      Effect.flatten,
-      Effect.mapError(() => objectNotFound(objectName))
-    )
+    const definition = yield* workspaceObject(objectName)
     const checked = yield* checkBatch(body, operation, definition)
     yield* noteRecords(checked.recordCount)
     const jobId = newJobId()

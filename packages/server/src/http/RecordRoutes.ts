@@ -6,24 +6,14 @@ import { ErrorCode, Limits } from "@batchwrite/core"
 import { HttpRouter, HttpServerRequest, HttpServerResponse } from "@effect/platform"
 import { Effect, Option, Stream } from "effect"
 import { CurrentPrincipal } from "../Auth.js"
-import { ObjectsRepo } from "../ObjectsRepo.js"
 import { filterValue, RecordsRepo } from "../RecordsRepo.js"
-import { notFound, objectNotFound, requestInvalid } from "./ApiFailure.js"
+import { notFound, requestInvalid } from "./ApiFailure.js"
 import { invalidCursor, pageLimit } from "./Paging.js"
 import { success } from "./Responses.js"
 import { authorized } from "./Route.js"
+import { workspaceObject } from "./WorkspaceObject.js"
 
 const reservedParams = new Set(["limit", "cursor"])
-
-const objectOf = (objectName: string) =>
-  Effect.gen(function* () {
-    const principal = yield* CurrentPrincipal
-    const definition = yield* (yield* ObjectsRepo).get(principal.workspace, objectName)
-    return yield* Option.match(definition, {
-      onNone: () => Effect.fail(objectNotFound(objectName)),
-      onSome: Effect.succeed
-    })
-  })
 
 const listRecords = authorized("records:read")(
   Effect.gen(function* () {
@@ -31,7 +21,7 @@ const listRecords = authorized("records:read")(
     const objectName = object ?? ""
     const principal = yield* CurrentPrincipal
     const request = yield* HttpServerRequest.HttpServerRequest
-    const definition = yield* objectOf(objectName)
+    const definition = yield* workspaceObject(objectName)
     const query = new URL(request.url, "http://localhost").searchParams
     const filters = [...query.keys()].filter((name) => !reservedParams.has(name))
     if (filters.length > 1 || (filters.length === 1 && !definition.matchKeys.includes(filters[0]!))) {
@@ -71,7 +61,7 @@ const getRecord = authorized("records:read")(
     const { id, object } = yield* HttpRouter.params
     const objectName = object ?? ""
     const principal = yield* CurrentPrincipal
-    yield* objectOf(objectName)
+    yield* workspaceObject(objectName)
     const record = yield* (yield* RecordsRepo).get(principal.workspace, objectName, id ?? "")
     return yield* Option.match(record, {
       onNone: () => Effect.fail(notFound(ErrorCode.NotFoundRecord, `record '${id}' does not exist in '${objectName}'`)),

@@ -15,16 +15,16 @@ import { CurrentPrincipal } from "../Auth.js"
 import type { IdempotencyScope } from "../IdempotencyRepo.js"
 import { JobsRepo } from "../JobsRepo.js"
 import { JobWorkers } from "../JobWorkers.js"
-import { ObjectsRepo } from "../ObjectsRepo.js"
 import { RecordsRepo } from "../RecordsRepo.js"
 import { ServiceMetrics } from "../ServiceMetrics.js"
-import { ApiFailure, objectNotFound, requestInvalid } from "./ApiFailure.js"
+import { ApiFailure, requestInvalid } from "./ApiFailure.js"
 import { newJobId } from "./BatchRoutes.js"
 import { type Handled, parseIdempotencyKey, withIdempotency } from "./IdempotentRequest.js"
 import { readJsonBody } from "./RequestBody.js"
 import { noteRecords } from "./RequestRecords.js"
 import { success } from "./Responses.js"
 import { authorized } from "./Route.js"
+import { workspaceObject } from "./WorkspaceObject.js"
 
 type WriteMode = "append" | "upsert"
 
@@ -149,12 +149,7 @@ const writeThroughQueue = (
 const writeRecord = (objectName: string, mode: WriteMode, text: string) =>
   Effect.gen(function* () {
     const principal = yield* CurrentPrincipal
-    const definition = yield* Effect.flatMap(ObjectsRepo, (objects) =>
-      objects.get(principal.workspace, objectName)
-    ).pipe(
-      Effect.flatten,
-      Effect.mapError(() => objectNotFound(objectName))
-    )
+    const definition = yield* workspaceObject(objectName)
     const write = yield* parseWrite(text, mode, definition)
     const validation = RecordValidation.validateRecord(definition, write.record, 0, {
       matchKey: write.matchKey,
