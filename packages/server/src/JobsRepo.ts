@@ -159,6 +159,16 @@ export class JobsRepo extends Effect.Service<JobsRepo>()("server/JobsRepo", {
       pg: () => sql.literal("FOR UPDATE SKIP LOCKED"),
       orElse: () => sql.literal("")
     })
+    // Whether job `j` may be claimed: it is not `ordered`, or no earlier job of its object is queued or processing.
+    // One probe per state, each an equality on `state` and a range on `sequence` of `jobs_object_order`, so a
+    // blocked job is rejected at the first index entry. (A single `state IN (...)` probe turns `state` into a filter
+    // and walks every completed job of the object, per queued job: the claim grew with backlog × history.)
+    const claimable = sql.literal(`(j.ordered = 0 OR (NOT EXISTS (
+        SELECT 1 FROM jobs p WHERE p.workspace = j.workspace AND p.object_name = j.object_name
+        AND p.state = 'queued' AND p.sequence < j.sequence)
+      AND NOT EXISTS (
+        SELECT 1 FROM jobs p WHERE p.workspace = j.workspace AND p.object_name = j.object_name
+        AND p.state = 'processing' AND p.sequence < j.sequence)))`)
     // Jobs left `processing` that a starting node may queue again: on SQLite (one node) every one, as nothing else
     // can be processing them; on PostgreSQL only those whose lease ran out, as other nodes may be processing theirs.
     const interrupted = (now: number) =>
@@ -342,8 +352,10 @@ export class JobsRepo extends Effect.Service<JobsRepo>()("server/JobsRepo", {
         }),
 
       /**
-       * Claims the next job a worker may process and marks it `processing`: the oldest `queued` job that is not an
-       * `ordered` job waiting behind an earlier job of its object. `None` when there is none.
+       * Claims the next job a worker may process and marks it `processing`: a job whose lease ran out (its node
+       * died) first, else the oldest `queued` job; in both cases not an `ordered` job waiting behind an earlier job of
+       * its object. `None` when there is none. Each candidate list is walked in claim order through an index and
+       * stops at the first claimable job, so a claim does not grow with the object's completed jobs.
        */
       claimNext: (): Effect.Effect<Option.Option<ClaimedJob>> =>
         Effect.orDie(
@@ -354,15 +366,11 @@ export class JobsRepo extends Effect.Service<JobsRepo>()("server/JobsRepo", {
             const rows = yield* sql.withTransaction(
               sql<ClaimRow>`UPDATE jobs SET state = 'processing', started_at = ${now}, attempts = attempts + 1,
                 claim = ${claim}, lease_until = ${leaseUntil}
-                WHERE (state = 'queued' OR (state = 'processing' AND lease_until < ${now})) AND id = (
-                  SELECT j.id FROM jobs j
-                  WHERE (j.state = 'queued' OR (j.state = 'processing' AND j.lease_until < ${now}))
-                  AND (j.ordered = 0 OR NOT EXISTS (
-                    SELECT 1 FROM jobs p
-                    WHERE p.workspace = j.workspace AND p.object_name = j.object_name
-                    AND p.state IN ('queued', 'processing') AND p.sequence < j.sequence))
-                  ORDER BY j.created_at, j.sequence
-                  LIMIT 1 ${skipLocked})
+                WHERE (state = 'queued' OR (state = 'processing' AND lease_until < ${now})) AND id = COALESCE(
+                  (SELECT j.id FROM jobs j WHERE j.state = 'processing' AND j.lease_until < ${now} AND ${claimable}
+                    ORDER BY j.created_at, j.sequence LIMIT 1 ${skipLocked}),
+                  (SELECT j.id FROM jobs j WHERE j.state = 'queued' AND ${claimable}
+                    ORDER BY j.created_at, j.sequence LIMIT 1 ${skipLocked}))
                 RETURNING id, workspace, object_name, operation, match_key, sequence, body, accepted_records, attempts,
                   created_at`
             )
