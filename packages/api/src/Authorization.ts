@@ -3,8 +3,15 @@
  * shows the `bearer` scheme on each secured operation, and a missing or unknown token is `Unauthorized` (401). The
  * server checks tokens itself; the client sends `Authorization: Bearer <token>` (see `HttpClientRequest.bearerToken`).
  */
-import { HttpApiMiddleware, HttpApiSecurity, OpenApi } from "@effect/platform"
-import { UnauthorizedEnvelope } from "./ApiErrors.js"
+import { HttpApiGroup, HttpApiMiddleware, HttpApiSecurity, OpenApi } from "@effect/platform"
+import {
+  ForbiddenEnvelope,
+  InternalErrorEnvelope,
+  RateLimitedEnvelope,
+  RouteNotFoundEnvelope,
+  ServiceUnavailableEnvelope,
+  UnauthorizedEnvelope
+} from "./ApiErrors.js"
 
 /** The bearer scheme: a token of one workspace, with scopes `records:write`, `records:read`, `admin`. */
 export const bearer = HttpApiSecurity.bearer.pipe(
@@ -20,3 +27,16 @@ export class Authorization extends HttpApiMiddleware.Tag<Authorization>()("@batc
   failure: UnauthorizedEnvelope,
   security: { bearer }
 }) {}
+
+/**
+ * A group of bearer-authenticated routes, declaring the errors any of its routes can answer: 403 (a scope is
+ * missing), 404 `NOT_FOUND.ROUTE`, 429, 500 and 503. Add the endpoints, then `.prefix(basePath)` and
+ * `.middleware(Authorization)` (both apply to the endpoints added before them).
+ */
+export const authenticatedGroup = <const Id extends string>(id: Id) =>
+  HttpApiGroup.make(id)
+    .addError(ForbiddenEnvelope)
+    .addError(RouteNotFoundEnvelope)
+    .addError(RateLimitedEnvelope)
+    .addError(InternalErrorEnvelope)
+    .addError(ServiceUnavailableEnvelope)

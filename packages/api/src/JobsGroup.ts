@@ -2,18 +2,9 @@
  * The jobs routes (SPEC §1.6): a job's state, metrics and first row errors, and the pages of all its row errors.
  * Bearer auth; every response carries `RateLimit` and `RateLimit-Policy`.
  */
-import { HttpApiEndpoint, HttpApiGroup, OpenApi } from "@effect/platform"
-import {
-  ForbiddenEnvelope,
-  InternalErrorEnvelope,
-  JobNotFoundEnvelope,
-  ObjectNotFoundEnvelope,
-  RateLimitedEnvelope,
-  RequestInvalidEnvelope,
-  RouteNotFoundEnvelope,
-  ServiceUnavailableEnvelope
-} from "./ApiErrors.js"
-import { Authorization } from "./Authorization.js"
+import { HttpApiEndpoint, OpenApi } from "@effect/platform"
+import { JobNotFoundEnvelope, ObjectNotFoundEnvelope, RequestInvalidEnvelope } from "./ApiErrors.js"
+import { Authorization, authenticatedGroup } from "./Authorization.js"
 import { basePath } from "./BasePath.js"
 import { JobIdParam, ObjectParam } from "./PathParams.js"
 import { PageParams, WaitHeaders } from "./RequestParameters.js"
@@ -54,14 +45,9 @@ export const listJobErrors = HttpApiEndpoint.get("listJobErrors")`/records/${Obj
   )
 
 /** The jobs routes, under `/public/v1`, with bearer auth. */
-export const JobsGroup = HttpApiGroup.make("jobs")
+export const JobsGroup = authenticatedGroup("jobs")
   .add(getJob)
   .add(listJobErrors)
   .prefix(basePath)
   .middleware(Authorization)
-  .addError(ForbiddenEnvelope)
-  .addError(RouteNotFoundEnvelope)
-  .addError(RateLimitedEnvelope)
-  .addError(InternalErrorEnvelope)
-  .addError(ServiceUnavailableEnvelope)
   .annotateContext(OpenApi.annotations({ title: "jobs", description: "Batch jobs and their row errors" }))

@@ -3,21 +3,16 @@
  * every response carries `RateLimit` and `RateLimit-Policy`.
  */
 import { ObjectSchema } from "@batchwrite/core"
-import { HttpApiEndpoint, HttpApiGroup, OpenApi } from "@effect/platform"
+import { HttpApiEndpoint, OpenApi } from "@effect/platform"
 import {
-  ForbiddenEnvelope,
-  InternalErrorEnvelope,
   ObjectConflictEnvelope,
   ObjectNotFoundEnvelope,
   PayloadTooLargeEnvelope,
-  RateLimitedEnvelope,
   RequestInvalidEnvelope,
   RequestTimeoutEnvelope,
-  RouteNotFoundEnvelope,
-  ServiceUnavailableEnvelope,
   UnsupportedMediaTypeEnvelope
 } from "./ApiErrors.js"
-import { Authorization } from "./Authorization.js"
+import { Authorization, authenticatedGroup } from "./Authorization.js"
 import { basePath } from "./BasePath.js"
 import { ObjectNameParam } from "./PathParams.js"
 import { ObjectResponse, ObjectsListResponse } from "./Responses.js"
@@ -60,15 +55,10 @@ export const putObject = HttpApiEndpoint.put("putObject")`/objects/${ObjectNameP
   )
 
 /** The objects routes, under `/public/v1`, with bearer auth. */
-export const ObjectsGroup = HttpApiGroup.make("objects")
+export const ObjectsGroup = authenticatedGroup("objects")
   .add(listObjects)
   .add(getObject)
   .add(putObject)
   .prefix(basePath)
   .middleware(Authorization)
-  .addError(ForbiddenEnvelope)
-  .addError(RouteNotFoundEnvelope)
-  .addError(RateLimitedEnvelope)
-  .addError(InternalErrorEnvelope)
-  .addError(ServiceUnavailableEnvelope)
   .annotateContext(OpenApi.annotations({ title: "objects", description: "Objects and their schemas" }))

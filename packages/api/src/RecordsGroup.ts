@@ -3,25 +3,20 @@
  * stored rows. Bearer auth; every response carries `RateLimit` and `RateLimit-Policy`.
  */
 import { Job } from "@batchwrite/core"
-import { HttpApiEndpoint, HttpApiGroup, OpenApi } from "@effect/platform"
+import { HttpApiEndpoint, OpenApi } from "@effect/platform"
 import { Schema } from "effect"
 import {
-  ForbiddenEnvelope,
   IdempotencyInProgressEnvelope,
   IdempotencyKeyReusedEnvelope,
-  InternalErrorEnvelope,
   ObjectNotFoundEnvelope,
   PayloadTooLargeEnvelope,
-  RateLimitedEnvelope,
   RecordNotFoundEnvelope,
   RequestInvalidEnvelope,
   RequestTimeoutEnvelope,
-  RouteNotFoundEnvelope,
   SchemaMismatchEnvelope,
-  ServiceUnavailableEnvelope,
   UnsupportedMediaTypeEnvelope
 } from "./ApiErrors.js"
-import { Authorization } from "./Authorization.js"
+import { Authorization, authenticatedGroup } from "./Authorization.js"
 import { basePath } from "./BasePath.js"
 import { ObjectParam, RecordIdParam } from "./PathParams.js"
 import { BatchHeaders, IdempotencyHeaders, ListRecordsParams } from "./RequestParameters.js"
@@ -214,7 +209,7 @@ export const getRecord = HttpApiEndpoint.get("getRecord")`/records/${ObjectParam
   )
 
 /** The records routes, under `/public/v1`, with bearer auth. */
-export const RecordsGroup = HttpApiGroup.make("records")
+export const RecordsGroup = authenticatedGroup("records")
   .add(appendBatch)
   .add(upsertBatch)
   .add(writeRecord)
@@ -222,11 +217,6 @@ export const RecordsGroup = HttpApiGroup.make("records")
   .add(getRecord)
   .prefix(basePath)
   .middleware(Authorization)
-  .addError(ForbiddenEnvelope)
-  .addError(RouteNotFoundEnvelope)
-  .addError(RateLimitedEnvelope)
-  .addError(InternalErrorEnvelope)
-  .addError(ServiceUnavailableEnvelope)
   .annotateContext(
     OpenApi.annotations({
       title: "records",

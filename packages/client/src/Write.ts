@@ -206,36 +206,30 @@ export const write = <A, E, R>(
       )
     )
 
+  /** A record that cannot be sent in any batch: dead-lettered with why. */
+  const refusedAlone = (
+    item: Batching.Oversized<A> | Batching.Unserializable<A>,
+    code: string,
+    message: string
+  ): Part<A> => ({
+    accepted: [],
+    deadLetters: [{ record: item.record, inputIndex: item.index, objectName, code, message }]
+  })
+
   const itemPart = (item: Batching.BatchItem<A>): Effect.Effect<Part<A>, RequestError> => {
     switch (item._tag) {
       case "Batch":
         return send(item)
       case "Oversized":
-        return Effect.succeed({
-          accepted: [],
-          deadLetters: [
-            {
-              record: item.record,
-              inputIndex: item.index,
-              objectName,
-              code: ErrorCode.PayloadTooLarge,
-              message: `the record alone makes a ${item.bytes}-byte body, over the ${maxBytes}-byte limit`
-            }
-          ]
-        })
+        return Effect.succeed(
+          refusedAlone(
+            item,
+            ErrorCode.PayloadTooLarge,
+            `the record alone makes a ${item.bytes}-byte body, over the ${maxBytes}-byte limit`
+          )
+        )
       case "Unserializable":
-        return Effect.succeed({
-          accepted: [],
-          deadLetters: [
-            {
-              record: item.record,
-              inputIndex: item.index,
-              objectName,
-              code: ErrorCode.RequestInvalid,
-              message: `the record is not JSON: ${item.reason}`
-            }
-          ]
-        })
+        return Effect.succeed(refusedAlone(item, ErrorCode.RequestInvalid, `the record is not JSON: ${item.reason}`))
     }
   }
 
