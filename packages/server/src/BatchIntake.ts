@@ -9,6 +9,8 @@ import { ApiFailure, requestInvalid } from "./http/ApiFailure.js"
 
 /** A batch that passed the checks. */
 export interface CheckedBatch {
+  /** The records as parsed from the body: every one a JSON object. */
+  readonly records: ReadonlyArray<unknown>
   readonly recordCount: number
   readonly matchKey: string | null
 }
@@ -113,5 +115,5 @@ export const checkBatch = (
         })
       )
     }
-    return { recordCount: records.length, matchKey }
+    return { records, recordCount: records.length, matchKey }
   })

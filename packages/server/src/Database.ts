@@ -10,18 +10,23 @@
  * back the last transactions. `synchronous = FULL` fsyncs the WAL at every commit and survives those too, at the
  * cost of one fsync per commit, during which the whole process waits (better-sqlite3 is synchronous). Choose
  * `"FULL"` when acknowledged batches must survive losing the machine's power.
+ *
+ * SQLite's one connection runs on a worker thread by default (`SqliteThread`): better-sqlite3 is synchronous, and
+ * on the thread that answers HTTP every statement would stop the event loop while it runs (a job's transaction of
+ * 10,000 rows for tens of milliseconds). `executor: "main-thread"` keeps it on the calling thread
+ * (`@effect/sql-sqlite-node`'s `SqliteClient`).
  */
 import * as NodeContext from "@effect/platform-node/NodeContext"
-import type * as Migrator from "@effect/sql/Migrator"
-import type * as SqlClient from "@effect/sql/SqlClient"
+import * as Migrator from "@effect/sql/Migrator"
+import * as SqlClient from "@effect/sql/SqlClient"
 import type { SqlError } from "@effect/sql/SqlError"
 import * as PgClient from "@effect/sql-pg/PgClient"
 import * as PgMigrator from "@effect/sql-pg/PgMigrator"
 import * as SqliteClient from "@effect/sql-sqlite-node/SqliteClient"
-import * as SqliteMigrator from "@effect/sql-sqlite-node/SqliteMigrator"
 import { Duration, Effect, Layer, Redacted } from "effect"
 import type { ConfigError } from "effect/ConfigError"
 import { loader } from "./Migrations.js"
+import * as SqliteThread from "./SqliteThread.js"
 
 /** Options of {@link sqlite}. */
 export interface SqliteOptions {
@@ -31,29 +36,32 @@ export interface SqliteOptions {
   readonly synchronous?: "NORMAL" | "FULL" | undefined
   /** How long a statement waits for a lock held by another connection before failing. Default 5 seconds. */
   readonly busyTimeout?: Duration.DurationInput | undefined
+  /** Where the connection runs (see the module comment). Default `"worker-thread"`. */
+  readonly executor?: "worker-thread" | "main-thread" | undefined
 }
 
 /**
- * A layer providing `SqlClient` (and `SqliteClient`) on the SQLite file `filename`: WAL journal,
- * `synchronous` as chosen, a busy timeout, foreign keys on, and every migration applied before the layer is built.
+ * A layer providing `SqlClient` on the SQLite file `filename`: WAL journal, `synchronous` as chosen, a busy timeout,
+ * foreign keys on, and every migration applied before the layer is built.
  */
 export const sqlite = (
   options: SqliteOptions
-): Layer.Layer<SqlClient.SqlClient | SqliteClient.SqliteClient, SqlError | Migrator.MigrationError | ConfigError> => {
+): Layer.Layer<SqlClient.SqlClient, SqlError | Migrator.MigrationError | ConfigError> => {
   const synchronous = options.synchronous ?? "NORMAL"
   const busyTimeoutMillis = Math.round(Duration.toMillis(options.busyTimeout ?? Duration.seconds(5)))
   const setUp = Effect.gen(function* () {
-    const sql = yield* SqliteClient.SqliteClient
+    const sql = yield* SqlClient.SqlClient
     // PRAGMAs are per connection; the client holds exactly one.
     yield* sql.unsafe(`PRAGMA synchronous = ${synchronous}`)
     yield* sql.unsafe(`PRAGMA busy_timeout = ${busyTimeoutMillis}`)
     yield* sql.unsafe("PRAGMA foreign_keys = ON")
-    yield* SqliteMigrator.run({ loader })
+    yield* Migrator.make({})({ loader })
   })
-  return Layer.effectDiscard(setUp).pipe(
-    Layer.provide(NodeContext.layer),
-    Layer.provideMerge(SqliteClient.layer({ filename: options.filename }))
-  )
+  const connection: Layer.Layer<SqlClient.SqlClient, SqlError | ConfigError> =
+    options.executor === "main-thread"
+      ? SqliteClient.layer({ filename: options.filename })
+      : SqliteThread.layer({ filename: options.filename })
+  return Layer.effectDiscard(setUp).pipe(Layer.provideMerge(connection))
 }
 
 /** Options of {@link postgres}. */

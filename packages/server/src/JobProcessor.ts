@@ -1,9 +1,9 @@
 /**
- * Processing one claimed job (SPEC §1.4–§1.6): its stored body is parsed and every record validated against the
- * object's schema as it is now, then in ONE transaction the valid records are applied, every row error is recorded
- * with its rejected record, and the job is marked `completed` with its metrics. A job whose every row is invalid is
- * still `completed`; `failed` is for a job that cannot be processed at all (its object is gone, its body is
- * unreadable, a defect, or it keeps being interrupted).
+ * Processing one claimed job (SPEC §1.4–§1.6): its records (as this node parsed them at acceptance, else parsed from
+ * the stored body) are validated against the object's schema as it is now, then in ONE transaction the valid
+ * records are applied, every row error is recorded with its rejected record, and the job is marked `completed` with
+ * its metrics. A job whose every row is invalid is still `completed`; `failed` is for a job that cannot be processed
+ * at all (its object is gone, its body is unreadable, a defect, or it keeps being interrupted).
  *
  * Parsing and validation run before the transaction opens, so the single SQLite connection is held only for the
  * writes. If processing stops before the commit (interruption at shutdown, a storage error), the transaction rolls
@@ -13,6 +13,7 @@ import { ErrorCode, type Job, RecordValidation, type RowError } from "@batchwrit
 import * as SqlClient from "@effect/sql/SqlClient"
 import { SqlError } from "@effect/sql/SqlError"
 import { Cause, Clock, Data, Duration, Effect, Option } from "effect"
+import { AcceptedRecords } from "./AcceptedRecords.js"
 import { type ClaimedJob, JobLease, JobsRepo, type RowErrorEntry } from "./JobsRepo.js"
 import { ObjectsRepo } from "./ObjectsRepo.js"
 import { RecordsRepo, type RowInput } from "./RecordsRepo.js"
@@ -43,14 +44,14 @@ export const storageRetryBackoff = (attempt: number): Duration.Duration =>
 /** The job was no longer `processing` when its outcome was written (another worker owns it now). */
 class JobLost extends Data.TaggedError("JobLost")<{ readonly jobId: string }> {}
 
-const parseRecords = (body: string): ReadonlyArray<unknown> | undefined => {
+const parseRecords = (body: string): Option.Option<ReadonlyArray<unknown>> => {
   try {
     const parsed = JSON.parse(body) as unknown
-    if (typeof parsed !== "object" || parsed === null) return undefined
+    if (typeof parsed !== "object" || parsed === null) return Option.none()
     const records = (parsed as { readonly records?: unknown }).records
-    return Array.isArray(records) ? records : undefined
+    return Array.isArray(records) ? Option.some(records) : Option.none()
   } catch {
-    return undefined
+    return Option.none()
   }
 }
 
@@ -87,6 +88,18 @@ export class JobProcessor extends Effect.Service<JobProcessor>()("server/JobProc
     const jobs = yield* JobsRepo
     const objects = yield* ObjectsRepo
     const records = yield* RecordsRepo
+    const acceptedRecords = yield* AcceptedRecords
+
+    // The records as parsed when this node accepted the batch, else parsed from the stored body.
+    const recordsOf = (claimed: ClaimedJob) =>
+      Effect.flatMap(
+        acceptedRecords.take(claimed.jobId),
+        Option.match({
+          onSome: (kept) => Effect.succeed<ReadonlyArray<unknown> | undefined>(kept),
+          onNone: () =>
+            Effect.map(jobs.body(claimed.jobId), (body) => Option.getOrUndefined(Option.flatMap(body, parseRecords)))
+        })
+      )
 
     const failJob = (claimed: ClaimedJob, message: string) =>
       Effect.gen(function* () {
@@ -106,7 +119,7 @@ export class JobProcessor extends Effect.Service<JobProcessor>()("server/JobProc
             `the job was claimed ${maxAttempts} times without completing (crashes or storage errors); not retried`
           )
         }
-        const body = parseRecords(claimed.body)
+        const body = yield* recordsOf(claimed)
         if (body === undefined) return yield* failJob(claimed, "the stored batch is not a JSON object with records")
         const found = yield* objects.get(workspace, objectName)
         if (Option.isNone(found)) return yield* failJob(claimed, `object "${objectName}" does not exist any more`)
@@ -140,14 +153,16 @@ export class JobProcessor extends Effect.Service<JobProcessor>()("server/JobProc
         }
 
         const now = new Date(yield* Clock.currentTimeMillis)
-        const metrics = yield* sql.withTransaction(
+        // An append's rows are built before the transaction, so that it holds the connection only to write them.
+        const write =
+          upsertKey === undefined
+            ? yield* Effect.sync(() => records.prepareAppend(workspace, definition, valid, now))
+            : valid.length === 0
+              ? Effect.succeed([])
+              : records.upsert(workspace, definition, upsertKey, valid, now)
+        const outcome = yield* sql.withTransaction(
           Effect.gen(function* () {
-            const outcomes =
-              upsertKey === undefined
-                ? yield* records.append(workspace, definition, valid, now)
-                : valid.length === 0
-                  ? []
-                  : yield* records.upsert(workspace, definition, upsertKey, valid, now)
+            const outcomes = yield* write
             let insertedRows = 0
             let updatedRows = 0
             let staleRows = 0
@@ -184,13 +199,20 @@ export class JobProcessor extends Effect.Service<JobProcessor>()("server/JobProc
               staleRows,
               invalidRows: rowErrors.size
             }
-            const completed = yield* jobs.complete(claimed, metrics, entries.length, now)
+            // Completed when its outcome is written, not when its processing began.
+            const completedAt = yield* Clock.currentTimeMillis
+            const completed = yield* jobs.complete(claimed, metrics, entries.length, new Date(completedAt))
             if (!completed) return yield* new JobLost({ jobId })
-            return metrics
+            return { metrics, completedAt }
           })
         )
-        yield* Effect.annotateLogs(Effect.logDebug("job completed"), { jobId, ...metrics })
-        return { jobId, state: "completed", metrics, latencyMillis: now.getTime() - claimed.createdAt } as const
+        yield* Effect.annotateLogs(Effect.logDebug("job completed"), { jobId, ...outcome.metrics })
+        return {
+          jobId,
+          state: "completed",
+          metrics: outcome.metrics,
+          latencyMillis: outcome.completedAt - claimed.createdAt
+        } as const
       })
 
     // While a job is processed (or backs off) its lease is renewed every third of the lease, outside the job's
@@ -252,5 +274,5 @@ export class JobProcessor extends Effect.Service<JobProcessor>()("server/JobProc
       )
     } as const
   }),
-  dependencies: [JobsRepo.Default, ObjectsRepo.Default, RecordsRepo.Default]
+  dependencies: [JobsRepo.Default, ObjectsRepo.Default, RecordsRepo.Default, AcceptedRecords.Default]
 }) {}

@@ -14,9 +14,9 @@
  * outcomes are written only by the claim that holds the job, so a late writer changes nothing.
  *
  * Why the ordered-claim rule holds across nodes: `accept` takes the next `sequence` by updating the workspace's row
- * of `sequences`, which locks that row until the accept transaction ends. A second acceptance in the workspace waits
- * on the lock and reads the counter only after the first committed (PostgreSQL re-reads the row it waited for,
- * even under READ COMMITTED). So a job is committed, and visible, before any job with a larger sequence of its
+ * of `sequences` (and reading it back in the job's insert), which locks that row until the accept transaction ends.
+ * A second acceptance in the workspace waits on the lock and reads the counter only after the first committed
+ * (PostgreSQL re-reads the row it waited for, even under READ COMMITTED). So a job is committed, and visible, before any job with a larger sequence of its
  * workspace can even exist, and a claim that sees job 6 also sees job 5 and waits for it
  * (`test/storage/Nodes.test.ts` forces that interleaving).
  * The same lock orders acceptance in real time: a request sent after another's `202` gets a larger sequence.
@@ -71,7 +71,6 @@ export interface ClaimedJob {
   readonly operation: Job.Operation
   readonly matchKey: string | null
   readonly sequence: number
-  readonly body: string
   readonly acceptedRecords: number
   /** How many times the job has been claimed, this claim included. */
   readonly attempts: number
@@ -123,7 +122,6 @@ interface ClaimRow {
   readonly operation: Job.Operation
   readonly match_key: string | null
   readonly sequence: number
-  readonly body: string | null
   readonly accepted_records: number
   readonly attempts: number
   readonly created_at: number
@@ -228,6 +226,7 @@ export class JobsRepo extends Effect.Service<JobsRepo>()("server/JobsRepo", {
           if (ids.length === 0) return 0
           const list = ids.map((row) => row.id)
           yield* sql`DELETE FROM row_errors WHERE job_id IN ${sql.in(list)}`
+          yield* sql`DELETE FROM job_bodies WHERE job_id IN ${sql.in(list)}`
           yield* sql`DELETE FROM jobs WHERE id IN ${sql.in(list)}`
           return ids.length
         })
@@ -238,36 +237,27 @@ export class JobsRepo extends Effect.Service<JobsRepo>()("server/JobsRepo", {
        * Queues a batch in ONE transaction: the workspace's next `sequence`, the job (`queued`, with the body as
        * received) and, when given, the idempotency key completed with the `202` response. Returns after the commit.
        * Dies with `IdempotencyKeyNotHeld`, queueing nothing, when the key is no longer `in_progress`.
+       * The job takes its sequence from the counter inside the statement, so nothing of the transaction waits for a
+       * value from the database (on SQLite the statements go to the connection's thread together).
        */
-      accept: (input: AcceptInput): Effect.Effect<{ readonly sequence: number }> =>
+      accept: (input: AcceptInput): Effect.Effect<void> =>
         Effect.orDie(
           sql.withTransaction(
             Effect.gen(function* () {
-              const allocated = yield* sql<{ readonly last_sequence: number }>`INSERT INTO sequences
-                (workspace, last_sequence) VALUES (${input.workspace}, 1)
-                ON CONFLICT (workspace) DO UPDATE SET last_sequence = sequences.last_sequence + 1
-                RETURNING last_sequence`
-              const sequence = Number(allocated[0]!.last_sequence)
-              yield* sql`INSERT INTO jobs ${sql.insert({
-                id: input.jobId,
-                workspace: input.workspace,
-                object_name: input.objectName,
-                operation: input.operation,
-                match_key: input.matchKey,
-                sequence,
-                ordered: input.ordered ? 1 : 0,
-                state: "queued",
-                body: input.body,
-                accepted_records: input.acceptedRecords,
-                created_at: input.createdAt.getTime()
-              })}`
+              yield* sql`INSERT INTO sequences (workspace, last_sequence) VALUES (${input.workspace}, 1)
+                ON CONFLICT (workspace) DO UPDATE SET last_sequence = sequences.last_sequence + 1`
+              yield* sql`INSERT INTO jobs (id, workspace, object_name, operation, match_key, sequence, ordered, state,
+                accepted_records, created_at) VALUES (${input.jobId}, ${input.workspace}, ${input.objectName},
+                ${input.operation}, ${input.matchKey},
+                (SELECT last_sequence FROM sequences WHERE workspace = ${input.workspace}), ${input.ordered ? 1 : 0},
+                'queued', ${input.acceptedRecords}, ${input.createdAt.getTime()})`
+              yield* sql`INSERT INTO job_bodies ${sql.insert({ job_id: input.jobId, body: input.body })}`
               if (Option.isSome(input.idempotency)) {
                 const { response, scope } = input.idempotency.value
                 if (!(yield* idempotency.completeHeld(scope, response))) {
                   return yield* Effect.die(new IdempotencyKeyNotHeld({ scope }))
                 }
               }
-              return { sequence }
             })
           )
         ),
@@ -363,17 +353,17 @@ export class JobsRepo extends Effect.Service<JobsRepo>()("server/JobsRepo", {
             const now = yield* Clock.currentTimeMillis
             const leaseUntil = now + leaseMillis
             const claim = `${claimPrefix}${randomUUID()}`
-            const rows = yield* sql.withTransaction(
-              sql<ClaimRow>`UPDATE jobs SET state = 'processing', started_at = ${now}, attempts = attempts + 1,
+            // One statement, atomic on its own: no transaction around it.
+            const rows =
+              yield* sql<ClaimRow>`UPDATE jobs SET state = 'processing', started_at = ${now}, attempts = attempts + 1,
                 claim = ${claim}, lease_until = ${leaseUntil}
                 WHERE (state = 'queued' OR (state = 'processing' AND lease_until < ${now})) AND id = COALESCE(
                   (SELECT j.id FROM jobs j WHERE j.state = 'processing' AND j.lease_until < ${now} AND ${claimable}
                     ORDER BY j.created_at, j.sequence LIMIT 1 ${skipLocked}),
                   (SELECT j.id FROM jobs j WHERE j.state = 'queued' AND ${claimable}
                     ORDER BY j.created_at, j.sequence LIMIT 1 ${skipLocked}))
-                RETURNING id, workspace, object_name, operation, match_key, sequence, body, accepted_records, attempts,
+                RETURNING id, workspace, object_name, operation, match_key, sequence, accepted_records, attempts,
                   created_at`
-            )
             return Option.map(
               Arr.head(rows),
               (row): ClaimedJob => ({
@@ -384,13 +374,23 @@ export class JobsRepo extends Effect.Service<JobsRepo>()("server/JobsRepo", {
                 operation: row.operation,
                 matchKey: row.match_key,
                 sequence: Number(row.sequence),
-                body: row.body ?? "",
                 acceptedRecords: Number(row.accepted_records),
                 attempts: Number(row.attempts),
                 createdAt: Number(row.created_at)
               })
             )
           })
+        ),
+
+      /**
+       * The stored body of a job (as received; a completed job's is deleted), read apart from its claim: the body is
+       * large, and a worker of the node that accepted the batch does not need it. `None` when there is none.
+       */
+      body: (jobId: string): Effect.Effect<Option.Option<string>> =>
+        Effect.orDie(
+          Effect.map(sql<{ readonly body: string }>`SELECT body FROM job_bodies WHERE job_id = ${jobId}`, (rows) =>
+            Option.fromNullable(rows[0]?.body)
+          )
         ),
 
       /**
@@ -428,12 +428,14 @@ export class JobsRepo extends Effect.Service<JobsRepo>()("server/JobsRepo", {
        */
       complete: (claimed: ClaimRef, metrics: Job.JobMetrics, errorCount: number, now: Date): Effect.Effect<boolean> =>
         Effect.orDie(
-          Effect.map(
-            sql<{ readonly id: string }>`UPDATE jobs SET state = 'completed', completed_at = ${now.getTime()},
-              metrics = ${JSON.stringify(metrics)}, error_count = ${errorCount}, body = NULL, lease_until = NULL
-              WHERE ${held(claimed)} RETURNING id`,
-            (rows) => rows.length > 0
-          )
+          Effect.gen(function* () {
+            const rows = yield* sql<{ readonly id: string }>`UPDATE jobs SET state = 'completed',
+              completed_at = ${now.getTime()}, metrics = ${JSON.stringify(metrics)}, error_count = ${errorCount},
+              lease_until = NULL WHERE ${held(claimed)} RETURNING id`
+            if (rows.length === 0) return false
+            yield* sql`DELETE FROM job_bodies WHERE job_id = ${claimed.jobId}`
+            return true
+          })
         ),
 
       /** Marks a `processing` job `failed` (the job itself could not be processed); keeps its body. */

@@ -35,8 +35,8 @@ const initial = Effect.gen(function* () {
     last_sequence BIGINT NOT NULL
   ) ${withoutRowid}`
 
-  // body: the request body as received, until the job completes; attempts: claims so far (a job that keeps
-  // crashing its worker fails instead of looping forever).
+  // body: the request body as received, until the job completes (moved to job_bodies by 3_job_bodies); attempts:
+  // claims so far (a job that keeps crashing its worker fails instead of looping forever).
   yield* sql`CREATE TABLE jobs (
     id TEXT NOT NULL PRIMARY KEY,
     workspace TEXT NOT NULL,
@@ -131,10 +131,26 @@ const leases = Effect.gen(function* () {
   )`
 })
 
+/**
+ * The bodies of jobs in a table of their own. A row is rewritten whole by every `UPDATE` (SQLite) or copied
+ * (PostgreSQL's MVCC): with the body in `jobs`, claiming a job, renewing its lease and completing it each wrote its
+ * whole body again (up to 10 MB). Bodies already stored move over; `jobs.body` goes.
+ */
+const jobBodies = Effect.gen(function* () {
+  const sql = yield* SqlClient.SqlClient
+  yield* sql`CREATE TABLE job_bodies (
+    job_id TEXT NOT NULL PRIMARY KEY REFERENCES jobs (id) ON DELETE CASCADE,
+    body TEXT NOT NULL
+  )`
+  yield* sql`INSERT INTO job_bodies (job_id, body) SELECT id, body FROM jobs WHERE body IS NOT NULL`
+  yield* sql`ALTER TABLE jobs DROP COLUMN body`
+})
+
 /** Every migration of the storage schema, by `<id>_<name>`, for `Migrator.fromRecord`. */
 export const migrations: Record<string, Effect.Effect<void, unknown, SqlClient.SqlClient>> = {
   "1_initial": initial,
-  "2_leases": leases
+  "2_leases": leases,
+  "3_job_bodies": jobBodies
 }
 
 /** The loader of {@link migrations}, for `SqliteMigrator.layer` / `PgMigrator.layer`. */

@@ -120,6 +120,9 @@ const toStoredRecord = (row: StoredRow): StoredRecord.StoredRecord => ({
 
 const recordIdPattern = /^[1-9][0-9]{0,15}$/
 
+/** A statement compiled ahead of running it: its SQL text and parameters. */
+type CompiledStatement = readonly [sql: string, params: ReadonlyArray<unknown>]
+
 /** Stored rows of objects: batch writes inside a job's transaction, and reads. */
 export class RecordsRepo extends Effect.Service<RecordsRepo>()("server/RecordsRepo", {
   effect: Effect.gen(function* () {
@@ -191,21 +194,27 @@ export class RecordsRepo extends Effect.Service<RecordsRepo>()("server/RecordsRe
         { discard: true }
       )
 
-    const insertRowsWithoutIds = (workspace: string, objectName: string, rows: ReadonlyArray<RowInput>, now: number) =>
-      Effect.forEach(
-        Arr.chunksOf(rows, rowsPerStatement(sql, 5, 500)),
-        (chunk) =>
-          sql`INSERT INTO records ${sql.insert(
-            chunk.map((row) => ({
-              workspace,
-              object_name: objectName,
-              data: JSON.stringify(row.record),
-              created_at: now,
-              updated_at: now
-            }))
-          )}`,
-        { discard: true }
+    /** The statements inserting `rows` as new rows, compiled ahead: SQL text and parameters. */
+    const compileInserts = (
+      workspace: string,
+      objectName: string,
+      rows: ReadonlyArray<RowInput>,
+      now: number
+    ): ReadonlyArray<CompiledStatement> =>
+      Arr.chunksOf(rows, rowsPerStatement(sql, 5, 500)).map((chunk) =>
+        sql`INSERT INTO records ${sql.insert(
+          chunk.map((row) => ({
+            workspace,
+            object_name: objectName,
+            data: JSON.stringify(row.record),
+            created_at: now,
+            updated_at: now
+          }))
+        )}`.compile()
       )
+
+    const runCompiled = (statements: ReadonlyArray<CompiledStatement>) =>
+      Effect.forEach(statements, ([text, params]) => sql.unsafe(text, params), { discard: true })
 
     const updateRows = (workspace: string, objectName: string, rows: ReadonlyArray<WorkingRow>, now: number) =>
       Effect.forEach(
@@ -273,10 +282,6 @@ export class RecordsRepo extends Effect.Service<RecordsRepo>()("server/RecordsRe
       Effect.gen(function* () {
         const objectName = definition.name
         const matchKeys = definition.matchKeys
-        if (matchKeys.length === 0 && matchKey === undefined) {
-          yield* insertRowsWithoutIds(workspace, objectName, rows, now)
-          return rows.map(() => inserted)
-        }
 
         // Load the rows the batch merges into, then every owner of a key value the batch can write.
         const valuesOf = (field: string, extra: Iterable<Record<string, unknown>> = []) => {
@@ -400,6 +405,23 @@ export class RecordsRepo extends Effect.Service<RecordsRepo>()("server/RecordsRe
         return outcomes
       })
 
+    const prepareAppend = (
+      workspace: string,
+      definition: ObjectSchema.ObjectDefinition,
+      rows: ReadonlyArray<RowInput>,
+      now: Date
+    ): Effect.Effect<ReadonlyArray<RowOutcome>> => {
+      if (definition.matchKeys.length > 0)
+        return Effect.orDie(apply(workspace, definition, undefined, rows, now.getTime()))
+      const statements = compileInserts(workspace, definition.name, rows, now.getTime())
+      return Effect.orDie(
+        Effect.as(
+          runCompiled(statements),
+          rows.map(() => inserted)
+        )
+      )
+    }
+
     const page = (
       workspace: string,
       objectName: string,
@@ -457,7 +479,15 @@ export class RecordsRepo extends Effect.Service<RecordsRepo>()("server/RecordsRe
         rows: ReadonlyArray<RowInput>,
         now: Date
       ): Effect.Effect<ReadonlyArray<RowOutcome>> =>
-        Effect.orDie(apply(workspace, definition, undefined, rows, now.getTime())),
+        Effect.suspend(() => prepareAppend(workspace, definition, rows, now)),
+
+      /**
+       * `append`, with the work that needs no storage done when called: for an object without match keys, every
+       * row's stored text and the insert statements are built before the returned effect runs, so the transaction
+       * that runs it holds the connection only while the statements run. Run the effect in the caller's
+       * transaction.
+       */
+      prepareAppend,
 
       /**
        * Merges every record into the row whose `matchKey` value equals its own, or inserts it (SPEC §1.4): fields

@@ -8,6 +8,7 @@ import { ObjectSchema } from "@batchwrite/core"
 import { HttpServer } from "@effect/platform"
 import { NodeHttpServer } from "@effect/platform-node"
 import { Duration, Effect, Layer, type Redacted } from "effect"
+import { AcceptedRecords } from "./AcceptedRecords.js"
 import { Tokens } from "./Auth.js"
 import * as Database from "./Database.js"
 import { serveGracefully } from "./http/GracefulServe.js"
@@ -84,7 +85,8 @@ export const servicesLayer = (options: ServeOptions) =>
     IdempotencyRepo.Default,
     Tokens.layer,
     RateLimiter.layer,
-    ServiceMetrics.Default
+    ServiceMetrics.Default,
+    AcceptedRecords.Default
   ).pipe(
     Layer.provideMerge(Layer.succeed(ServerConfig, options)),
     Layer.provideMerge(databaseLayer(options.database)),

@@ -54,8 +54,11 @@ export interface ServerSettings {
   readonly rateLimit: RateLimitSettings
   /** Objects to create or replace on start, by workspace. */
   readonly objects: Readonly<Record<string, ReadonlyArray<ObjectSchema.ObjectDefinition>>>
-  /** Log one line per request. */
-  readonly requestLog: boolean
+  /**
+   * Log one line per request on stdout (method, path, status, records, ms; never a token or a query): `"text"`, or
+   * `"json"` for one JSON object per line; `false` for none.
+   */
+  readonly requestLog: false | "text" | "json"
 }
 
 /** The node's settings, provided at the edge. */

@@ -6,7 +6,8 @@
 import { randomBytes } from "node:crypto"
 import { Job } from "@batchwrite/core"
 import { HttpRouter, HttpServerRequest } from "@effect/platform"
-import { Duration, Effect, Option } from "effect"
+import { Duration, Effect, Exit, Option } from "effect"
+import { AcceptedRecords } from "../AcceptedRecords.js"
 import { CurrentPrincipal } from "../Auth.js"
 import { type BatchOperation, checkBatch } from "../BatchIntake.js"
 import type { IdempotencyScope } from "../IdempotencyRepo.js"
@@ -51,7 +52,9 @@ const acceptBatch = ({ body, idempotency, objectName, operation, wait }: BatchRe
       statusPath: Job.jobStatusPath(objectName, jobId)
     }
     const response = success(202, accepted, { location: jobLocation(objectName, jobId) })
-    yield* (yield* JobsRepo).accept({
+    const acceptedRecords = yield* AcceptedRecords
+    yield* acceptedRecords.keep(jobId, checked.records, body.length)
+    const accept = (yield* JobsRepo).accept({
       jobId,
       workspace: principal.workspace,
       objectName,
@@ -63,6 +66,7 @@ const acceptBatch = ({ body, idempotency, objectName, operation, wait }: BatchRe
       createdAt: new Date(),
       idempotency: Option.map(idempotency, (scope) => ({ scope, response }))
     })
+    yield* Effect.onExit(accept, (exit) => (Exit.isSuccess(exit) ? Effect.void : acceptedRecords.forget(jobId)))
     const workers = yield* JobWorkers
     yield* workers.notifyAccepted
     yield* (yield* ServiceMetrics).recordAccepted(checked.recordCount)

@@ -80,14 +80,15 @@ export const withIdempotency = <R>(
       case "Fresh":
         break
     }
-    const exit = yield* Effect.exit(answer)
-    yield* Effect.uninterruptible(
+    // On every exit, an interruption included (the client went away while the request was handled): a request
+    // that ends without a storable answer frees its key at once, rather than holding it until its lease runs out.
+    const handled = yield* Effect.onExit(answer, (exit) =>
       Exit.isSuccess(exit) && isStorable(exit.value.response.status)
         ? exit.value.stored
           ? Effect.void
           : repo.complete(scope.value, exit.value.response)
         : repo.release(scope.value)
     )
-    return (yield* exit).response
+    return handled.response
   })
 }

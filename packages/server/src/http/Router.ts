@@ -47,7 +47,7 @@ export const router = HttpRouter.concatAll(
 )
 
 /** Counts every request in the metrics and, when `log` is on, prints one line per request on stdout. */
-export const observeRequests = (log: boolean) =>
+export const observeRequests = (log: false | "text" | "json") =>
   HttpMiddleware.make((app) =>
     Effect.gen(function* () {
       const request = yield* HttpServerRequest.HttpServerRequest
@@ -56,9 +56,20 @@ export const observeRequests = (log: boolean) =>
       const response = yield* Effect.provideService(app, RequestRecords, records)
       const path = request.url.split("?")[0]!
       yield* (yield* ServiceMetrics).recordRequest(request.method, path, response.status)
-      if (log) {
+      if (log !== false) {
         const ms = (performance.now() - started).toFixed(1)
-        yield* Console.log(`${request.method} ${path} ${response.status} records=${records.count ?? "-"} ${ms}ms`)
+        yield* Console.log(
+          log === "json"
+            ? JSON.stringify({
+                time: new Date().toISOString(),
+                method: request.method,
+                path,
+                status: response.status,
+                records: records.count ?? null,
+                ms: Number(ms)
+              })
+            : `${request.method} ${path} ${response.status} records=${records.count ?? "-"} ${ms}ms`
+        )
       }
       return response
     })

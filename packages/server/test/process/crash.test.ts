@@ -181,15 +181,17 @@ forEachProcessAdapter((adapter) => {
     it("SIGTERM while jobs run: exit 0, and after a restart every job completes, nothing lost", async () => {
       const server = await ServeProcess.start({ workers: 2, adapter, args: leases })
       servers.push(server)
-      // The last batch is a large upsert, so that a job is still running when SIGTERM follows its 202.
-      const batches = [
-        ...Array.from({ length: 12 }, (_, i) =>
-          i % 2 === 0 ? appendBatch("term", i, 2_000) : upsertBatch("term", i, 2_000, 500)
-        ),
-        upsertBatch("term", 12, 10_000, 3_000)
-      ]
+      // Then three large upserts of one object at once: they are accepted together and their jobs run one after
+      // another, so when SIGTERM follows their 202s at least one job is still to run (a single large job, sent
+      // last, could be done by then).
+      const first = Array.from({ length: 12 }, (_, i) =>
+        i % 2 === 0 ? appendBatch("term", i, 2_000) : upsertBatch("term", i, 2_000, 500)
+      )
+      const last = Array.from({ length: 3 }, (_, i) => upsertBatch("term", 12 + i, 10_000, 3_000))
+      const batches = [...first, ...last]
       const answers: Array<Answer> = []
-      for (const batch of batches) answers.push(await postBatch(server, batch))
+      for (const batch of first) answers.push(await postBatch(server, batch))
+      answers.push(...(await Promise.all(last.map((batch) => postBatch(server, batch)))))
       const stoppedAt = Date.now()
       const code = await server.stop()
       answers.forEach((answer, i) => {

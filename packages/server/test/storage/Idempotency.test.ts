@@ -1,6 +1,7 @@
 import { assert, describe, it } from "@effect/vitest"
-import { Duration, Effect, Exit, Option, TestClock } from "effect"
+import { Deferred, Duration, Effect, Exit, Fiber, Option, TestClock } from "effect"
 import { type IdempotencyScope, IdempotencyRepo, type StoredResponse } from "../../src/IdempotencyRepo.js"
+import { fingerprintOf, withIdempotency } from "../../src/http/IdempotentRequest.js"
 import { JobsRepo } from "../../src/JobsRepo.js"
 import { countRows, newJobId, forEachAdapter, storageOn } from "./TestStorage.js"
 
@@ -58,6 +59,20 @@ forEachAdapter((adapter) => {
         yield* keys.begin(scope, "f1")
         yield* keys.release(scope)
         assert.deepStrictEqual(yield* keys.begin(scope, "f2"), { _tag: "Fresh" })
+      }).pipe(Effect.provide(TestStorage))
+    )
+
+    it.effect("a request interrupted while it is handled (its client went away) frees its key at once", () =>
+      Effect.gen(function* () {
+        const keys = yield* IdempotencyRepo
+        const started = yield* Deferred.make<void>()
+        const request = yield* Effect.fork(
+          withIdempotency(Option.some(scope), "{}", Effect.zipRight(Deferred.succeed(started, undefined), Effect.never))
+        )
+        yield* Deferred.await(started)
+        assert.strictEqual((yield* keys.begin(scope, fingerprintOf("{}")))._tag, "InProgress")
+        yield* Fiber.interrupt(request)
+        assert.deepStrictEqual(yield* keys.begin(scope, fingerprintOf("{}")), { _tag: "Fresh" })
       }).pipe(Effect.provide(TestStorage))
     )
 
@@ -151,8 +166,9 @@ forEachAdapter((adapter) => {
         assert.isTrue(Exit.isFailure(released))
         assert.strictEqual(yield* countRows("jobs"), 1)
         // The sequences these allocated rolled back too.
-        const next = yield* jobs.accept({ ...input, jobId: newJobId(), idempotency: Option.none() })
-        assert.strictEqual(next.sequence, 2)
+        const nextId = newJobId()
+        yield* jobs.accept({ ...input, jobId: nextId, idempotency: Option.none() })
+        assert.strictEqual(Option.getOrThrow(yield* jobs.get("w", "events", nextId)).sequence, 2)
       }).pipe(Effect.provide(TestStorage))
     )
   })

@@ -73,7 +73,7 @@ export const acceptBatch = (options: BatchOptions) =>
       options.matchKey === undefined
         ? JSON.stringify({ records: options.records })
         : JSON.stringify({ records: options.records, matchKey: options.matchKey })
-    const { sequence } = yield* jobs.accept({
+    yield* jobs.accept({
       jobId,
       workspace: options.workspace,
       objectName,
@@ -86,7 +86,8 @@ export const acceptBatch = (options: BatchOptions) =>
       createdAt: new Date(),
       idempotency: Option.none()
     })
-    return { jobId, sequence }
+    const job = yield* jobs.get(options.workspace, objectName, jobId)
+    return { jobId, sequence: Option.getOrThrow(job).sequence }
   })
 
 /** Claims and processes jobs until none can be claimed; answers the results in processing order. */
