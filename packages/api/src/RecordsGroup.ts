@@ -3,7 +3,7 @@
  * stored rows. Bearer auth; every response carries `RateLimit` and `RateLimit-Policy`.
  */
 import { Job } from "@batchwrite/core"
-import { HttpApiEndpoint, OpenApi } from "@effect/platform"
+import { HttpApiEndpoint, type HttpMethod, OpenApi } from "@effect/platform"
 import { Schema } from "effect"
 import {
   IdempotencyInProgressEnvelope,
@@ -40,20 +40,42 @@ const acceptance =
   "byte for byte with `Idempotent-Replayed: true`; a different body 422; while the first is in flight 409 with " +
   "`Retry-After`. The body may be sent with `Content-Encoding: gzip`."
 
+/**
+ * The errors every write route can answer besides those of its group: a bad request (400), an unknown object (404),
+ * a body too slow (408), an idempotency key in flight (409) or reused with another body (422), a body too large
+ * (413), a content type that is not JSON (415).
+ */
+const writeErrors = <
+  Name extends string,
+  Method extends HttpMethod.HttpMethod,
+  Path,
+  UrlParams,
+  Payload,
+  Headers,
+  Success,
+  Error,
+  R,
+  RE
+>(
+  endpoint: HttpApiEndpoint.HttpApiEndpoint<Name, Method, Path, UrlParams, Payload, Headers, Success, Error, R, RE>
+) =>
+  endpoint
+    .addError(RequestInvalidEnvelope)
+    .addError(ObjectNotFoundEnvelope)
+    .addError(RequestTimeoutEnvelope)
+    .addError(IdempotencyInProgressEnvelope)
+    .addError(PayloadTooLargeEnvelope)
+    .addError(UnsupportedMediaTypeEnvelope)
+    .addError(IdempotencyKeyReusedEnvelope)
+
 /** `POST /public/v1/records/{object}/append-batch`: 1 to 10,000 records, each a new row. */
 export const appendBatch = HttpApiEndpoint.post("appendBatch")`/records/${ObjectParam}/append-batch`
   .setHeaders(BatchHeaders)
   .setPayload(Job.AppendBatchBody)
   .addSuccess(AcceptedBatchResponse, { status: 202 })
   .addSuccess(JobResponse)
-  .addError(RequestInvalidEnvelope)
+  .pipe(writeErrors)
   .addError(SchemaMismatchEnvelope)
-  .addError(ObjectNotFoundEnvelope)
-  .addError(RequestTimeoutEnvelope)
-  .addError(IdempotencyInProgressEnvelope)
-  .addError(PayloadTooLargeEnvelope)
-  .addError(UnsupportedMediaTypeEnvelope)
-  .addError(IdempotencyKeyReusedEnvelope)
   .annotateContext(
     OpenApi.annotations({
       summary: "Append a batch of records",
@@ -69,14 +91,8 @@ export const upsertBatch = HttpApiEndpoint.post("upsertBatch")`/records/${Object
   .setPayload(Job.UpsertBatchBody)
   .addSuccess(AcceptedBatchResponse, { status: 202 })
   .addSuccess(JobResponse)
-  .addError(RequestInvalidEnvelope)
+  .pipe(writeErrors)
   .addError(SchemaMismatchEnvelope)
-  .addError(ObjectNotFoundEnvelope)
-  .addError(RequestTimeoutEnvelope)
-  .addError(IdempotencyInProgressEnvelope)
-  .addError(PayloadTooLargeEnvelope)
-  .addError(UnsupportedMediaTypeEnvelope)
-  .addError(IdempotencyKeyReusedEnvelope)
   .annotateContext(
     OpenApi.annotations({
       summary: "Upsert a batch of records by a match key",
@@ -120,13 +136,7 @@ export const writeRecord = HttpApiEndpoint.post("writeRecord")`/records/${Object
   .setPayload(Schema.Union(UpsertRecordBody, RecordBody))
   .addSuccess(RecordInsertedResponse, { status: 201 })
   .addSuccess(RecordUpdatedResponse)
-  .addError(RequestInvalidEnvelope)
-  .addError(ObjectNotFoundEnvelope)
-  .addError(RequestTimeoutEnvelope)
-  .addError(IdempotencyInProgressEnvelope)
-  .addError(PayloadTooLargeEnvelope)
-  .addError(UnsupportedMediaTypeEnvelope)
-  .addError(IdempotencyKeyReusedEnvelope)
+  .pipe(writeErrors)
   .annotateContext(
     OpenApi.annotations({
       summary: "Write one record",

@@ -10,13 +10,18 @@ import type { RecordsClientError } from "./Errors.js"
 import { RecordsClient } from "./RecordsClient.js"
 import type { InvalidRow, Undelivered, WriteOptions, WriteSummary } from "./Write.js"
 
-/** One dead-lettered record: the record, its object, the error code and message, and the job if there is one. */
+/**
+ * One dead-lettered record: the record, its object, the error code and message, the job if there is one, and the
+ * match key if it was upserted.
+ */
 export const DeadLetterEntry = Schema.Struct({
   record: Schema.Unknown,
   objectName: Schema.String,
   code: Schema.String,
   message: Schema.String,
-  jobId: Schema.optionalWith(Schema.String, { exact: true })
+  jobId: Schema.optionalWith(Schema.String, { exact: true }),
+  /** The match key of the upsert the record was sent in; absent for an append. */
+  matchKey: Schema.optionalWith(Schema.String, { exact: true })
 }).annotations({ identifier: "DeadLetterEntry", description: "A record that was not stored, and why" })
 
 /** One dead-lettered record. */

@@ -262,8 +262,18 @@ export const malformedResponse = (status: number, cause: unknown): ServerError =
     status
   })
 
-const describe = (cause: unknown): string =>
+const messageOf = (cause: unknown): string =>
   Predicate.hasProperty(cause, "message") && typeof cause.message === "string" ? cause.message : String(cause)
+
+/**
+ * A cause for a message. fetch's own is only "fetch failed": the system's reason (`ECONNREFUSED`, `ENOTFOUND`) is
+ * in its `cause`, so that is added.
+ */
+const describe = (cause: unknown): string => {
+  const inner = Predicate.hasProperty(cause, "cause") ? cause.cause : undefined
+  const code = Predicate.hasProperty(inner, "code") && typeof inner.code === "string" ? inner.code : undefined
+  return code === undefined ? messageOf(cause) : `${messageOf(cause)}: ${messageOf(inner)}`
+}
 
 /**
  * The error of a failed HTTP exchange: a failed connection or a body cut off is a `TransportError`, a bad URL an

@@ -6,7 +6,14 @@
  */
 import { AcceptedBatchResponse, BatchwriteApi, basePath, clientBaseUrl, JobResponse } from "@batchwrite/api"
 import { Batching, Job, Keys, type ObjectSchema, type RowError, type StoredRecord } from "@batchwrite/core"
-import { FetchHttpClient, HttpApiClient, HttpClient, type HttpClientError, HttpClientRequest } from "@effect/platform"
+import {
+  FetchHttpClient,
+  HttpApiClient,
+  HttpBody,
+  HttpClient,
+  type HttpClientError,
+  HttpClientRequest
+} from "@effect/platform"
 import {
   Chunk,
   Config,
@@ -156,7 +163,8 @@ const make = (options: RecordsClientOptions) =>
         `${origin}${basePath}/records/${encodeURIComponent(objectName)}/${operation}`
       ).pipe(
         HttpClientRequest.setHeader("idempotency-key", idempotencyKey),
-        HttpClientRequest.bodyText(body, "application/json")
+        // The text as it is: fetch encodes it once (bodyText would make a copy of every body first).
+        HttpClientRequest.setBody(HttpBody.raw(body, { contentType: "application/json" }))
       )
       const sentBytes = Batching.utf8Length(body)
       return retried(
@@ -290,6 +298,10 @@ const make = (options: RecordsClientOptions) =>
         )
       )
 
+    const listObjects: Effect.Effect<ReadonlyArray<ObjectSchema.ObjectDefinition>, RequestError> = call(
+      api.objects.listObjects()
+    ).pipe(Effect.map((response) => response.data.objects))
+
     const getObject = (name: string): Effect.Effect<ObjectSchema.ObjectDefinition, RequestError> =>
       call(api.objects.getObject({ path: { name } })).pipe(Effect.map((response) => response.data))
 
@@ -318,6 +330,8 @@ const make = (options: RecordsClientOptions) =>
       listRecords,
       /** Every stored row (matching the filter), oldest first, page after page. */
       allRecords,
+      /** Every object of the token's workspace, with its schema. */
+      listObjects,
       /** An object and its schema. */
       getObject,
       /** Creates or replaces an object's schema (admin scope). */

@@ -39,6 +39,53 @@ export interface WriteOptions {
   readonly onError?: "fail" | "deadLetter" | undefined
   /** The `Idempotency-Key` of a batch; default `Keys.batchIdempotencyKey(batch.records)`. */
   readonly idempotencyKey?: ((batch: Batching.Batch<unknown>) => string) | undefined
+  /**
+   * Wait for every job and report its outcome (default `true`). With `false` a batch counts as settled once it is
+   * accepted: the summary counts accepted and dead-lettered records only, and `jobIds` lists the jobs to poll.
+   */
+  readonly wait?: boolean | undefined
+  /**
+   * Keep every rejected row and undelivered record in the summary (default `true`). With `false` the summary only
+   * counts them: for inputs with many rejected rows, take them from `onEvent` as they come instead.
+   */
+  readonly collectRows?: boolean | undefined
+  /**
+   * Called as the write goes: when a batch is accepted and when a run of the input is settled (its job done, or
+   * its records dead-lettered). Events of one run of the input come in that order; runs settle in any order.
+   */
+  readonly onEvent?: ((event: WriteEvent<unknown>) => Effect.Effect<void>) | undefined
+}
+
+/**
+ * What `write` reports as it goes. Each event is about a contiguous run of the input, records `firstIndex` to
+ * `firstIndex + count - 1`; every record of the input is in exactly one `Settled` event.
+ */
+export type WriteEvent<A> = BatchAccepted | RunSettled<A>
+
+/** A batch was accepted (`202`): its records are durable on the service and its job is queued. */
+export interface BatchAccepted {
+  readonly _tag: "Accepted"
+  readonly firstIndex: number
+  readonly count: number
+  readonly jobId: string
+}
+
+/**
+ * A run of the input is settled: its job is done (or, without `wait`, accepted), or its records were dead-lettered.
+ * `outcome` counts it as the summary does and holds its rejected rows and undelivered records.
+ */
+export interface RunSettled<A> {
+  readonly _tag: "Settled"
+  readonly firstIndex: number
+  readonly count: number
+  /**
+   * The batch the input was split into that holds this run: the run itself, or a larger range when the batch was
+   * halved after a `413` and its halves settle one by one. A run of the input is written again exactly as before
+   * only when it starts at such a batch's start (splitting is greedy from there).
+   */
+  readonly batch: { readonly firstIndex: number; readonly count: number }
+  readonly jobId: string | undefined
+  readonly outcome: WriteSummary<A>
 }
 
 /** A row a job rejected: the row error, its record, and where the record was in the input. */
@@ -50,6 +97,10 @@ export interface InvalidRow extends RowError.RowErrorWithRecord {
 
 /** A record that could not be delivered, and why: what a dead letter holds. */
 export interface Undelivered<A> {
+  /**
+   * The record. For a failed job it is read back from the JSON body that was sent: what the service got (a value
+   * JSON cannot keep, such as a `Date`, comes back as JSON wrote it).
+   */
   readonly record: A
   /** The record's index in the input of `write`. */
   readonly inputIndex: number
@@ -109,16 +160,38 @@ export interface BatchSender {
   }) => Stream.Stream<RowError.RowErrorWithRecord, RequestError>
 }
 
-interface Accepted<A> {
-  readonly batch: Batching.Batch<A>
+/**
+ * A batch the service accepted, while its job runs. It keeps the body that was sent rather than the records: far
+ * smaller, and the records are needed again only if the job fails (then they are read back from it).
+ */
+interface Accepted {
+  readonly firstIndex: number
+  readonly count: number
+  readonly body: string
   readonly jobId: string
   readonly acceptedRecords: number
 }
 
-interface Part<A> {
-  readonly accepted: ReadonlyArray<Accepted<A>>
+/** A contiguous run of the input that was not stored, record by record with why. */
+interface Refused<A> {
+  readonly firstIndex: number
   readonly deadLetters: ReadonlyArray<Undelivered<A>>
 }
+
+/** What became of one item of the split: the batches accepted (two or more after halving), the runs refused. */
+interface Part<A> {
+  readonly accepted: ReadonlyArray<Accepted>
+  readonly refused: ReadonlyArray<Refused<A>>
+}
+
+/** The records of an accepted batch, read back from the body that was sent (they are JSON: they were sent). */
+const sentRecords = <A>(accepted: Accepted): ReadonlyArray<A> =>
+  (JSON.parse(accepted.body) as { readonly records: ReadonlyArray<A> }).records
+
+const joinParts = <A>(a: Part<A>, b: Part<A>): Part<A> => ({
+  accepted: [...a.accepted, ...b.accepted],
+  refused: [...a.refused, ...b.refused]
+})
 
 const emptySummary = <A>(): WriteSummary<A> => ({
   batches: 0,
@@ -132,6 +205,13 @@ const emptySummary = <A>(): WriteSummary<A> => ({
   deadLetters: [],
   jobIds: [],
   unconfirmedJobs: []
+})
+
+const deadLettered = <A>(deadLetters: ReadonlyArray<Undelivered<A>>, jobIds: ReadonlyArray<string> = []) => ({
+  ...emptySummary<A>(),
+  deadLetters,
+  deadLettered: deadLetters.length,
+  jobIds
 })
 
 /**
@@ -152,18 +232,29 @@ export const write = <A, E, R>(
   const maxBytes = options.maxBytes ?? Limits.maxBodyBytes
   const limits = { maxRecords: options.maxRecords ?? Limits.maxRecordsPerBatch, maxBytes, matchKey }
   const deadLetterErrors = options.onError === "deadLetter"
+  const wait = options.wait ?? true
+  const collectRows = options.collectRows ?? true
+  const onEvent = options.onEvent ?? (() => Effect.void)
   const keyOf = options.idempotencyKey ?? ((batch: Batching.Batch<unknown>) => Keys.batchIdempotencyKey(batch.records))
 
-  const refused = (batch: Batching.Batch<A>, code: string, message: string, jobId?: string): Part<A> => ({
+  const undelivered = (
+    record: A,
+    inputIndex: number,
+    code: string,
+    message: string,
+    jobId: string | undefined
+  ): Undelivered<A> => ({ record, inputIndex, objectName, code, message, ...(jobId === undefined ? {} : { jobId }) })
+
+  const refused = (batch: Batching.Batch<A>, code: string, message: string): Part<A> => ({
     accepted: [],
-    deadLetters: batch.records.map((record, i) => ({
-      record,
-      inputIndex: batch.firstIndex + i,
-      objectName,
-      code,
-      message,
-      ...(jobId === undefined ? {} : { jobId })
-    }))
+    refused: [
+      {
+        firstIndex: batch.firstIndex,
+        deadLetters: batch.records.map((record, i) =>
+          undelivered(record, batch.firstIndex + i, code, message, undefined)
+        )
+      }
+    ]
   })
 
   const send = (batch: Batching.Batch<A>): Effect.Effect<Part<A>, RequestError> =>
@@ -171,21 +262,28 @@ export const write = <A, E, R>(
 
   const sendWithKey = (batch: Batching.Batch<A>, idempotencyKey: string): Effect.Effect<Part<A>, RequestError> =>
     client.sendBatch(objectName, batch, { idempotencyKey }).pipe(
+      Effect.tap((accepted) =>
+        onEvent({ _tag: "Accepted", firstIndex: batch.firstIndex, count: batch.records.length, jobId: accepted.jobId })
+      ),
       Effect.map(
         (accepted): Part<A> => ({
-          accepted: [{ batch, jobId: accepted.jobId, acceptedRecords: accepted.acceptedRecords }],
-          deadLetters: []
+          accepted: [
+            {
+              firstIndex: batch.firstIndex,
+              count: batch.records.length,
+              body: batch.body,
+              jobId: accepted.jobId,
+              acceptedRecords: accepted.acceptedRecords
+            }
+          ],
+          refused: []
         })
       ),
       Effect.catchTags({
         PayloadTooLarge: (error) =>
           Option.match(Batching.halve(batch), {
             onNone: () => Effect.succeed(refused(batch, ErrorCode.PayloadTooLarge, error.message)),
-            onSome: ([first, second]) =>
-              Effect.zipWith(send(first), send(second), (a, b) => ({
-                accepted: [...a.accepted, ...b.accepted],
-                deadLetters: [...a.deadLetters, ...b.deadLetters]
-              }))
+            onSome: ([first, second]) => Effect.zipWith(send(first), send(second), joinParts)
           }),
         SchemaMismatch: (error) =>
           Effect.succeed(
@@ -207,89 +305,96 @@ export const write = <A, E, R>(
     )
 
   /** A record that cannot be sent in any batch: dead-lettered with why. */
-  const refusedAlone = (
-    item: Batching.Oversized<A> | Batching.Unserializable<A>,
-    code: string,
-    message: string
-  ): Part<A> => ({
-    accepted: [],
-    deadLetters: [{ record: item.record, inputIndex: item.index, objectName, code, message }]
-  })
+  const refusedAlone = (item: Batching.Oversized<A> | Batching.Unserializable<A>, code: string, message: string) =>
+    Effect.succeed<Part<A>>({
+      accepted: [],
+      refused: [
+        { firstIndex: item.index, deadLetters: [undelivered(item.record, item.index, code, message, undefined)] }
+      ]
+    })
 
   const itemPart = (item: Batching.BatchItem<A>): Effect.Effect<Part<A>, RequestError> => {
     switch (item._tag) {
       case "Batch":
         return send(item)
       case "Oversized":
-        return Effect.succeed(
-          refusedAlone(
-            item,
-            ErrorCode.PayloadTooLarge,
-            `the record alone makes a ${item.bytes}-byte body, over the ${maxBytes}-byte limit`
-          )
+        return refusedAlone(
+          item,
+          ErrorCode.PayloadTooLarge,
+          `the record alone makes a ${item.bytes}-byte body, over the ${maxBytes}-byte limit`
         )
       case "Unserializable":
-        return Effect.succeed(refusedAlone(item, ErrorCode.RequestInvalid, `the record is not JSON: ${item.reason}`))
+        return refusedAlone(item, ErrorCode.RequestInvalid, `the record is not JSON: ${item.reason}`)
     }
   }
 
-  /** Waits for the jobs of a part and sums them up. */
-  const settle = (part: Part<A>): Effect.Effect<WriteSummary<A>, RecordsClientError> =>
-    Effect.reduce(
-      part.accepted,
-      { ...emptySummary<A>(), deadLetters: part.deadLetters, deadLettered: part.deadLetters.length },
-      (summary, accepted) =>
-        client.awaitJob({ objectName, jobId: accepted.jobId }).pipe(
-          Effect.flatMap((job) =>
-            (job.metrics.invalidRows > 0
-              ? Stream.runCollect(client.jobErrors({ objectName, jobId: accepted.jobId }))
-              : Effect.succeed(Chunk.empty<RowError.RowErrorWithRecord>())
-            ).pipe(
-              Effect.map((errors) =>
-                merge(summary, {
-                  ...emptySummary<A>(),
-                  batches: 1,
-                  accepted: accepted.acceptedRecords,
-                  inserted: job.metrics.insertedRows,
-                  updated: job.metrics.updatedRows,
-                  stale: job.metrics.staleRows,
-                  invalid: job.metrics.invalidRows,
-                  invalidRows: Chunk.toReadonlyArray(errors).map((error) => ({
-                    ...error,
-                    inputIndex: accepted.batch.firstIndex + error.index,
-                    jobId: accepted.jobId
-                  })),
-                  jobIds: [accepted.jobId]
-                })
-              )
-            )
-          ),
-          Effect.catchAll((error) => {
-            if (error._tag === "JobFailed") {
-              const lost = refused(accepted.batch, error.code, error.message, error.jobId)
-              return Effect.succeed(
-                merge(summary, {
-                  ...emptySummary<A>(),
-                  deadLetters: lost.deadLetters,
-                  deadLettered: lost.deadLetters.length,
-                  jobIds: [accepted.jobId]
-                })
-              )
-            }
-            return deadLetterErrors
-              ? Effect.succeed(
-                  merge(summary, {
-                    ...emptySummary<A>(),
-                    batches: 1,
-                    accepted: accepted.acceptedRecords,
-                    jobIds: [accepted.jobId],
-                    unconfirmedJobs: [accepted.jobId]
-                  })
-                )
-              : Effect.fail(error)
-          })
+  /** The job's outcome: its metrics and rejected rows, or its records dead-lettered if it failed. */
+  const jobOutcome = (accepted: Accepted): Effect.Effect<WriteSummary<A>, RecordsClientError> => {
+    const jobIds = [accepted.jobId]
+    const acceptedOnly = { ...emptySummary<A>(), batches: 1, accepted: accepted.acceptedRecords, jobIds }
+    if (!wait) return Effect.succeed(acceptedOnly)
+    return client.awaitJob({ objectName, jobId: accepted.jobId }).pipe(
+      Effect.flatMap((job) =>
+        (job.metrics.invalidRows > 0
+          ? Stream.runCollect(client.jobErrors({ objectName, jobId: accepted.jobId }))
+          : Effect.succeed(Chunk.empty<RowError.RowErrorWithRecord>())
+        ).pipe(
+          Effect.map((errors) => ({
+            ...acceptedOnly,
+            inserted: job.metrics.insertedRows,
+            updated: job.metrics.updatedRows,
+            stale: job.metrics.staleRows,
+            invalid: job.metrics.invalidRows,
+            invalidRows: Chunk.toReadonlyArray(errors).map((error) => ({
+              ...error,
+              inputIndex: accepted.firstIndex + error.index,
+              jobId: accepted.jobId
+            }))
+          }))
         )
+      ),
+      Effect.catchAll((error) => {
+        if (error._tag === "JobFailed") {
+          return Effect.succeed(
+            deadLettered(
+              sentRecords<A>(accepted).map((record, i) =>
+                undelivered(record, accepted.firstIndex + i, error.code, error.message, error.jobId)
+              ),
+              jobIds
+            )
+          )
+        }
+        return deadLetterErrors ? Effect.succeed({ ...acceptedOnly, unconfirmedJobs: jobIds }) : Effect.fail(error)
+      })
     )
+  }
+
+  /** Waits for the jobs of a part (one batch of the split, maybe halved) and sums them up, reporting each run. */
+  const settle = (part: Part<A>): Effect.Effect<WriteSummary<A>, RecordsClientError> =>
+    Effect.gen(function* () {
+      const runs = [
+        ...part.refused.map((run) => ({ firstIndex: run.firstIndex, count: run.deadLetters.length })),
+        ...part.accepted
+      ]
+      const batch = {
+        firstIndex: Math.min(...runs.map((run) => run.firstIndex)),
+        count: runs.reduce((sum, run) => sum + run.count, 0)
+      }
+      const settled = (firstIndex: number, count: number, jobId: string | undefined, outcome: WriteSummary<A>) =>
+        onEvent({ _tag: "Settled", firstIndex, count, batch, jobId, outcome }).pipe(
+          Effect.as(collectRows ? outcome : { ...outcome, invalidRows: [], deadLetters: [] })
+        )
+      let summary = emptySummary<A>()
+      for (const run of part.refused) {
+        const outcome = deadLettered(run.deadLetters)
+        summary = merge(summary, yield* settled(run.firstIndex, run.deadLetters.length, undefined, outcome))
+      }
+      for (const accepted of part.accepted) {
+        const outcome = yield* jobOutcome(accepted)
+        summary = merge(summary, yield* settled(accepted.firstIndex, accepted.count, accepted.jobId, outcome))
+      }
+      return summary
+    })
 
   const items: Stream.Stream<Batching.BatchItem<A>, E, R> = Predicate.hasProperty(records, Stream.StreamTypeId)
     ? (records as Stream.Stream<A, E, R>).pipe(Batching.splitStream(limits))

@@ -40,4 +40,13 @@ export * as RecordBuffer from "./RecordBuffer.js"
 export * from "./RecordsClient.js"
 
 /** Writing any number of records: the options and the summary. */
-export type { InvalidRow, Undelivered, WriteInput, WriteOptions, WriteSummary } from "./Write.js"
+export type {
+  BatchAccepted,
+  InvalidRow,
+  RunSettled,
+  Undelivered,
+  WriteEvent,
+  WriteInput,
+  WriteOptions,
+  WriteSummary
+} from "./Write.js"

@@ -18,6 +18,7 @@ import { ErrorCode, Keys } from "@batchwrite/core"
 import { assert, layer } from "@effect/vitest"
 import { Context, Effect, Layer, Stream } from "effect"
 import { RecordsClient, type RecordsClientOptions } from "../src/RecordsClient.js"
+import type { RunSettled } from "../src/Write.js"
 import * as FaultServer from "./support/FaultServer.js"
 import { json, relay } from "./support/FaultServer.js"
 import { layer as realService, RealService, testOptions } from "./support/RealService.js"
@@ -224,8 +225,24 @@ layer(Layer.merge(realService, faultLayer), { excludeTestServices: true, timeout
           : relay(response, await faults.forward(origin, request))
       )
       const records = Array.from({ length: 60 }, (_, n) => click(100 + n, n === 7 ? "x".repeat(3_000) : "halved"))
+      const settled: Array<RunSettled<unknown>> = []
       const summary = yield* withClient((client) =>
-        client.write("taps", records, { mode: "append", concurrency: 2, maxBytes: 100_000 })
+        client.write("taps", records, {
+          mode: "append",
+          concurrency: 2,
+          maxBytes: 100_000,
+          onEvent: (event) =>
+            Effect.sync(() => {
+              if (event._tag === "Settled") settled.push(event)
+            })
+        })
+      )
+      // One batch of the split, halved into runs that settle one by one: each names the batch it came from.
+      assert.isAbove(settled.length, 2)
+      assert.isTrue(settled.every((run) => run.batch.firstIndex === 0 && run.batch.count === 60))
+      assert.strictEqual(
+        settled.reduce((sum, run) => sum + run.count, 0),
+        60
       )
       assert.strictEqual(summary.accepted, 59)
       assert.strictEqual(summary.inserted, 59)

@@ -3,6 +3,7 @@ import { assert, layer } from "@effect/vitest"
 import { Chunk, Effect, Stream } from "effect"
 import { DeadLetter, replay } from "../src/DeadLetter.js"
 import { RecordsClient } from "../src/RecordsClient.js"
+import type { WriteEvent } from "../src/Write.js"
 import { clientLayer } from "./support/RealService.js"
 
 const visits = {
@@ -51,6 +52,51 @@ layer(clientLayer(), { excludeTestServices: true, timeout: 40_000 })("write on t
       const stored = yield* Stream.runCollect(records.allRecords("visits"))
       assert.strictEqual(stored.length, 2_496)
       assert.strictEqual(new Set(Chunk.toReadonlyArray(stored).map((row) => row.n)).size, 2_496)
+    })
+  )
+
+  it.effect("reports as it goes: every input record settles in exactly one event, after its batch's acceptance", () =>
+    Effect.gen(function* () {
+      const records = yield* RecordsClient
+      const input = Array.from({ length: 1_300 }, (_, n) => ({
+        path: `/events/${n}`,
+        at: n % 400 === 3 ? "not a time" : "2026-04-21T15:00:00Z",
+        n,
+        ...(n === 700 ? { blob: "x".repeat(300_000) } : {})
+      }))
+      const events: Array<WriteEvent<unknown>> = []
+      const summary = yield* records.write("visits", input, {
+        mode: "append",
+        maxRecords: 250,
+        maxBytes: 200_000,
+        concurrency: 3,
+        collectRows: false,
+        onEvent: (event) => Effect.sync(() => events.push(event))
+      })
+      const settled = events.filter((event) => event._tag === "Settled")
+      const covered = settled.flatMap((event) => Array.from({ length: event.count }, (_, i) => event.firstIndex + i))
+      assert.deepStrictEqual(
+        covered.sort((a, b) => a - b),
+        input.map((_, n) => n)
+      )
+      for (const event of settled.filter((event) => event.jobId !== undefined)) {
+        const accepted = events.findIndex((other) => other._tag === "Accepted" && other.jobId === event.jobId)
+        assert.isAtLeast(accepted, 0)
+        assert.isBelow(accepted, events.indexOf(event))
+      }
+      assert.deepStrictEqual(
+        settled.flatMap((event) => event.outcome.invalidRows.map((row) => row.inputIndex)).sort((a, b) => a - b),
+        [3, 403, 803, 1_203]
+      )
+      assert.deepStrictEqual(
+        settled.flatMap((event) => event.outcome.deadLetters.map((row) => row.inputIndex)),
+        [700]
+      )
+      // Without collectRows the summary counts the rows but does not hold them.
+      assert.deepStrictEqual(
+        [summary.invalid, summary.invalidRows.length, summary.deadLettered, summary.deadLetters.length],
+        [4, 0, 1, 0]
+      )
     })
   )
 
