@@ -7,6 +7,7 @@ import { Args, Command, Options } from "@effect/cli"
 import { Console, Effect, Either } from "effect"
 import { UsageError } from "../CliError.js"
 import { describeSource, inputSource, readText } from "../Input.js"
+import { root } from "../Root.js"
 
 const file = Args.text({ name: "file|-" }).pipe(
   Args.withDescription(
@@ -43,15 +44,16 @@ export const keyCommand = Command.make("key", { file, queueIds }, ({ file, queue
   Effect.gen(function* () {
     const source = yield* inputSource(file)
     const text = yield* readText(source)
-    const json = yield* Either.mapLeft(
+    const parsed = yield* Either.mapLeft(
       LosslessJson.parse(text),
       (error) => new UsageError({ message: `${describeSource(source)} is not valid JSON: ${error.message}` })
     )
     const key = yield* Either.mapLeft(
-      keyOf(json, queueIds),
+      keyOf(parsed, queueIds),
       (problem) => new UsageError({ message: `${describeSource(source)}: ${problem}` })
     )
-    yield* Console.log(key)
+    const global = yield* root
+    yield* Console.log(global.json ? JSON.stringify({ key }) : key)
   })
 ).pipe(
   Command.withDescription(

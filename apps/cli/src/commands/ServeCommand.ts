@@ -5,8 +5,9 @@
 import { Server, ServerConfig } from "@batchwrite/server"
 import { Command, Options } from "@effect/cli"
 import { FileSystem } from "@effect/platform"
-import { Config, Console, Duration, Effect, Either, Layer, Option, ParseResult, Redacted, Schema } from "effect"
+import { Config, Console, Duration, Effect, Either, Layer, Logger, Option, ParseResult, Redacted, Schema } from "effect"
 import { UsageError, WorkError } from "../CliError.js"
+import { root } from "../Root.js"
 import { signalEndsSuccessfully } from "../Shutdown.js"
 
 const port = Options.integer("port").pipe(Options.withDefault(8787), Options.withDescription("Port to listen on"))
@@ -117,12 +118,19 @@ const startFailure = (
   return `the service could not start (${error._tag}): ${error.message ?? String(error.cause)}`
 }
 
+/** Every log line as JSON: in place of the runtime's pretty logger (or the default one). */
+const jsonLogs = Layer.merge(
+  Logger.replace(Logger.prettyLoggerDefault, Logger.jsonLogger),
+  Logger.replace(Logger.defaultLogger, Logger.jsonLogger)
+)
+
 /** The `serve` command. */
 export const serveCommand = Command.make(
   "serve",
   { port, host, database, poolSize, config, workers, rateLimit, jobLease, requestLease },
   (options) =>
     Effect.gen(function* () {
+      const { json } = yield* root
       const storage = yield* parseDatabase(options.database, options.poolSize)
       const file = Option.isSome(options.config) ? yield* readConfigFile(options.config.value) : undefined
       const limit = Option.isSome(options.rateLimit) ? yield* parseRateLimit(options.rateLimit.value) : file?.rateLimit
@@ -159,13 +167,18 @@ export const serveCommand = Command.make(
           tokens,
           rateLimit: limit ?? ServerConfig.defaultRateLimit,
           objects: Server.objectsFromConfig(file?.objects ?? {}),
-          requestLog: true
+          requestLog: json ? "json" : "text"
         })
-      ).pipe(Effect.mapError((error) => new WorkError({ message: startFailure(error, options.host, options.port) })))
+      ).pipe(
+        Effect.mapError((error) => new WorkError({ message: startFailure(error, options.host, options.port) })),
+        // With --json every line the service prints is JSON: its own log lines too.
+        Effect.provide(json ? jsonLogs : Layer.empty)
+      )
     })
 ).pipe(
   Command.withDescription(
     "Run the Records service on http://<host>:<port>/public/v1 until SIGINT or SIGTERM.\n" +
+      "One log line per request on stdout (one JSON object per line with --json).\n" +
       "Example: BATCHWRITE_TOKEN=dev-secret-token batchwrite serve --port 8787 --workers 2\n" +
       "Several nodes: batchwrite serve --database postgres://batchwrite@db:5432/batchwrite --port 8787 (on each node)"
   )

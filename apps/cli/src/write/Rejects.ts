@@ -1,0 +1,79 @@
+/**
+ * Where the rejected rows of `append`/`upsert` go: the rows a job reported invalid and the records that were never
+ * stored (refused with their batch, too large, unreadable in the file). With `--dead-letter <file>` every one is
+ * appended to that NDJSON file as a dead-letter entry (SPEC §3), ready to fix and replay; without it the first few
+ * are kept for the summary.
+ */
+import { appendFileSync } from "node:fs"
+import type { DeadLetterEntry, RunSettled } from "@batchwrite/client"
+import { UnreadableRecord } from "../input/UnreadableRecord.js"
+
+/** A rejected row as the summary shows it. */
+export interface RejectedRow {
+  /** The record's index in the input. */
+  readonly inputIndex: number
+  readonly code: string
+  readonly message: string
+}
+
+/** How many rejected rows the summary shows when they go to no file. */
+const sampleSize = 10
+
+/** The entry of a rejected row: an unreadable record is kept as its text, with why it could not be read. */
+const entryOf = (
+  row: {
+    readonly record: unknown
+    readonly code: string
+    readonly message: string
+    readonly jobId?: string | undefined
+  },
+  objectName: string,
+  matchKey: string | undefined
+): DeadLetterEntry => ({
+  record: row.record instanceof UnreadableRecord ? row.record.text : row.record,
+  objectName,
+  code: row.code,
+  message: row.record instanceof UnreadableRecord ? row.record.reason : row.message,
+  ...(row.jobId === undefined ? {} : { jobId: row.jobId }),
+  ...(matchKey === undefined ? {} : { matchKey })
+})
+
+/** The rejected rows of a settled run, in input order, with their input index. */
+const rejectedOf = (outcome: RunSettled<unknown>["outcome"]) =>
+  [
+    ...outcome.deadLetters,
+    ...outcome.invalidRows.map((row) => ({
+      ...row,
+      message: row.field === null ? row.message : `${row.field}: ${row.message}`
+    }))
+  ].sort((a, b) => a.inputIndex - b.inputIndex)
+
+/** Collects the rejected rows of a write. */
+export class Rejects {
+  readonly sample: Array<RejectedRow> = []
+
+  constructor(
+    private readonly objectName: string,
+    private readonly matchKey: string | undefined,
+    /** The dead-letter file, appended to. */
+    readonly file: string | undefined
+  ) {}
+
+  /** Keeps the rejected rows of a settled run: appended to the file (synchronously, before the checkpoint moves). */
+  add(settled: RunSettled<unknown>, indexOffset: number): void {
+    const rows = rejectedOf(settled.outcome)
+    if (rows.length === 0) return
+    const entries = rows.map((row) => entryOf(row, this.objectName, this.matchKey))
+    if (this.file !== undefined) {
+      appendFileSync(this.file, entries.map((entry) => `${JSON.stringify(entry)}\n`).join(""))
+      return
+    }
+    for (let i = 0; i < rows.length && this.sample.length < sampleSize; i++) {
+      this.sample.push({
+        inputIndex: rows[i]!.inputIndex + indexOffset,
+        code: entries[i]!.code,
+        message: entries[i]!.message
+      })
+    }
+  }
+}

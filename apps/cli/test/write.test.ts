@@ -1,0 +1,263 @@
+/**
+ * `batchwrite append` and `upsert` as a user runs them: the built CLI as a process against a real `serve` on a real
+ * port and SQLite file. Files land completely (NDJSON, CSV, a JSON array on stdin), bad rows are counted and
+ * dead-lettered and land once fixed and replayed, a killed run resumed stores every row exactly once, and progress
+ * is drawn on a terminal only.
+ */
+import { spawnSync } from "node:child_process"
+import { existsSync, readFileSync, writeFileSync } from "node:fs"
+import { join } from "node:path"
+import { assert, describe, it } from "@effect/vitest"
+import { binPath, type CliRun, startCli } from "./cli.js"
+import { cliSession } from "./CliSession.js"
+
+const session = cliSession(2)
+const { cli, file } = session
+
+const event = (tag: string, i: number) => ({
+  event: `${tag}-${i}`,
+  occurred_at: "2026-04-21T15:00:00Z",
+  user_id: `u-${i % 97}`,
+  properties: { i }
+})
+
+const ndjson = (records: ReadonlyArray<unknown>): string =>
+  records.map((record) => `${JSON.stringify(record)}\n`).join("")
+
+const summaryOf = (run: CliRun) => {
+  assert.strictEqual(run.status, 0, `exit ${run.status}: ${run.stderr}`)
+  return JSON.parse(run.stdout) as {
+    records: { sent: number; inserted: number; updated: number; stale: number; invalid: number; deadLettered: number }
+    jobs: number
+    jobIds: Array<string>
+    resumedAt: number
+    deadLetterFile: string | null
+  }
+}
+
+/** Every stored row of an object, through `records list --all`. */
+const storedRows = (objectName: string): Array<Record<string, unknown>> => {
+  const run = cli(["records", "list", objectName, "--all", "--json"])
+  assert.strictEqual(run.status, 0, run.stderr)
+  return run.stdout
+    .split("\n")
+    .filter((line) => line.length > 0)
+    .map((line) => JSON.parse(line) as Record<string, unknown>)
+}
+
+const putObject = (name: string, definition: unknown) => {
+  const run = cli(["objects", "put", name, "-"], JSON.stringify(definition))
+  assert.strictEqual(run.status, 0, run.stderr)
+}
+
+describe("append and upsert", () => {
+  it("a 200,000-row NDJSON file lands completely, with the summary on stdout and nothing on stderr", () => {
+    const count = 200_000
+    putObject("visits", {
+      fields: { event: { type: "string", required: true }, n: { type: "integer" } },
+      matchKeys: []
+    })
+    const records = Array.from({ length: count }, (_, n) => ({ event: `visit-${n}`, n }))
+    const path = file("visits.ndjson", ndjson(records))
+
+    const run = cli(["append", "visits", path])
+    assert.strictEqual(run.status, 0, run.stderr)
+    assert.strictEqual(run.stderr, "", "no progress when standard error is not a terminal")
+    assert.match(run.stdout, /appended to 'visits': 200,000 records sent in [\d.]+ s \([\d,]+ records\/s\)/)
+    assert.match(run.stdout, /inserted 200,000 · updated 0 · stale 0 · invalid 0 · dead-lettered 0 · 20 jobs/)
+    assert.isFalse(existsSync(`${path}.batchwrite-checkpoint`), "the checkpoint is removed when the run completes")
+
+    const rows = storedRows("visits")
+    assert.strictEqual(rows.length, count)
+    assert.strictEqual(new Set(rows.map((row) => row.n)).size, count)
+  })
+
+  it("a CSV file lands completely, its values typed by the object's schema", () => {
+    putObject("products", {
+      fields: {
+        sku: { type: "string", required: true },
+        price: { type: "number" },
+        stock: { type: "integer" },
+        active: { type: "boolean" },
+        tags: { type: "json" },
+        note: { type: "string" }
+      },
+      matchKeys: ["sku"]
+    })
+    const rows = ["sku,price,stock,active,tags,note"]
+    for (let i = 0; i < 5_000; i++) rows.push(`P-${i},${i}.5,${i},${i % 2 === 0 ? "true" : "FALSE"},"[""t${i}""]",`)
+    rows.push('"P,quoted",1e3,7,1,"{""a"": {""b"": [1, 2]}}","two\r\nlines, and ""quotes"""')
+    const path = file("products.csv", `${rows.join("\r\n")}\r\n`)
+
+    const summary = summaryOf(cli(["upsert", "products", "--match-key", "sku", path, "--json"]))
+    assert.deepStrictEqual(summary.records, {
+      sent: 5_001,
+      inserted: 5_001,
+      updated: 0,
+      stale: 0,
+      invalid: 0,
+      deadLettered: 0
+    })
+
+    const stored = storedRows("products")
+    assert.strictEqual(stored.length, 5_001)
+    const { _id, _createdAt, _updatedAt, ...first } = stored[0]!
+    assert.deepStrictEqual(first, { sku: "P-0", price: 0.5, stock: 0, active: true, tags: ["t0"] })
+    const quoted = stored.find((row) => row.sku === "P,quoted")!
+    assert.deepStrictEqual(
+      [quoted.price, quoted.stock, quoted.active, quoted.tags, quoted.note],
+      [1000, 7, true, { a: { b: [1, 2] } }, 'two\r\nlines, and "quotes"']
+    )
+    // The same file again is a replay: the same batches, so the same keys, answered with the same jobs.
+    const again = summaryOf(cli(["upsert", "products", "--match-key", "sku", path, "--json"]))
+    assert.deepStrictEqual([again.jobIds, again.records], [summary.jobIds, summary.records])
+    assert.strictEqual(storedRows("products").length, 5_001)
+  })
+
+  it("a JSON array on standard input lands", () => {
+    const records = Array.from({ length: 1_500 }, (_, i) => event("stdin", i))
+    const summary = summaryOf(cli(["append", "events", "-", "--json"], JSON.stringify(records, null, 2)))
+    assert.strictEqual(summary.records.inserted, 1_500)
+  })
+
+  it("bad rows end with the right counts and a dead-letter file whose rows, fixed and replayed, land", () => {
+    putObject("signups", {
+      fields: { email: { type: "email", required: true }, plan: { type: "string", required: true } },
+      matchKeys: ["email"]
+    })
+    const lines: Array<string> = []
+    for (let i = 0; i < 3_000; i++) {
+      if (i % 1_000 === 7)
+        lines.push(JSON.stringify({ email: `user${i}@example.com` })) // no plan: invalid
+      else if (i === 1_500)
+        lines.push(`{"email": "user${i}@example.com", "plan": `) // not JSON
+      else lines.push(JSON.stringify({ email: `user${i}@example.com`, plan: "free" }))
+    }
+    const path = file("signups.ndjson", `${lines.join("\n")}\n`)
+    const deadLetter = join(session.directory, "signups-rejected.ndjson")
+
+    const run = cli(["upsert", "signups", "--match-key", "email", path, "--dead-letter", deadLetter])
+    assert.strictEqual(run.status, 0, "rejected rows are not a failure without --strict")
+    assert.match(run.stdout, /inserted 2,996 · updated 0 · stale 0 · invalid 3 · dead-lettered 1/)
+    assert.match(run.stdout, /4 rejected rows written to .*signups-rejected\.ndjson/)
+
+    const entries = readFileSync(deadLetter, "utf8")
+      .trim()
+      .split("\n")
+      .map((line) => JSON.parse(line) as { record: unknown; code: string; message: string; matchKey?: string })
+    assert.strictEqual(entries.length, 4)
+    const unreadable = entries.find((entry) => typeof entry.record === "string")!
+    assert.match(unreadable.message, /^line 1501 is not valid JSON/)
+    assert.strictEqual(entries.filter((entry) => /plan/.test(entry.message)).length, 3)
+    assert.isTrue(entries.every((entry) => entry.matchKey === "email"))
+
+    // --strict turns rejected rows into exit 1 (the same file: every batch is a replay, nothing is written twice).
+    const strict = cli(["upsert", "signups", "--match-key", "email", path, "--strict"])
+    assert.strictEqual(strict.status, 1)
+    assert.match(strict.stderr, /4 rows were rejected \(--strict\)/)
+
+    // Fix the rows in the dead-letter file, and replay it.
+    const fixed = entries.map((entry) => ({
+      ...entry,
+      record:
+        typeof entry.record === "string"
+          ? { email: "user1500@example.com", plan: "pro" }
+          : { ...(entry.record as object), plan: "pro" }
+    }))
+    writeFileSync(deadLetter, ndjson(fixed))
+    const replay = cli(["dead-letter", "replay", deadLetter, "--json"])
+    assert.strictEqual(replay.status, 0, replay.stderr)
+    assert.deepStrictEqual(summaryOf(replay).records, {
+      sent: 4,
+      inserted: 4,
+      updated: 0,
+      stale: 0,
+      invalid: 0,
+      deadLettered: 0
+    })
+    const stored = storedRows("signups")
+    assert.strictEqual(stored.length, 3_000)
+    assert.strictEqual(stored.filter((row) => row.plan === "pro").length, 4)
+  })
+
+  it("a run killed halfway and resumed stores every row exactly once", async () => {
+    const count = 150_000
+    putObject("ticks", { fields: { n: { type: "integer", required: true } }, matchKeys: [] })
+    const path = file("ticks.ndjson", ndjson(Array.from({ length: count }, (_, n) => ({ n }))))
+    const checkpoint = `${path}.batchwrite-checkpoint`
+
+    // Small batches, so the kill lands with some batches settled, some in flight and most not sent.
+    const args = ["append", "ticks", path, "--concurrency", "2"]
+    const first = startCli([...args], { env: session.env, cwd: session.directory })
+    const deadline = Date.now() + 30_000
+    const settledSoFar = () =>
+      existsSync(checkpoint) ? (JSON.parse(readFileSync(checkpoint, "utf8")) as { done: number }).done : 0
+    while (settledSoFar() < 20_000 && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 5))
+    first.child.kill("SIGKILL")
+    assert.strictEqual((await first.exited).status, null)
+    const doneAtKill = settledSoFar()
+    assert.isAbove(doneAtKill, 0, "the checkpoint recorded progress before the kill")
+    assert.isBelow(doneAtKill, count, "the kill came before the end")
+
+    const resumed = summaryOf(cli([...args, "--resume", "--json"]))
+    assert.strictEqual(resumed.resumedAt, doneAtKill)
+    assert.strictEqual(resumed.records.sent, count, "the summary counts the whole file, both runs")
+    assert.strictEqual(resumed.records.inserted, count)
+    assert.isFalse(existsSync(checkpoint))
+
+    const rows = storedRows("ticks")
+    assert.strictEqual(rows.length, count, "no row is missing or stored twice")
+    assert.strictEqual(new Set(rows.map((row) => row.n)).size, count)
+  }, 120_000)
+
+  it("Ctrl-C: exit 130, the checkpoint kept, and one line saying how to continue", async () => {
+    const path = file("interrupted.ndjson", ndjson(Array.from({ length: 150_000 }, (_, i) => event("int", i))))
+    const checkpoint = `${path}.batchwrite-checkpoint`
+    const run = startCli(["append", "events", path, "--concurrency", "1"], { env: session.env, cwd: session.directory })
+    const deadline = Date.now() + 30_000
+    while (!existsSync(checkpoint) && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 5))
+    run.child.kill("SIGINT")
+    const ended = await run.exited
+    assert.strictEqual(ended.status, 130)
+    assert.match(
+      ended.stderr,
+      /^batchwrite: interrupted; the first [\d,]+ records are done: run it again with --resume/
+    )
+    assert.isTrue(existsSync(checkpoint))
+    const resumed = summaryOf(cli(["append", "events", path, "--concurrency", "1", "--resume", "--json"]))
+    assert.strictEqual(resumed.records.inserted, 150_000)
+  })
+
+  it("--no-wait ends once every batch is accepted and prints the job ids", () => {
+    const path = file("nowait.ndjson", ndjson(Array.from({ length: 25_000 }, (_, i) => event("nowait", i))))
+    const summary = summaryOf(cli(["append", "events", path, "--no-wait", "--json"]))
+    assert.strictEqual(summary.records.sent, 25_000)
+    assert.strictEqual(summary.jobIds.length, 3)
+    const job = cli(["jobs", "get", "events", summary.jobIds[2]!, "--wait", "--json"])
+    assert.strictEqual(job.status, 0, job.stderr)
+    assert.strictEqual((JSON.parse(job.stdout) as { state: string }).state, "completed")
+  })
+})
+
+describe("progress", () => {
+  const hasScript = spawnSync("script", ["--version"]).status === 0
+  if (!hasScript) console.warn("write.test.ts: the terminal progress test is SKIPPED: `script` (util-linux) is missing")
+
+  it.skipIf(!hasScript)("is drawn on standard error in a terminal, and erased before the summary", () => {
+    const path = file("progress.ndjson", ndjson(Array.from({ length: 300_000 }, (_, i) => event("tty", i))))
+    // `script` runs the command in a pseudo-terminal and copies what it wrote to the terminal to our stdout.
+    const command = `stty cols 160; ${[process.execPath, binPath, "append", "events", path].map((part) => `'${part}'`).join(" ")}`
+    const run = spawnSync("script", ["-qfec", command, "/dev/null"], {
+      env: { ...process.env, ...session.env },
+      encoding: "utf8"
+    })
+    assert.strictEqual(run.status, 0, run.stdout)
+    const erase = "\r\u001b[2K"
+    const drawn = run.stdout.split(erase)
+    assert.isTrue(
+      drawn.some((line) => /^[\d,]+ records sent · [\d,]+ records\/s · \d+ jobs? pending · \d+% read/.test(line)),
+      JSON.stringify(run.stdout.slice(0, 500))
+    )
+    assert.match(drawn.at(-1)!, /^appended to 'events': 300,000 records sent/, "the line is erased before the summary")
+  })
+})
