@@ -2,7 +2,9 @@
  * The storage backends a run covers: SQLite always (a fresh file), PostgreSQL when a server answers on
  * 127.0.0.1:5432 and `createdb` can make fresh databases for the run (dropped afterwards). Whether the service
  * itself supports PostgreSQL is learnt by starting it: a service that refuses the URL is skipped with a note.
- * Each backend also gives the storage ceiling a fresh, migrated storage of its own.
+ * Each backend also gives the storage ceiling fresh, migrated storages of its own: for SQLite one with the
+ * connection on a worker thread (the service's default) and one on the calling thread, as the better of the two is
+ * the ceiling (the service must not look better only because its connection got slower).
  */
 import { execFileSync } from "node:child_process"
 import { mkdtempSync, rmSync } from "node:fs"
@@ -19,20 +21,28 @@ export interface FreshStorage {
   readonly dispose: () => void
 }
 
+/** How a backend's storage can be connected to: SQLite's connection on a worker thread or on the calling thread. */
+export type Connection = "worker-thread" | "main-thread" | "pool"
+
 /** A backend to run: its name and the `--database` value (`undefined`: a fresh SQLite file). */
 export interface Backend {
   readonly name: string
   readonly database: string | undefined
+  /** The connections the storage ceiling is measured with (the best counts). */
+  readonly connections: ReadonlyArray<Connection>
   /** A fresh storage for the storage ceiling, migrated like the service's. */
-  readonly freshStorage: () => FreshStorage
+  readonly freshStorage: (connection: Connection) => FreshStorage
   /** Removes what the backend created for the run. */
   readonly dispose: () => void
 }
 
-const freshSqlite = (): FreshStorage => {
+const freshSqlite = (connection: Connection): FreshStorage => {
   const directory = mkdtempSync(join(tmpdir(), "batchwrite-ceiling-"))
   return {
-    layer: Database.sqlite({ filename: join(directory, "ceiling.db") }),
+    layer: Database.sqlite({
+      filename: join(directory, "ceiling.db"),
+      executor: connection === "main-thread" ? "main-thread" : "worker-thread"
+    }),
     dispose: () => rmSync(directory, { recursive: true, force: true })
   }
 }
@@ -84,7 +94,15 @@ export const detectBackends = async (
   wanted: ReadonlyArray<"sqlite" | "postgres">
 ): Promise<{ backends: Array<Backend>; notes: Array<string> }> => {
   const backends: Array<Backend> = wanted.includes("sqlite")
-    ? [{ name: "sqlite", database: undefined, freshStorage: freshSqlite, dispose: () => {} }]
+    ? [
+        {
+          name: "sqlite",
+          database: undefined,
+          connections: ["worker-thread", "main-thread"],
+          freshStorage: freshSqlite,
+          dispose: () => {}
+        }
+      ]
     : []
   const notes: Array<string> = []
   if (!wanted.includes("postgres")) {
@@ -104,6 +122,7 @@ export const detectBackends = async (
   backends.push({
     name: "postgres",
     database: `postgres://postgres@127.0.0.1:5432/${name}`,
+    connections: ["pool"],
     freshStorage: () => {
       const database = `${name}_ceiling_${++ceilings}`
       if (!createDatabase(database)) throw new Error(`createdb ${database} failed`)

@@ -53,7 +53,13 @@ export const renderCeilings = (
       `storage ceiling, ${ceiling.backend} ${ceiling.operation}: ${count(ceiling.recordsPerSec)} records/s ` +
       `(best of 3 rounds of ${ceiling.batches / 3} batches of ${count(ceiling.batchSize)}, parse + RecordsRepo in one ` +
       `transaction each, no HTTP; ${count(ceiling.measuredAtStart)} at the start of the run, ` +
-      `${count(ceiling.measuredAtEnd)} at the end)`
+      `${count(ceiling.measuredAtEnd)} at the end${
+        ceiling.byConnection.length > 1
+          ? `; by connection: ${ceiling.byConnection
+              .map((c) => `${c.connection} ${count(c.atStart)} / ${count(c.atEnd)}`)
+              .join(", ")}`
+          : ""
+      })`
   ),
   ...(["append-batch", "upsert-batch"] as const).flatMap((operation) => {
     const ofOperation = http.filter((ceiling) => ceiling.operation === operation)

@@ -3,6 +3,7 @@
  * same run, the recommended batch sizes, the machine and the settings.
  */
 import type { Operation } from "./Bodies.js"
+import type { Connection } from "./Backends.js"
 import type { StorageCeiling } from "./StorageCeiling.js"
 
 /** One measured row. */
@@ -34,10 +35,21 @@ export interface Row {
   readonly httpCeilingRecordsPerSec: number | null
 }
 
-/** The storage ceiling of one operation: the better of its measurements at the start and at the end of the run. */
+/**
+ * The storage ceiling of one operation: the best of its measurements at the start and at the end of the run, over
+ * the connections of the backend (`connection` says which one gave it).
+ */
 export interface StorageCeilingResult extends StorageCeiling {
+  /** The best over the connections at the start of the run. */
   readonly measuredAtStart: number
+  /** The best over the connections at the end of the run. */
   readonly measuredAtEnd: number
+  /** Each connection's measurements, records/s. */
+  readonly byConnection: ReadonlyArray<{
+    readonly connection: Connection
+    readonly atStart: number
+    readonly atEnd: number
+  }>
 }
 
 /** The HTTP ceiling of one operation and batch size. */

@@ -1,21 +1,24 @@
 /**
  * The storage ceiling: the same kind of bodies parsed (`JSON.parse`) and written straight into the same storage,
  * with no HTTP, no job queue and no validation: `Database.sqlite` / `Database.postgres` (the service's migrations
- * and settings on a fresh file or database) and the service's own `RecordsRepo.append` / `RecordsRepo.upsert`, one transaction per batch, one batch
- * at a time, in this process. It is what the storage code can commit at best; the service adds HTTP, storing the
- * accepted body, the job bookkeeping and validation on top. Two batches warm up; the rest are timed in `rounds`
+ * and settings on a fresh file or database; SQLite with its connection on a worker thread, as the service runs it,
+ * and on this thread: the caller keeps the better) and the service's own `RecordsRepo.append` /
+ * `RecordsRepo.upsert`, one transaction per batch, one batch at a time, in this process. It is what the storage code
+ * can commit at best; the service adds HTTP, storing the accepted body, the job bookkeeping and validation on top. Two batches warm up; the rest are timed in `rounds`
  * equal rounds and the best round counts (the machine is shared: the best round is the least disturbed one).
  */
 import { ObjectSchema, type RecordValidation } from "@batchwrite/core"
 import { RecordsRepo as RecordsRepoModule } from "@batchwrite/server"
 import * as SqlClient from "@effect/sql/SqlClient"
 import { Effect, Layer } from "effect"
-import type { FreshStorage } from "./Backends.js"
+import type { Connection, FreshStorage } from "./Backends.js"
 import type { Operation } from "./Bodies.js"
 
 /** The ceiling of one operation. */
 export interface StorageCeiling {
   readonly backend: string
+  /** How the storage was connected to (SQLite: its connection on a worker thread or on the calling thread). */
+  readonly connection: Connection
   readonly operation: Operation
   readonly batchSize: number
   /** Timed batches (warm-up excluded). */
@@ -29,6 +32,7 @@ export interface StorageCeiling {
 /** Writes every body (the first two as warm-up) and answers the records committed per second of the best round. */
 export const measureStorageCeiling = (
   backend: string,
+  connection: Connection,
   fresh: FreshStorage,
   operation: "append-batch" | "upsert-batch",
   batchSize: number,
@@ -61,6 +65,7 @@ export const measureStorageCeiling = (
     }
     return {
       backend,
+      connection,
       operation,
       batchSize,
       batches: perRound * rounds,
