@@ -53,42 +53,46 @@ export const withIdempotency = <R>(
     Effect.catchAll((error) => Effect.succeed<Handled>({ response: failure(error), stored: false }))
   )
   if (Option.isNone(scope)) return Effect.map(answer, (handled) => handled.response)
-  return Effect.gen(function* () {
-    const repo = yield* IdempotencyRepo
-    const begun = yield* repo.begin(scope.value, fingerprintOf(body))
-    switch (begun._tag) {
-      case "Replay":
-        return { ...begun.response, headers: { ...begun.response.headers, "idempotent-replayed": "true" } }
-      case "Mismatch":
-        return failure(
-          new ApiFailure({
-            status: 422,
-            code: ErrorCode.IdempotencyKeyReused,
-            message: "this Idempotency-Key was used with a different body; use a new key for a different batch"
-          })
-        )
-      case "InProgress":
-        return failure(
-          new ApiFailure({
-            status: 409,
-            code: ErrorCode.IdempotencyInProgress,
-            message: "a request with this Idempotency-Key is still being handled; retry after a moment",
-            details: { retryAfter: begun.retryAfterSeconds },
-            headers: { "retry-after": String(begun.retryAfterSeconds) }
-          })
-        )
-      case "Fresh":
-        break
-    }
-    // On every exit, an interruption included (the client went away while the request was handled): a request
-    // that ends without a storable answer frees its key at once, rather than holding it until its lease runs out.
-    const handled = yield* Effect.onExit(answer, (exit) =>
-      Exit.isSuccess(exit) && isStorable(exit.value.response.status)
-        ? exit.value.stored
-          ? Effect.void
-          : repo.complete(scope.value, exit.value.response)
-        : repo.release(scope.value)
-    )
-    return handled.response
-  })
+  // Taking the key and arming its release are one step: an interruption while `begin` waits for the database (the
+  // key may already be taken there) must not leave the key held until its lease runs out.
+  return Effect.uninterruptibleMask((restore) =>
+    Effect.gen(function* () {
+      const repo = yield* IdempotencyRepo
+      const begun = yield* repo.begin(scope.value, fingerprintOf(body))
+      switch (begun._tag) {
+        case "Replay":
+          return { ...begun.response, headers: { ...begun.response.headers, "idempotent-replayed": "true" } }
+        case "Mismatch":
+          return failure(
+            new ApiFailure({
+              status: 422,
+              code: ErrorCode.IdempotencyKeyReused,
+              message: "this Idempotency-Key was used with a different body; use a new key for a different batch"
+            })
+          )
+        case "InProgress":
+          return failure(
+            new ApiFailure({
+              status: 409,
+              code: ErrorCode.IdempotencyInProgress,
+              message: "a request with this Idempotency-Key is still being handled; retry after a moment",
+              details: { retryAfter: begun.retryAfterSeconds },
+              headers: { "retry-after": String(begun.retryAfterSeconds) }
+            })
+          )
+        case "Fresh":
+          break
+      }
+      // On every exit, an interruption included (the client went away while the request was handled): a request
+      // that ends without a storable answer frees its key at once, rather than holding it until its lease runs out.
+      const handled = yield* Effect.onExit(restore(answer), (exit) =>
+        Exit.isSuccess(exit) && isStorable(exit.value.response.status)
+          ? exit.value.stored
+            ? Effect.void
+            : repo.complete(scope.value, exit.value.response)
+          : repo.release(scope.value)
+      )
+      return handled.response
+    })
+  )
 }

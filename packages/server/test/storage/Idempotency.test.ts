@@ -76,6 +76,32 @@ forEachAdapter((adapter) => {
       }).pipe(Effect.provide(TestStorage))
     )
 
+    it.effect("a request interrupted while its key is being taken still frees the key", () =>
+      Effect.gen(function* () {
+        const keys = yield* IdempotencyRepo
+        const taken = yield* Deferred.make<void>()
+        const proceed = yield* Deferred.make<void>()
+        // The key is taken in the database, and the request is interrupted before `begin` has answered.
+        const slowBegin = IdempotencyRepo.make({
+          ...keys,
+          begin: (scope, fingerprint) =>
+            keys
+              .begin(scope, fingerprint)
+              .pipe(Effect.zipLeft(Deferred.succeed(taken, undefined)), Effect.zipLeft(Deferred.await(proceed)))
+        })
+        const request = yield* Effect.fork(
+          withIdempotency(Option.some(scope), "{}", Effect.never).pipe(
+            Effect.provideService(IdempotencyRepo, slowBegin)
+          )
+        )
+        yield* Deferred.await(taken)
+        const interrupting = yield* Effect.fork(Fiber.interrupt(request))
+        yield* Deferred.succeed(proceed, undefined)
+        yield* Fiber.join(interrupting)
+        assert.deepStrictEqual(yield* keys.begin(scope, fingerprintOf("{}")), { _tag: "Fresh" })
+      }).pipe(Effect.provide(TestStorage))
+    )
+
     it.effect("a lease that ran out (a crashed request) frees the key", () =>
       Effect.gen(function* () {
         const keys = yield* IdempotencyRepo
