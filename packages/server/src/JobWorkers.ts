@@ -34,6 +34,13 @@ export interface TerminalJob {
   readonly state: "completed" | "failed"
 }
 
+/** A job just accepted, as {@link JobWorkers} needs to know it to wake a worker. */
+export interface AcceptedJob {
+  readonly jobId: string
+  /** Whether it waits for the earlier jobs of its object (an upsert, or an append to an object with match keys). */
+  readonly ordered: boolean
+}
+
 /** How long terminal jobs are kept by default (SPEC §1.6: at least 7 days). */
 export const defaultJobRetention: Duration.Duration = Duration.days(7)
 
@@ -56,6 +63,9 @@ const make = (options: JobWorkersOptions) =>
     const wakeUps = yield* Queue.dropping<void>(workerCount)
     const terminal = yield* PubSub.unbounded<TerminalJob>()
     const running = yield* Ref.make(false)
+
+    const scope = yield* Effect.scope
+    const wakeUp = Effect.asVoid(Queue.offer(wakeUps, undefined))
 
     const requeued = yield* jobs.recoverInterrupted()
     const released = yield* idempotency.releaseAbandoned()
@@ -149,8 +159,22 @@ const make = (options: JobWorkersOptions) =>
       )
 
     return {
-      /** Wakes an idle worker: call after a batch is accepted (after the commit). */
-      notifyAccepted: Effect.asVoid(Queue.offer(wakeUps, undefined)),
+      /**
+       * Wakes an idle worker for a job just accepted (call after the commit), unless it is an ordered job waiting
+       * behind an earlier job of its object: the worker finishing that one claims again at once, and waking another
+       * would only make it walk the object's queued jobs to claim nothing (with a backlog of small upserts, one such
+       * empty claim per accepted batch slowed accepting by a quarter on PostgreSQL). Polling covers the rest. The
+       * check runs apart from the caller, which does not wait for it.
+       */
+      notifyAccepted: (job: AcceptedJob): Effect.Effect<void> =>
+        job.ordered
+          ? Effect.asVoid(
+              Effect.forkIn(
+                Effect.flatMap(jobs.waitsBehind(job.jobId), (waits) => (waits ? Effect.void : wakeUp)),
+                scope
+              )
+            )
+          : wakeUp,
       /**
        * Waits until the job is `completed` or `failed`, at most `timeout`: `true` when it is (already, or in time),
        * `false` otherwise (also for an unknown job).

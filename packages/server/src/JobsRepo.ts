@@ -287,6 +287,18 @@ export class JobsRepo extends Effect.Service<JobsRepo>()("server/JobsRepo", {
           })
         ),
 
+      /**
+       * Whether the job is an `ordered` job queued behind an earlier queued or processing job of its object: not
+       * claimable until that one is done. (Two index probes; a hint, true when read.)
+       */
+      waitsBehind: (jobId: string): Effect.Effect<boolean> =>
+        Effect.orDie(
+          Effect.map(
+            sql`SELECT 1 AS blocked FROM jobs j WHERE j.id = ${jobId} AND j.state = 'queued' AND NOT ${claimable}`,
+            (rows) => rows.length > 0
+          )
+        ),
+
       /** The state of a job by id alone (for waiting on a job the caller already found). */
       state: (jobId: string): Effect.Effect<Option.Option<Job.JobState>> =>
         Effect.orDie(

@@ -54,6 +54,7 @@ const acceptBatch = ({ body, idempotency, objectName, operation, wait }: BatchRe
     const response = success(202, accepted, { location: jobLocation(objectName, jobId) })
     const acceptedRecords = yield* AcceptedRecords
     yield* acceptedRecords.keep(jobId, checked.records, body.length)
+    const ordered = operation === "upsert-batch" || definition.matchKeys.length > 0
     const accept = (yield* JobsRepo).accept({
       jobId,
       workspace: principal.workspace,
@@ -62,13 +63,13 @@ const acceptBatch = ({ body, idempotency, objectName, operation, wait }: BatchRe
       matchKey: checked.matchKey,
       body,
       acceptedRecords: checked.recordCount,
-      ordered: operation === "upsert-batch" || definition.matchKeys.length > 0,
+      ordered,
       createdAt: new Date(),
       idempotency: Option.map(idempotency, (scope) => ({ scope, response }))
     })
     yield* Effect.onExit(accept, (exit) => (Exit.isSuccess(exit) ? Effect.void : acceptedRecords.forget(jobId)))
     const workers = yield* JobWorkers
-    yield* workers.notifyAccepted
+    yield* workers.notifyAccepted({ jobId, ordered })
     yield* (yield* ServiceMetrics).recordAccepted(checked.recordCount)
     const waited = yield* Option.match(wait, {
       onNone: () => Effect.succeed(Option.none<Job.Job>()),

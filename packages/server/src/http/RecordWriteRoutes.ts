@@ -107,7 +107,7 @@ const writeThroughQueue = (
       createdAt: new Date(),
       idempotency: Option.none()
     })
-    yield* workers.notifyAccepted
+    yield* workers.notifyAccepted({ jobId, ordered: true })
     const finished = yield* workers.awaitTerminal(jobId, Duration.seconds(Limits.maxWaitSeconds))
     const job = finished
       ? Option.getOrUndefined(yield* jobs.get(workspace, objectName, jobId, { errorsLimit: Number.POSITIVE_INFINITY }))

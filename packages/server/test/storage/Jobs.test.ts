@@ -226,6 +226,9 @@ forEachAdapter((adapter) => {
           const third = yield* acceptBatch({ workspace: "w1", object: "profiles", records: [{ email: "c@x.io" }] })
           const otherWorkspace = yield* upsert("w2", "a@x.io")
           const otherObject = yield* acceptBatch({ workspace: "w1", object: "events", records: [event(1)] })
+          const waiting = (jobIds: ReadonlyArray<string>) => Effect.forEach(jobIds, (jobId) => jobs.waitsBehind(jobId))
+          const accepted = [first, second, third, otherWorkspace, otherObject].map((job) => job.jobId)
+          assert.deepStrictEqual(yield* waiting(accepted), [false, true, true, false, false])
 
           const claimedFirst = Option.getOrThrow(yield* jobs.claimNext())
           assert.strictEqual(claimedFirst.jobId, first.jobId)
@@ -236,7 +239,9 @@ forEachAdapter((adapter) => {
           )
           // The second upsert waits for the first, which is still processing.
           assert.isTrue(Option.isNone(yield* jobs.claimNext()))
+          assert.deepStrictEqual(yield* waiting(accepted), [false, true, true, false, false])
           yield* processor.process(claimedFirst)
+          assert.deepStrictEqual(yield* waiting(accepted), [false, false, true, false, false])
           const claimedSecond = Option.getOrThrow(yield* jobs.claimNext())
           assert.strictEqual(claimedSecond.jobId, second.jobId)
           assert.isTrue(Option.isNone(yield* jobs.claimNext()))

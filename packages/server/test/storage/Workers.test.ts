@@ -42,7 +42,7 @@ forEachAdapter((adapter) => {
           const jobs = yield* JobsRepo
           assert.isTrue(yield* workers.running)
           const { jobId } = yield* acceptBatch({ workspace: "w", object: "events", records: [event, event] })
-          yield* workers.notifyAccepted
+          yield* workers.notifyAccepted({ jobId, ordered: false })
           assert.isTrue(yield* workers.awaitTerminal(jobId, Duration.seconds(10)))
           const job = Option.getOrThrow(yield* jobs.get("w", "events", jobId))
           assert.strictEqual(job.state, "completed")
@@ -71,8 +71,8 @@ forEachAdapter((adapter) => {
             })
             const append = yield* acceptBatch({ workspace: "w", object: "events", records: [event] })
             accepted.push(upsert.jobId, append.jobId)
-            yield* workers.notifyAccepted
-            yield* workers.notifyAccepted
+            yield* workers.notifyAccepted({ jobId: upsert.jobId, ordered: true })
+            yield* workers.notifyAccepted({ jobId: append.jobId, ordered: false })
           }
           for (const jobId of accepted) assert.isTrue(yield* workers.awaitTerminal(jobId, Duration.seconds(20)))
           const profiles = yield* storedRows("w", "profiles")
@@ -123,10 +123,9 @@ forEachAdapter((adapter) => {
             const jobIds: Array<string> = []
             for (let j = 0; j < 20; j++) {
               const records = Array.from({ length: 2_000 }, (_, i) => ({ email: `p${j}-${i}@x.io`, tier: "gold" }))
-              jobIds.push(
-                (yield* acceptBatch({ workspace: "w", object: "profiles", matchKey: "email", records })).jobId
-              )
-              yield* workers.notifyAccepted
+              const { jobId } = yield* acceptBatch({ workspace: "w", object: "profiles", matchKey: "email", records })
+              jobIds.push(jobId)
+              yield* workers.notifyAccepted({ jobId, ordered: true })
             }
             // Let the workers get going, then close the layer (SIGTERM).
             yield* Effect.sleep(Duration.millis(30))
