@@ -17,7 +17,7 @@ const columns: ReadonlyArray<readonly [string, (row: Row) => string]> = [
   ["req/s", (row) => count(row.requestsPerSec)],
   ["accepted rec/s", (row) => count(row.acceptedRecordsPerSec)],
   ["committed rec/s", (row) => count(row.committedRecordsPerSec)],
-  ["× storage", (row) => row.fractionOfStorageCeiling.toFixed(2)],
+  ["× storage", (row) => row.fractionOfStorageCeiling?.toFixed(2) ?? "–"],
   ["p50 ms", (row) => ms(row.latencyMs.p50)],
   ["p90 ms", (row) => ms(row.latencyMs.p90)],
   ["p99 ms", (row) => ms(row.latencyMs.p99)],

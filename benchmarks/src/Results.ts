@@ -16,8 +16,11 @@ export interface Row {
   readonly acceptedRecordsPerSec: number
   /** Records committed over the wall time from the first request until every job was terminal. */
   readonly committedRecordsPerSec: number
-  /** Committed records/s over the storage ceiling of the same operation (the single-record row uses append's). */
-  readonly fractionOfStorageCeiling: number
+  /**
+   * Committed records/s over the storage ceiling of the same operation (the single-record row uses append's);
+   * `null` when that ceiling was not measured (a run without append-batch has none for the single-record row).
+   */
+  readonly fractionOfStorageCeiling: number | null
   /** Accept latency: from sending the request to its answer (`202`, or `201` for the single-record endpoint). */
   readonly latencyMs: { readonly p50: number; readonly p90: number; readonly p99: number; readonly max: number }
   /** From the job's `createdAt` to its `completedAt`; `null` for the synchronous single-record endpoint. */

@@ -255,13 +255,11 @@ const main = async () => {
   }
 
   const storageOf = (backend: string, operation: Operation) =>
-    storage.find((c) => c.backend === backend && c.operation === operation)?.recordsPerSec ?? Number.NaN
-  const finalRows: Array<Row> = rows.map((row) => ({
-    ...row,
-    fractionOfStorageCeiling:
-      row.committedRecordsPerSec /
-      storageOf(row.backend, row.operation === "single-record" ? "append-batch" : row.operation)
-  }))
+    storage.find((c) => c.backend === backend && c.operation === operation)?.recordsPerSec
+  const finalRows: Array<Row> = rows.map((row) => {
+    const ceiling = storageOf(row.backend, row.operation === "single-record" ? "append-batch" : row.operation)
+    return { ...row, fractionOfStorageCeiling: ceiling === undefined ? null : row.committedRecordsPerSec / ceiling }
+  })
   const recommendations = recommend(finalRows, options.p99BudgetMs)
   const results: Results = {
     generatedAt: new Date().toISOString(),
