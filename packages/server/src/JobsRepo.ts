@@ -234,23 +234,19 @@ export class JobsRepo extends Effect.Service<JobsRepo>()("server/JobsRepo", {
 
     return {
       /**
-       * Queues a batch in ONE transaction: the workspace's next `sequence`, the job (`queued`, with the body as
-       * received) and, when given, the idempotency key completed with the `202` response. Returns after the commit.
+       * Queues a batch in ONE transaction: the body as received, when given the idempotency key completed with the
+       * `202` response, then the workspace's next `sequence` and the job (`queued`). Returns after the commit.
        * Dies with `IdempotencyKeyNotHeld`, queueing nothing, when the key is no longer `in_progress`.
-       * The job takes its sequence from the counter inside the statement, so nothing of the transaction waits for a
-       * value from the database (on SQLite the statements go to the connection's thread together).
+       * The sequence is taken last because its counter row stays locked until the commit (on PostgreSQL): accepts
+       * of one workspace wait for each other only for the job's insert and the commit, not for a body of up to
+       * 10 MB (the body's key to its job is checked at the commit). The job takes its sequence from the counter
+       * inside the statement, so no statement waits for a value from the database (on SQLite the statements go to
+       * the connection's thread together).
        */
       accept: (input: AcceptInput): Effect.Effect<void> =>
         Effect.orDie(
           sql.withTransaction(
             Effect.gen(function* () {
-              yield* sql`INSERT INTO sequences (workspace, last_sequence) VALUES (${input.workspace}, 1)
-                ON CONFLICT (workspace) DO UPDATE SET last_sequence = sequences.last_sequence + 1`
-              yield* sql`INSERT INTO jobs (id, workspace, object_name, operation, match_key, sequence, ordered, state,
-                accepted_records, created_at) VALUES (${input.jobId}, ${input.workspace}, ${input.objectName},
-                ${input.operation}, ${input.matchKey},
-                (SELECT last_sequence FROM sequences WHERE workspace = ${input.workspace}), ${input.ordered ? 1 : 0},
-                'queued', ${input.acceptedRecords}, ${input.createdAt.getTime()})`
               yield* sql`INSERT INTO job_bodies ${sql.insert({ job_id: input.jobId, body: input.body })}`
               if (Option.isSome(input.idempotency)) {
                 const { response, scope } = input.idempotency.value
@@ -258,6 +254,13 @@ export class JobsRepo extends Effect.Service<JobsRepo>()("server/JobsRepo", {
                   return yield* Effect.die(new IdempotencyKeyNotHeld({ scope }))
                 }
               }
+              yield* sql`INSERT INTO sequences (workspace, last_sequence) VALUES (${input.workspace}, 1)
+                ON CONFLICT (workspace) DO UPDATE SET last_sequence = sequences.last_sequence + 1`
+              yield* sql`INSERT INTO jobs (id, workspace, object_name, operation, match_key, sequence, ordered, state,
+                accepted_records, created_at) VALUES (${input.jobId}, ${input.workspace}, ${input.objectName},
+                ${input.operation}, ${input.matchKey},
+                (SELECT last_sequence FROM sequences WHERE workspace = ${input.workspace}), ${input.ordered ? 1 : 0},
+                'queued', ${input.acceptedRecords}, ${input.createdAt.getTime()})`
             })
           )
         ),

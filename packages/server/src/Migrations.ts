@@ -134,12 +134,14 @@ const leases = Effect.gen(function* () {
 /**
  * The bodies of jobs in a table of their own. A row is rewritten whole by every `UPDATE` (SQLite) or copied
  * (PostgreSQL's MVCC): with the body in `jobs`, claiming a job, renewing its lease and completing it each wrote its
- * whole body again (up to 10 MB). Bodies already stored move over; `jobs.body` goes.
+ * whole body again (up to 10 MB). Bodies already stored move over; `jobs.body` goes. The key to the job is checked
+ * at the commit, so that the accept can write the body before it takes the workspace's sequence (see
+ * `JobsRepo.accept`).
  */
 const jobBodies = Effect.gen(function* () {
   const sql = yield* SqlClient.SqlClient
   yield* sql`CREATE TABLE job_bodies (
-    job_id TEXT NOT NULL PRIMARY KEY REFERENCES jobs (id) ON DELETE CASCADE,
+    job_id TEXT NOT NULL PRIMARY KEY REFERENCES jobs (id) ON DELETE CASCADE DEFERRABLE INITIALLY DEFERRED,
     body TEXT NOT NULL
   )`
   yield* sql`INSERT INTO job_bodies (job_id, body) SELECT id, body FROM jobs WHERE body IS NOT NULL`
