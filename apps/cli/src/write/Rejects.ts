@@ -1,8 +1,8 @@
 /**
  * Where the rejected rows of `append`/`upsert` go: the rows a job reported invalid and the records that were never
  * stored (refused with their batch, too large, unreadable in the file). With `--dead-letter <file>` every one is
- * appended to that NDJSON file as a dead-letter entry (SPEC §3), ready to fix and replay; without it the first few
- * are kept for the summary.
+ * appended to that NDJSON file as a dead-letter entry (SPEC §3), ready to fix and replay; without it the first ten
+ * of the input (whatever order the runs settle in) are kept for the summary.
  */
 import { appendFileSync } from "node:fs"
 import type { DeadLetterEntry, RunSettled } from "@batchwrite/client"
@@ -50,7 +50,7 @@ const rejectedOf = (outcome: RunSettled<unknown>["outcome"]) =>
 
 /** Collects the rejected rows of a write. */
 export class Rejects {
-  readonly sample: Array<RejectedRow> = []
+  private kept: ReadonlyArray<RejectedRow> = []
 
   constructor(
     private readonly objectName: string,
@@ -63,17 +63,20 @@ export class Rejects {
   add(settled: RunSettled<unknown>, indexOffset: number): void {
     const rows = rejectedOf(settled.outcome)
     if (rows.length === 0) return
-    const entries = rows.map((row) => entryOf(row, this.objectName, this.matchKey))
+    const entry = (row: (typeof rows)[number]) => entryOf(row, this.objectName, this.matchKey)
     if (this.file !== undefined) {
-      appendFileSync(this.file, entries.map((entry) => `${JSON.stringify(entry)}\n`).join(""))
+      appendFileSync(this.file, rows.map((row) => `${JSON.stringify(entry(row))}\n`).join(""))
       return
     }
-    for (let i = 0; i < rows.length && this.sample.length < sampleSize; i++) {
-      this.sample.push({
-        inputIndex: rows[i]!.inputIndex + indexOffset,
-        code: entries[i]!.code,
-        message: entries[i]!.message
-      })
-    }
+    const candidates = rows.slice(0, sampleSize).map((row): RejectedRow => {
+      const { code, message } = entry(row)
+      return { inputIndex: row.inputIndex + indexOffset, code, message }
+    })
+    this.kept = [...this.kept, ...candidates].sort((a, b) => a.inputIndex - b.inputIndex).slice(0, sampleSize)
+  }
+
+  /** Without a file: the rejected rows that come first in the input, at most ten, in input order. */
+  get sample(): ReadonlyArray<RejectedRow> {
+    return this.kept
   }
 }
