@@ -74,7 +74,10 @@ describe("errors for people", () => {
     ))
 
   it("bad flags: exit 2", () => {
-    assert.strictEqual(cli(["append", "events", "--bogus"]).status, 2)
+    const unknownFlag = cli(["append", "events", "--bogus"])
+    assert.strictEqual(unknownFlag.status, 2)
+    assert.match(unknownFlag.stderr, /--bogus/)
+    assert.notInclude(unknownFlag.stderr, "\u001b[", "no terminal styling on a piped standard error")
     expectError(cli(["append", "events", "-", "--concurrency", "0"], records), 2, /--concurrency must be at least 1/)
     expectError(
       cli(["upsert", "profiles", "--match-key", "tier", "-"], records),
@@ -197,6 +200,7 @@ describe("help and completions", () => {
       const run = cli([...command, "--help"])
       assert.strictEqual(run.status, 0, `${command.join(" ")}: ${run.stderr}`)
       assert.match(run.stdout, /Example: .*batchwrite /, command.join(" "))
+      assert.notInclude(run.stdout, "\u001b[", `${command.join(" ")}: no terminal styling on a piped standard output`)
     }
   })
 
