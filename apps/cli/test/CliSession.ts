@@ -16,7 +16,7 @@ export interface CliSession {
   /** `BATCHWRITE_URL` and `BATCHWRITE_TOKEN` of the service. */
   readonly env: Record<string, string>
   /** Runs `batchwrite <args>` against the service, from the scratch directory; `env` adds or overrides variables. */
-  readonly cli: (args: ReadonlyArray<string>, input?: string, env?: Record<string, string>) => CliRun
+  readonly cli: (args: ReadonlyArray<string>, input?: string, env?: Record<string, string>) => Promise<CliRun>
   /** Writes a file in the scratch directory; answers its path. */
   readonly file: (name: string, content: string | Uint8Array) => string
 }

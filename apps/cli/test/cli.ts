@@ -2,7 +2,7 @@
  * Runs the built `batchwrite` command as a process, the way a user does: to the end (`runCli`), or in the
  * background to be killed (`startCli`).
  */
-import { type ChildProcess, spawn, spawnSync } from "node:child_process"
+import { type ChildProcess, spawn } from "node:child_process"
 import { fileURLToPath } from "node:url"
 
 /** The built command (turbo builds it before the tests run). */
@@ -31,17 +31,42 @@ const environment = (env: Readonly<Record<string, string>> | undefined): NodeJS.
   ...env
 })
 
-/** Runs `batchwrite <args>` to the end. */
-export const runCli = (args: ReadonlyArray<string>, options: CliOptions | string = {}): CliRun => {
-  const { input, env, cwd } = typeof options === "string" ? { input: options, env: undefined, cwd: undefined } : options
-  const run = spawnSync(process.execPath, [binPath, ...args], {
-    input: input ?? "",
-    encoding: "utf8",
-    env: environment(env),
-    cwd,
-    maxBuffer: 1024 * 1024 * 1024
+/**
+ * Runs `command <args>` to the end without blocking the event loop (a synchronous spawn would keep the test worker
+ * from answering vitest for as long as the child runs).
+ */
+export const runProcess = (
+  command: string,
+  args: ReadonlyArray<string>,
+  options: {
+    readonly input?: string | undefined
+    readonly env?: NodeJS.ProcessEnv
+    readonly cwd?: string | undefined
+  } = {}
+): Promise<CliRun> =>
+  new Promise((resolve, reject) => {
+    const child = spawn(command, args, { env: options.env ?? process.env, cwd: options.cwd, stdio: "pipe" })
+    const stdout: Array<Buffer> = []
+    const stderr: Array<Buffer> = []
+    child.stdout.on("data", (chunk: Buffer) => stdout.push(chunk))
+    child.stderr.on("data", (chunk: Buffer) => stderr.push(chunk))
+    child.once("error", reject)
+    child.once("close", (status) =>
+      resolve({
+        status,
+        stdout: Buffer.concat(stdout).toString("utf8"),
+        stderr: Buffer.concat(stderr).toString("utf8")
+      })
+    )
+    // A child that exits before reading all of its input closes the pipe: that is its answer, not an error here.
+    child.stdin.on("error", () => {})
+    child.stdin.end(options.input ?? "")
   })
-  return { status: run.status, stdout: run.stdout, stderr: run.stderr }
+
+/** Runs `batchwrite <args>` to the end. */
+export const runCli = (args: ReadonlyArray<string>, options: CliOptions | string = {}): Promise<CliRun> => {
+  const { input, env, cwd } = typeof options === "string" ? { input: options, env: undefined, cwd: undefined } : options
+  return runProcess(process.execPath, [binPath, ...args], { input, env: environment(env), cwd })
 }
 
 /** A run in the background. */

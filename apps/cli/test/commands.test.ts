@@ -26,7 +26,7 @@ describe("errors for people", () => {
   it("an unreachable server: exit 1 within seconds, saying how to start one", async () => {
     const url = `http://127.0.0.1:${await freePort()}/public/v1`
     const started = Date.now()
-    const run = cli(["append", "events", file("one.ndjson", records)], undefined, { BATCHWRITE_URL: url })
+    const run = await cli(["append", "events", file("one.ndjson", records)], undefined, { BATCHWRITE_URL: url })
     expectError(
       run,
       1,
@@ -36,65 +36,73 @@ describe("errors for people", () => {
     assert.isBelow(Date.now() - started, 15_000)
   })
 
-  it("a wrong token: exit 1, check --token", () =>
+  it("a wrong token: exit 1, check --token", async () =>
     expectError(
-      cli(["objects", "list", "--token", "wrong"]),
+      await cli(["objects", "list", "--token", "wrong"]),
       1,
       /refused the token \(401\).*--token or BATCHWRITE_TOKEN/
     ))
 
-  it("no token at all: exit 2", () =>
-    expectError(cli(["objects", "list"], undefined, { BATCHWRITE_TOKEN: "" }), 2, /no API token: pass --token/))
+  it("no token at all: exit 2", async () =>
+    expectError(await cli(["objects", "list"], undefined, { BATCHWRITE_TOKEN: "" }), 2, /no API token: pass --token/))
 
-  it("an unknown object: exit 1, how to list or create objects", () =>
+  it("an unknown object: exit 1, how to list or create objects", async () =>
     expectError(
-      cli(["append", "nosuch", file("two.ndjson", records)]),
+      await cli(["append", "nosuch", file("two.ndjson", records)]),
       1,
       /object 'nosuch' does not exist: see `batchwrite objects list`/
     ))
 
-  it("a missing file: exit 2, before anything is sent", () =>
-    expectError(cli(["append", "events", "missing.ndjson"]), 2, /file not found: missing\.ndjson/))
+  it("a missing file: exit 2, before anything is sent", async () =>
+    expectError(await cli(["append", "events", "missing.ndjson"]), 2, /file not found: missing\.ndjson/))
 
-  it("a file that is not UTF-8: exit 2", () =>
+  it("a file that is not UTF-8: exit 2", async () =>
     expectError(
-      cli(["append", "events", file("latin1.ndjson", Buffer.from([0x7b, 0xe9, 0x7d, 0x0a]))]),
+      await cli(["append", "events", file("latin1.ndjson", Buffer.from([0x7b, 0xe9, 0x7d, 0x0a]))]),
       2,
       /not valid UTF-8/
     ))
 
-  it("a JSON file that is not an array or NDJSON: exit 2", () =>
-    expectError(cli(["append", "events", file("bad.json", "[1, 2")]), 2, /the array ends without its closing/))
+  it("a JSON file that is not an array or NDJSON: exit 2", async () =>
+    expectError(await cli(["append", "events", file("bad.json", "[1, 2")]), 2, /the array ends without its closing/))
 
-  it("a CSV column that is not a field: exit 2, naming the fields", () =>
+  it("a CSV column that is not a field: exit 2, naming the fields", async () =>
     expectError(
-      cli(["append", "events", file("bad.csv", "event,colour\na,red\n")]),
+      await cli(["append", "events", file("bad.csv", "event,colour\na,red\n")]),
       2,
       /column 'colour' of the header is not a field of 'events' \(its fields: session_id, event/
     ))
 
-  it("bad flags: exit 2", () => {
-    const unknownFlag = cli(["append", "events", "--bogus"])
+  it("bad flags: exit 2", async () => {
+    const unknownFlag = await cli(["append", "events", "--bogus"])
     assert.strictEqual(unknownFlag.status, 2)
     assert.match(unknownFlag.stderr, /--bogus/)
     assert.notInclude(unknownFlag.stderr, "\u001b[", "no terminal styling on a piped standard error")
-    expectError(cli(["append", "events", "-", "--concurrency", "0"], records), 2, /--concurrency must be at least 1/)
     expectError(
-      cli(["upsert", "profiles", "--match-key", "tier", "-"], records),
+      await cli(["append", "events", "-", "--concurrency", "0"], records),
+      2,
+      /--concurrency must be at least 1/
+    )
+    expectError(
+      await cli(["upsert", "profiles", "--match-key", "tier", "-"], records),
       2,
       /--match-key 'tier' is not a match key of 'profiles' \(its match keys: email, external_id\)/
     )
-    expectError(cli(["append", "events", "-", "--resume"], records), 2, /--resume needs a file/)
-    expectError(cli(["records", "list", "events", "--limit", "0"]), 2, /--limit must be between 1 and 1000/)
-    expectError(cli(["objects", "list", "--url", "ftp://x"]), 2, /--url must be an http\(s\) URL/)
+    expectError(await cli(["append", "events", "-", "--resume"], records), 2, /--resume needs a file/)
+    expectError(await cli(["records", "list", "events", "--limit", "0"]), 2, /--limit must be between 1 and 1000/)
+    expectError(await cli(["objects", "list", "--url", "ftp://x"]), 2, /--url must be an http\(s\) URL/)
   })
 
-  it("an unknown job: exit 1", () =>
-    expectError(cli(["jobs", "get", "events", "rjob_nope"]), 1, /job rjob_nope of object 'events' does not exist/))
-
-  it("an invalid object schema: exit 2, saying which part", () =>
+  it("an unknown job: exit 1", async () =>
     expectError(
-      cli(["objects", "put", "things", "-"], '{"fields": {"x": {"type": "text"}}}'),
+      await cli(["jobs", "get", "events", "rjob_nope"]),
+      1,
+      /job rjob_nope of object 'events' does not exist/
+    ))
+
+  it("an invalid object schema: exit 2, saying which part", async () =>
+    expectError(
+      await cli(["objects", "put", "things", "-"], '{"fields": {"x": {"type": "text"}}}'),
       2,
       /not an object schema: fields\.x\.type: type must be one of string/
     ))
@@ -106,11 +114,11 @@ describe("--json on every command", () => {
     return JSON.parse(run.stdout)
   }
 
-  it("objects, records, jobs and key print JSON", () => {
-    const objects = json(cli(["objects", "list", "--json"])) as { objects: Array<{ name: string }> }
+  it("objects, records, jobs and key print JSON", async () => {
+    const objects = json(await cli(["objects", "list", "--json"])) as { objects: Array<{ name: string }> }
     assert.deepStrictEqual(objects.objects.map((object) => object.name).sort(), ["events", "profiles"])
     assert.deepStrictEqual(
-      (json(cli(["--json", "objects", "get", "profiles"])) as { matchKeys: Array<string> }).matchKeys,
+      (json(await cli(["--json", "objects", "get", "profiles"])) as { matchKeys: Array<string> }).matchKeys,
       ["email", "external_id"]
     )
 
@@ -119,17 +127,19 @@ describe("--json on every command", () => {
       { email: "bob@example.com", tier: "x".repeat(3) },
       { email: "not an email" }
     ]
-    const write = json(cli(["upsert", "profiles", "--match-key", "email", "-", "--json"], JSON.stringify(rows))) as {
+    const write = json(
+      await cli(["upsert", "profiles", "--match-key", "email", "-", "--json"], JSON.stringify(rows))
+    ) as {
       jobIds: Array<string>
       records: { invalid: number }
     }
     assert.strictEqual(write.records.invalid, 1)
 
-    const job = json(cli(["jobs", "get", "profiles", write.jobIds[0]!, "--json"])) as {
+    const job = json(await cli(["jobs", "get", "profiles", write.jobIds[0]!, "--json"])) as {
       metrics: { insertedRows: number }
     }
     assert.strictEqual(job.metrics.insertedRows, 2)
-    const errors = cli(["jobs", "errors", "profiles", write.jobIds[0]!, "--json"])
+    const errors = await cli(["jobs", "errors", "profiles", write.jobIds[0]!, "--json"])
     const lines = errors.stdout
       .trim()
       .split("\n")
@@ -139,20 +149,25 @@ describe("--json on every command", () => {
       [[2, "email"]]
     )
 
-    const page = json(cli(["records", "list", "profiles", "--where", "email=ada@example.com", "--json"])) as {
+    const page = json(await cli(["records", "list", "profiles", "--where", "email=ada@example.com", "--json"])) as {
       records: Array<{ tier: string }>
       nextCursor: string | null
     }
     assert.deepStrictEqual([page.records.map((row) => row.tier), page.nextCursor], [["gold"], null])
 
-    assert.deepStrictEqual(json(cli(["key", "-", "--json"], "[]")), { key: "d7517139-8898-7e93-3198-0363e24189ce" })
+    assert.deepStrictEqual(json(await cli(["key", "-", "--json"], "[]")), {
+      key: "d7517139-8898-7e93-3198-0363e24189ce"
+    })
   })
 
-  it("people get text: a job, a page of records and what to add for the next page", () => {
+  it("people get text: a job, a page of records and what to add for the next page", async () => {
     for (let i = 0; i < 3; i++) {
-      cli(["append", "events", "-"], JSON.stringify([{ event: `page-${i}`, occurred_at: "2026-01-01T00:00:00Z" }]))
+      await cli(
+        ["append", "events", "-"],
+        JSON.stringify([{ event: `page-${i}`, occurred_at: "2026-01-01T00:00:00Z" }])
+      )
     }
-    const page = cli(["records", "list", "events", "--limit", "2"])
+    const page = await cli(["records", "list", "events", "--limit", "2"])
     assert.strictEqual(page.status, 0, page.stderr)
     assert.strictEqual(page.stdout.trim().split("\n").length, 2)
     assert.match(page.stderr, /more rows: add --cursor \S+ \(or --all for every row\)/)
@@ -163,7 +178,9 @@ describe("serve --json", () => {
   it("logs one JSON object per request", async () => {
     const node = await ServeProcess.start({ args: ["--json"], workers: 1 })
     try {
-      const run = runCli(["objects", "list"], { env: { BATCHWRITE_URL: node.baseUrl, BATCHWRITE_TOKEN: node.token } })
+      const run = await runCli(["objects", "list"], {
+        env: { BATCHWRITE_URL: node.baseUrl, BATCHWRITE_TOKEN: node.token }
+      })
       assert.strictEqual(run.status, 0, run.stderr)
       for (let waited = 0; !node.stdout.includes("/public/v1/objects") && waited < 5_000; waited += 20) {
         await new Promise((resolve) => setTimeout(resolve, 20))
@@ -183,7 +200,7 @@ describe("serve --json", () => {
 })
 
 describe("help and completions", () => {
-  it("every command has --help with an example", () => {
+  it("every command has --help with an example", async () => {
     for (const command of [
       ["serve"],
       ["append"],
@@ -197,16 +214,16 @@ describe("help and completions", () => {
       ["dead-letter", "replay"],
       ["key"]
     ]) {
-      const run = cli([...command, "--help"])
+      const run = await cli([...command, "--help"])
       assert.strictEqual(run.status, 0, `${command.join(" ")}: ${run.stderr}`)
       assert.match(run.stdout, /Example: .*batchwrite /, command.join(" "))
       assert.notInclude(run.stdout, "\u001b[", `${command.join(" ")}: no terminal styling on a piped standard output`)
     }
   })
 
-  it("--completions prints a shell completion script", () => {
+  it("--completions prints a shell completion script", async () => {
     for (const shell of ["bash", "zsh", "fish"]) {
-      const run = cli(["--completions", shell])
+      const run = await cli(["--completions", shell])
       assert.strictEqual(run.status, 0, run.stderr)
       assert.match(run.stdout, /batchwrite/)
       assert.match(run.stdout, /append/)

@@ -4,11 +4,10 @@
  * dead-lettered and land once fixed and replayed, a killed run resumed stores every row exactly once, and progress
  * is drawn on a terminal only.
  */
-import { spawnSync } from "node:child_process"
 import { existsSync, readFileSync, writeFileSync } from "node:fs"
 import { join } from "node:path"
 import { assert, describe, it } from "@effect/vitest"
-import { binPath, type CliRun, startCli } from "./cli.js"
+import { binPath, type CliRun, runProcess, startCli } from "./cli.js"
 import { cliSession } from "./CliSession.js"
 
 const session = cliSession(2)
@@ -36,8 +35,8 @@ const summaryOf = (run: CliRun) => {
 }
 
 /** Every stored row of an object, through `records list --all`. */
-const storedRows = (objectName: string): Array<Record<string, unknown>> => {
-  const run = cli(["records", "list", objectName, "--all", "--json"])
+const storedRows = async (objectName: string): Promise<Array<Record<string, unknown>>> => {
+  const run = await cli(["records", "list", objectName, "--all", "--json"])
   assert.strictEqual(run.status, 0, run.stderr)
   return run.stdout
     .split("\n")
@@ -45,35 +44,35 @@ const storedRows = (objectName: string): Array<Record<string, unknown>> => {
     .map((line) => JSON.parse(line) as Record<string, unknown>)
 }
 
-const putObject = (name: string, definition: unknown) => {
-  const run = cli(["objects", "put", name, "-"], JSON.stringify(definition))
+const putObject = async (name: string, definition: unknown) => {
+  const run = await cli(["objects", "put", name, "-"], JSON.stringify(definition))
   assert.strictEqual(run.status, 0, run.stderr)
 }
 
 describe("append and upsert", () => {
-  it("a 200,000-row NDJSON file lands completely, with the summary on stdout and nothing on stderr", () => {
+  it("a 200,000-row NDJSON file lands completely, with the summary on stdout and nothing on stderr", async () => {
     const count = 200_000
-    putObject("visits", {
+    await putObject("visits", {
       fields: { event: { type: "string", required: true }, n: { type: "integer" } },
       matchKeys: []
     })
     const records = Array.from({ length: count }, (_, n) => ({ event: `visit-${n}`, n }))
     const path = file("visits.ndjson", ndjson(records))
 
-    const run = cli(["append", "visits", path])
+    const run = await cli(["append", "visits", path])
     assert.strictEqual(run.status, 0, run.stderr)
     assert.strictEqual(run.stderr, "", "no progress when standard error is not a terminal")
     assert.match(run.stdout, /appended to 'visits': 200,000 records sent in [\d.]+ s \([\d,]+ records\/s\)/)
     assert.match(run.stdout, /inserted 200,000 · updated 0 · stale 0 · invalid 0 · dead-lettered 0 · 20 jobs/)
     assert.isFalse(existsSync(`${path}.batchwrite-checkpoint`), "the checkpoint is removed when the run completes")
 
-    const rows = storedRows("visits")
+    const rows = await storedRows("visits")
     assert.strictEqual(rows.length, count)
     assert.strictEqual(new Set(rows.map((row) => row.n)).size, count)
   })
 
-  it("a CSV file lands completely, its values typed by the object's schema", () => {
-    putObject("products", {
+  it("a CSV file lands completely, its values typed by the object's schema", async () => {
+    await putObject("products", {
       fields: {
         sku: { type: "string", required: true },
         price: { type: "number" },
@@ -89,7 +88,7 @@ describe("append and upsert", () => {
     rows.push('"P,quoted",1e3,7,1,"{""a"": {""b"": [1, 2]}}","two\r\nlines, and ""quotes"""')
     const path = file("products.csv", `${rows.join("\r\n")}\r\n`)
 
-    const summary = summaryOf(cli(["upsert", "products", "--match-key", "sku", path, "--json"]))
+    const summary = summaryOf(await cli(["upsert", "products", "--match-key", "sku", path, "--json"]))
     assert.deepStrictEqual(summary.records, {
       sent: 5_001,
       inserted: 5_001,
@@ -99,7 +98,7 @@ describe("append and upsert", () => {
       deadLettered: 0
     })
 
-    const stored = storedRows("products")
+    const stored = await storedRows("products")
     assert.strictEqual(stored.length, 5_001)
     const { _id, _createdAt, _updatedAt, ...first } = stored[0]!
     assert.deepStrictEqual(first, { sku: "P-0", price: 0.5, stock: 0, active: true, tags: ["t0"] })
@@ -109,19 +108,19 @@ describe("append and upsert", () => {
       [1000, 7, true, { a: { b: [1, 2] } }, 'two\r\nlines, and "quotes"']
     )
     // The same file again is a replay: the same batches, so the same keys, answered with the same jobs.
-    const again = summaryOf(cli(["upsert", "products", "--match-key", "sku", path, "--json"]))
+    const again = summaryOf(await cli(["upsert", "products", "--match-key", "sku", path, "--json"]))
     assert.deepStrictEqual([again.jobIds, again.records], [summary.jobIds, summary.records])
-    assert.strictEqual(storedRows("products").length, 5_001)
+    assert.strictEqual((await storedRows("products")).length, 5_001)
   })
 
-  it("a JSON array on standard input lands", () => {
+  it("a JSON array on standard input lands", async () => {
     const records = Array.from({ length: 1_500 }, (_, i) => event("stdin", i))
-    const summary = summaryOf(cli(["append", "events", "-", "--json"], JSON.stringify(records, null, 2)))
+    const summary = summaryOf(await cli(["append", "events", "-", "--json"], JSON.stringify(records, null, 2)))
     assert.strictEqual(summary.records.inserted, 1_500)
   })
 
-  it("bad rows end with the right counts and a dead-letter file whose rows, fixed and replayed, land", () => {
-    putObject("signups", {
+  it("bad rows end with the right counts and a dead-letter file whose rows, fixed and replayed, land", async () => {
+    await putObject("signups", {
       fields: { email: { type: "email", required: true }, plan: { type: "string", required: true } },
       matchKeys: ["email"]
     })
@@ -136,7 +135,7 @@ describe("append and upsert", () => {
     const path = file("signups.ndjson", `${lines.join("\n")}\n`)
     const deadLetter = join(session.directory, "signups-rejected.ndjson")
 
-    const run = cli(["upsert", "signups", "--match-key", "email", path, "--dead-letter", deadLetter])
+    const run = await cli(["upsert", "signups", "--match-key", "email", path, "--dead-letter", deadLetter])
     assert.strictEqual(run.status, 0, "rejected rows are not a failure without --strict")
     assert.match(run.stdout, /inserted 2,996 · updated 0 · stale 0 · invalid 3 · dead-lettered 1/)
     assert.match(run.stdout, /4 rejected rows written to .*signups-rejected\.ndjson/)
@@ -152,7 +151,7 @@ describe("append and upsert", () => {
     assert.isTrue(entries.every((entry) => entry.matchKey === "email"))
 
     // --strict turns rejected rows into exit 1 (the same file: every batch is a replay, nothing is written twice).
-    const strict = cli(["upsert", "signups", "--match-key", "email", path, "--strict"])
+    const strict = await cli(["upsert", "signups", "--match-key", "email", path, "--strict"])
     assert.strictEqual(strict.status, 1)
     assert.match(strict.stderr, /4 rows were rejected \(--strict\)/)
 
@@ -165,7 +164,7 @@ describe("append and upsert", () => {
           : { ...(entry.record as object), plan: "pro" }
     }))
     writeFileSync(deadLetter, ndjson(fixed))
-    const replay = cli(["dead-letter", "replay", deadLetter, "--json"])
+    const replay = await cli(["dead-letter", "replay", deadLetter, "--json"])
     assert.strictEqual(replay.status, 0, replay.stderr)
     assert.deepStrictEqual(summaryOf(replay).records, {
       sent: 4,
@@ -175,14 +174,14 @@ describe("append and upsert", () => {
       invalid: 0,
       deadLettered: 0
     })
-    const stored = storedRows("signups")
+    const stored = await storedRows("signups")
     assert.strictEqual(stored.length, 3_000)
     assert.strictEqual(stored.filter((row) => row.plan === "pro").length, 4)
   })
 
   it("a run killed halfway and resumed stores every row exactly once", async () => {
     const count = 150_000
-    putObject("ticks", { fields: { n: { type: "integer", required: true } }, matchKeys: [] })
+    await putObject("ticks", { fields: { n: { type: "integer", required: true } }, matchKeys: [] })
     const path = file("ticks.ndjson", ndjson(Array.from({ length: count }, (_, n) => ({ n }))))
     const checkpoint = `${path}.batchwrite-checkpoint`
 
@@ -199,13 +198,13 @@ describe("append and upsert", () => {
     assert.isAbove(doneAtKill, 0, "the checkpoint recorded progress before the kill")
     assert.isBelow(doneAtKill, count, "the kill came before the end")
 
-    const resumed = summaryOf(cli([...args, "--resume", "--json"]))
+    const resumed = summaryOf(await cli([...args, "--resume", "--json"]))
     assert.strictEqual(resumed.resumedAt, doneAtKill)
     assert.strictEqual(resumed.records.sent, count, "the summary counts the whole file, both runs")
     assert.strictEqual(resumed.records.inserted, count)
     assert.isFalse(existsSync(checkpoint))
 
-    const rows = storedRows("ticks")
+    const rows = await storedRows("ticks")
     assert.strictEqual(rows.length, count, "no row is missing or stored twice")
     assert.strictEqual(new Set(rows.map((row) => row.n)).size, count)
   }, 120_000)
@@ -224,33 +223,34 @@ describe("append and upsert", () => {
       /^batchwrite: interrupted; the first [\d,]+ records are done: run it again with --resume/
     )
     assert.isTrue(existsSync(checkpoint))
-    const resumed = summaryOf(cli(["append", "events", path, "--concurrency", "1", "--resume", "--json"]))
+    const resumed = summaryOf(await cli(["append", "events", path, "--concurrency", "1", "--resume", "--json"]))
     assert.strictEqual(resumed.records.inserted, 150_000)
   })
 
-  it("--no-wait ends once every batch is accepted and prints the job ids", () => {
+  it("--no-wait ends once every batch is accepted and prints the job ids", async () => {
     const path = file("nowait.ndjson", ndjson(Array.from({ length: 25_000 }, (_, i) => event("nowait", i))))
-    const summary = summaryOf(cli(["append", "events", path, "--no-wait", "--json"]))
+    const summary = summaryOf(await cli(["append", "events", path, "--no-wait", "--json"]))
     assert.strictEqual(summary.records.sent, 25_000)
     assert.strictEqual(summary.jobIds.length, 3)
-    const job = cli(["jobs", "get", "events", summary.jobIds[2]!, "--wait", "--json"])
+    const job = await cli(["jobs", "get", "events", summary.jobIds[2]!, "--wait", "--json"])
     assert.strictEqual(job.status, 0, job.stderr)
     assert.strictEqual((JSON.parse(job.stdout) as { state: string }).state, "completed")
   })
 })
 
+const hasScript = await runProcess("script", ["--version"]).then(
+  (run) => run.status === 0,
+  () => false
+)
+
 describe("progress", () => {
-  const hasScript = spawnSync("script", ["--version"]).status === 0
   if (!hasScript) console.warn("write.test.ts: the terminal progress test is SKIPPED: `script` (util-linux) is missing")
 
-  it.skipIf(!hasScript)("is drawn on standard error in a terminal, and erased before the summary", () => {
+  it.skipIf(!hasScript)("is drawn on standard error in a terminal, and erased before the summary", async () => {
     const path = file("progress.ndjson", ndjson(Array.from({ length: 300_000 }, (_, i) => event("tty", i))))
     // `script` runs the command in a pseudo-terminal and copies what it wrote to the terminal to our stdout.
     const command = `stty cols 160; ${[process.execPath, binPath, "append", "events", path].map((part) => `'${part}'`).join(" ")}`
-    const run = spawnSync("script", ["-qfec", command, "/dev/null"], {
-      env: { ...process.env, ...session.env },
-      encoding: "utf8"
-    })
+    const run = await runProcess("script", ["-qfec", command, "/dev/null"], { env: { ...process.env, ...session.env } })
     assert.strictEqual(run.status, 0, run.stdout)
     const erase = "\r\u001b[2K"
     const drawn = run.stdout.split(erase)

@@ -6,7 +6,7 @@
 import { assert, describe, it } from "@effect/vitest"
 import { Either } from "effect"
 import * as fc from "fast-check"
-import { spawnSync } from "node:child_process"
+import { execFile } from "node:child_process"
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
@@ -39,8 +39,15 @@ for line in open(sys.argv[1], encoding="utf-8").read().splitlines():
         print(json.dumps({"error": repr(e)}))
 `
 
-const hasPython =
-  spawnSync("python3", ["-c", "import sys; sys.exit(0 if sys.version_info >= (3, 7) else 1)"]).status === 0
+/** Runs python3 asynchronously (a synchronous spawn would keep the test worker from answering vitest). */
+const python3 = (args: ReadonlyArray<string>) =>
+  new Promise<{ readonly ok: boolean; readonly stdout: string; readonly stderr: string }>((resolve) =>
+    execFile("python3", args, { encoding: "utf8", maxBuffer: 64 * 1024 * 1024 }, (error, stdout, stderr) =>
+      resolve({ ok: !error, stdout, stderr })
+    )
+  )
+
+const hasPython = (await python3(["-c", "import sys; sys.exit(0 if sys.version_info >= (3, 7) else 1)"])).ok
 
 if (!hasPython) {
   console.warn(
@@ -57,7 +64,9 @@ interface Case {
 }
 
 /** Runs one python3 over every case and returns its answer for each. */
-const runReference = (cases: ReadonlyArray<Case>): ReadonlyArray<{ key?: string; text?: string; error?: string }> => {
+const runReference = async (
+  cases: ReadonlyArray<Case>
+): Promise<ReadonlyArray<{ key?: string; text?: string; error?: string }>> => {
   const dir = mkdtempSync(join(tmpdir(), "batchwrite-keys-"))
   try {
     const manifest = cases.map((c, i) => {
@@ -67,11 +76,8 @@ const runReference = (cases: ReadonlyArray<Case>): ReadonlyArray<{ key?: string;
     })
     writeFileSync(join(dir, "manifest.txt"), manifest.join("\n"), "utf8")
     writeFileSync(join(dir, "reference.py"), reference, "utf8")
-    const run = spawnSync("python3", [join(dir, "reference.py"), join(dir, "manifest.txt")], {
-      encoding: "utf8",
-      maxBuffer: 64 * 1024 * 1024
-    })
-    assert.strictEqual(run.status, 0, `python3 failed: ${run.stderr}`)
+    const run = await python3([join(dir, "reference.py"), join(dir, "manifest.txt")])
+    assert.isTrue(run.ok, `python3 failed: ${run.stderr}`)
     const lines = run.stdout.trimEnd().split("\n")
     assert.strictEqual(lines.length, cases.length)
     return lines.map((line) => JSON.parse(line))
@@ -81,7 +87,7 @@ const runReference = (cases: ReadonlyArray<Case>): ReadonlyArray<{ key?: string;
 }
 
 describe("Keys against the Python recipes", () => {
-  it.skipIf(!hasPython)("batchIdempotencyKey and queueBatchKey equal python3's keys for generated inputs", () => {
+  it.skipIf(!hasPython)("batchIdempotencyKey and queueBatchKey equal python3's keys for generated inputs", async () => {
     const batches: Array<Case> = fc.sample(batchText, { seed: 20260421, numRuns: 250 }).map((input) => ({
       kind: "batch",
       input,
@@ -98,7 +104,7 @@ describe("Keys against the Python recipes", () => {
         ours: () => ({ key: queueBatchKey(ids) })
       }))
     const cases = [...batches, ...queues]
-    const expected = runReference(cases)
+    const expected = await runReference(cases)
     cases.forEach((c, i) => {
       const python = expected[i]!
       const context = `case ${i} (${c.kind}), input: ${JSON.stringify(c.input)}`
