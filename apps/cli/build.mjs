@@ -9,6 +9,8 @@ await build({
   format: "esm",
   target: "node20",
   sourcemap: "linked",
+  // The workspace's packages from their TypeScript sources (their `@batchwrite/source` export condition).
+  conditions: ["@batchwrite/source"],
   // Native and optional modules stay outside the bundle and load from node_modules.
   external: ["better-sqlite3", "pg-native", "bufferutil", "utf-8-validate"],
   banner: {

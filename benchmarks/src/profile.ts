@@ -2,7 +2,7 @@
  * Summarizes a V8 `.cpuprofile` (from `pnpm bench --cpu-prof <dir>`, or `node --cpu-prof`): the functions with the
  * most self time, and the share of self time by package, so a profile of the service can be read in a terminal.
  *
- * Run: `pnpm --filter @batchwrite/benchmarks exec tsx src/profile.ts <file.cpuprofile> [--top 25]`
+ * Run: `pnpm --filter @batchwrite/benchmarks exec tsx --conditions=@batchwrite/source src/profile.ts <file.cpuprofile> [--top 25]`
  */
 import { readFileSync } from "node:fs"
 

@@ -4,16 +4,13 @@
  */
 import { type ChildProcess, spawn } from "node:child_process"
 import { fileURLToPath } from "node:url"
+import { type ProcessRun, runProcess } from "@batchwrite/server/testing/Process"
 
 /** The built command (turbo builds it before the tests run). */
 export const binPath = fileURLToPath(new URL("../dist/bin.js", import.meta.url))
 
 /** What a run printed and how it ended. */
-export interface CliRun {
-  readonly status: number | null
-  readonly stdout: string
-  readonly stderr: string
-}
+export type CliRun = ProcessRun
 
 /** How to run the command. */
 export interface CliOptions {
@@ -30,38 +27,6 @@ const environment = (env: Readonly<Record<string, string>> | undefined): NodeJS.
   ...Object.fromEntries(Object.entries(process.env).filter(([name]) => !name.startsWith("BATCHWRITE_"))),
   ...env
 })
-
-/**
- * Runs `command <args>` to the end without blocking the event loop (a synchronous spawn would keep the test worker
- * from answering vitest for as long as the child runs).
- */
-export const runProcess = (
-  command: string,
-  args: ReadonlyArray<string>,
-  options: {
-    readonly input?: string | undefined
-    readonly env?: NodeJS.ProcessEnv
-    readonly cwd?: string | undefined
-  } = {}
-): Promise<CliRun> =>
-  new Promise((resolve, reject) => {
-    const child = spawn(command, args, { env: options.env ?? process.env, cwd: options.cwd, stdio: "pipe" })
-    const stdout: Array<Buffer> = []
-    const stderr: Array<Buffer> = []
-    child.stdout.on("data", (chunk: Buffer) => stdout.push(chunk))
-    child.stderr.on("data", (chunk: Buffer) => stderr.push(chunk))
-    child.once("error", reject)
-    child.once("close", (status) =>
-      resolve({
-        status,
-        stdout: Buffer.concat(stdout).toString("utf8"),
-        stderr: Buffer.concat(stderr).toString("utf8")
-      })
-    )
-    // A child that exits before reading all of its input closes the pipe: that is its answer, not an error here.
-    child.stdin.on("error", () => {})
-    child.stdin.end(options.input ?? "")
-  })
 
 /** Runs `batchwrite <args>` to the end. */
 export const runCli = (args: ReadonlyArray<string>, options: CliOptions | string = {}): Promise<CliRun> => {

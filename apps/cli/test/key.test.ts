@@ -9,17 +9,15 @@ import { dirname, join } from "node:path"
 import { batchText, messageId } from "@batchwrite/core/testing/jsonText"
 import { assert, describe, it } from "@effect/vitest"
 import * as fc from "fast-check"
-import { type CliRun, runCli, runProcess } from "./cli.js"
+import { runProcess, succeeds } from "@batchwrite/server/testing/Process"
+import { type CliRun, runCli } from "./cli.js"
 
 const vectorsDir = join(
   dirname(createRequire(import.meta.url).resolve("@batchwrite/core/package.json")),
   "test/vectors"
 )
 
-const hasPython = await runProcess("python3", ["--version"]).then(
-  (run) => run.status === 0,
-  () => false
-)
+const hasPython = await succeeds("python3", ["--version"])
 
 /** Runs `batchwrite key` over each case, a few processes at a time (each is mostly node's start-up). */
 const keysOf = async (cases: ReadonlyArray<{ readonly args: ReadonlyArray<string> }>): Promise<Array<CliRun>> => {

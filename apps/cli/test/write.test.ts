@@ -7,7 +7,8 @@
 import { existsSync, readFileSync, writeFileSync } from "node:fs"
 import { join } from "node:path"
 import { assert, describe, it } from "@effect/vitest"
-import { binPath, type CliRun, runProcess, startCli } from "./cli.js"
+import { runProcess, succeeds } from "@batchwrite/server/testing/Process"
+import { binPath, type CliRun, startCli } from "./cli.js"
 import { cliSession } from "./CliSession.js"
 
 const session = cliSession(2)
@@ -238,10 +239,7 @@ describe("append and upsert", () => {
   })
 })
 
-const hasScript = await runProcess("script", ["--version"]).then(
-  (run) => run.status === 0,
-  () => false
-)
+const hasScript = await succeeds("script", ["--version"])
 
 describe("progress", () => {
   if (!hasScript) console.warn("write.test.ts: the terminal progress test is SKIPPED: `script` (util-linux) is missing")

@@ -60,12 +60,14 @@ export const PageParams = Schema.Struct({
 
 /**
  * `?limit=&cursor=&{matchKey}={value}` of `GET /records/{object}`: a page, optionally only the rows whose match key
- * has a value. Any other parameter is a filter `{field}={value}` (a number is sent as its text).
+ * has a value. Any other parameter is a filter `{field}={value}` (a number is sent as its text). The filters' values
+ * admit `undefined` only so that the optional `limit` and `cursor` fit the index signature in the declarations
+ * users compile against (TS2411 otherwise, whatever their `exactOptionalPropertyTypes`).
  */
 export const ListRecordsParams = Schema.Struct(
   {
     limit: Schema.optional(PageLimit),
     cursor: Schema.optional(PageCursor)
   },
-  Schema.Record({ key: Schema.String, value: Schema.Union(Schema.String, Schema.NumberFromString) })
+  Schema.Record({ key: Schema.String, value: Schema.Union(Schema.String, Schema.NumberFromString, Schema.Undefined) })
 )

@@ -3,7 +3,7 @@
  * shutdown: on SIGTERM or SIGINT, `NodeRuntime.runMain` interrupts the program, the buffer's scope closes, and every
  * buffered event is flushed before the process exits.
  *
- * Run: `BATCHWRITE_URL=… BATCHWRITE_TOKEN=… pnpm exec tsx examples/BufferedApp.ts`, then Ctrl-C.
+ * Run: `BATCHWRITE_URL=… BATCHWRITE_TOKEN=… pnpm exec tsx --conditions=@batchwrite/source examples/BufferedApp.ts`, then Ctrl-C.
  */
 import { NodeRuntime } from "@effect/platform-node"
 import { Console, Effect, Layer, Schedule } from "effect"

@@ -4,7 +4,7 @@
  * answered `202`: a crash between the write and the acknowledgement redelivers the messages, and the same ids give
  * the same key, so the service replays its answer instead of writing them twice.
  *
- * Run: `BATCHWRITE_URL=… BATCHWRITE_TOKEN=… pnpm exec tsx examples/QueueConsumer.ts`
+ * Run: `BATCHWRITE_URL=… BATCHWRITE_TOKEN=… pnpm exec tsx --conditions=@batchwrite/source examples/QueueConsumer.ts`
  */
 import { Keys } from "@batchwrite/core"
 import { NodeRuntime } from "@effect/platform-node"

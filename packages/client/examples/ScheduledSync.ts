@@ -3,7 +3,7 @@
  * upserts them by `email` with `write`, which splits, sends, waits for the jobs and sums up; rejected rows are kept
  * in an NDJSON dead-letter file for a person to fix.
  *
- * Run: `BATCHWRITE_URL=… BATCHWRITE_TOKEN=… pnpm exec tsx examples/ScheduledSync.ts [dead-letter.ndjson]`
+ * Run: `BATCHWRITE_URL=… BATCHWRITE_TOKEN=… pnpm exec tsx --conditions=@batchwrite/source examples/ScheduledSync.ts [dead-letter.ndjson]`
  */
 import { NodeFileSystem, NodeRuntime } from "@effect/platform-node"
 import { Console, Effect, Layer, Ref, Schedule } from "effect"

@@ -12,6 +12,8 @@ import { RecordsClient } from "../src/RecordsClient.js"
 import { clientLayer, RealService, token } from "./support/RealService.js"
 
 const tsx = join(import.meta.dirname, "..", "node_modules", ".bin", "tsx")
+/** The workspace's packages from their sources, as in the tests (no build needed). */
+const sourceConditions = ["--conditions=@batchwrite/source"]
 
 interface Run {
   readonly child: ChildProcess
@@ -20,7 +22,7 @@ interface Run {
 }
 
 const start = (origin: string, example: string, args: ReadonlyArray<string> = []): Run => {
-  const child = spawn(tsx, [join(import.meta.dirname, "..", "examples", example), ...args], {
+  const child = spawn(tsx, [...sourceConditions, join(import.meta.dirname, "..", "examples", example), ...args], {
     env: { ...process.env, BATCHWRITE_URL: `${origin}/public/v1`, BATCHWRITE_TOKEN: token },
     stdio: ["ignore", "pipe", "pipe"]
   })

@@ -3,16 +3,15 @@
  * again with the standard library only) walks the examples of the hosted docs against a real `batchwrite serve`
  * process. Each check of the walk is one test here, so a failure names the behaviour that broke.
  */
-import { execFile, spawn } from "node:child_process"
+import { spawn } from "node:child_process"
 import { fileURLToPath } from "node:url"
 import { afterAll, assert, beforeAll, describe, it } from "@effect/vitest"
+import { succeeds } from "../support/Process.js"
 import { ServeProcess } from "../support/ServeProcess.js"
 
 const script = fileURLToPath(new URL("./hosted_api_client.py", import.meta.url))
 
-/** Whether python3 runs `code` without an error (asynchronously: the test worker keeps answering vitest). */
-const probe = (code: string) =>
-  new Promise<boolean>((resolve) => execFile("python3", ["-c", code], { timeout: 10_000 }, (error) => resolve(!error)))
+const probe = (code: string) => succeeds("python3", ["-c", code])
 const hasPython = await probe("import sys; assert sys.version_info >= (3, 8)")
 const hasRequests = hasPython && (await probe("import requests"))
 if (!hasPython) {

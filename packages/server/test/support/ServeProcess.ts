@@ -37,6 +37,10 @@ export interface ServeOptions {
   readonly databaseFromEnv?: boolean | undefined
   /** More arguments after `serve`. */
   readonly args?: ReadonlyArray<string> | undefined
+  /** More environment variables (`BATCHWRITE_PORT`…); this process's `BATCHWRITE_*` variables are never passed. */
+  readonly env?: Readonly<Record<string, string>> | undefined
+  /** The `batchwrite` command to run, e.g. an installed one's `bin/batchwrite`; default the workspace's build. */
+  readonly command?: string | undefined
   /** How long to wait for `/healthz` to answer; default 20 s. */
   readonly startTimeoutMs?: number | undefined
 }
@@ -133,7 +137,8 @@ export class ServeProcess {
   private constructor(
     readonly port: number,
     readonly directory: string,
-    private readonly args: ReadonlyArray<string>,
+    /** The command line: the program, then its arguments. */
+    private readonly commandLine: ReadonlyArray<string>,
     private readonly env: NodeJS.ProcessEnv,
     private readonly startTimeoutMs: number,
     token: string
@@ -146,7 +151,7 @@ export class ServeProcess {
 
   /** Starts `batchwrite serve` on a free port and a fresh database; resolves once `/healthz` answers. */
   static async start(options: ServeOptions = {}): Promise<ServeProcess> {
-    if (!existsSync(binPath)) {
+    if (options.command === undefined && !existsSync(binPath)) {
       throw new Error(`the built CLI is missing (${binPath}): run \`pnpm build\` first (turbo runs it before test)`)
     }
     const port = await freePort()
@@ -174,8 +179,17 @@ export class ServeProcess {
       Object.entries(process.env).filter(([name]) => !name.startsWith("BATCHWRITE_"))
     )
     env.BATCHWRITE_TOKEN = token
+    Object.assign(env, options.env)
     if (options.databaseFromEnv === true) env.BATCHWRITE_DATABASE = database
-    const server = new ServeProcess(port, directory, args, env, options.startTimeoutMs ?? 20_000, token)
+    const command = options.command === undefined ? [process.execPath, binPath] : [options.command]
+    const server = new ServeProcess(
+      port,
+      directory,
+      [...command, ...args],
+      env,
+      options.startTimeoutMs ?? 20_000,
+      token
+    )
     server.dropDatabase = dropDatabase
     try {
       await server.launch()
@@ -228,7 +242,8 @@ export class ServeProcess {
   private async launch(): Promise<void> {
     if (this.disposed) throw new Error("this ServeProcess was disposed")
     installExitHook()
-    const child = spawn(process.execPath, [binPath, ...this.args], {
+    const [program, ...args] = this.commandLine
+    const child = spawn(program!, args, {
       env: this.env,
       stdio: ["ignore", "pipe", "pipe"]
     })
