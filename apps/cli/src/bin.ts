@@ -8,10 +8,11 @@ import { NodeContext, NodeRuntime } from "@effect/platform-node"
 import { Cause, Console, Effect, Exit } from "effect"
 import { run } from "./Cli.js"
 import { exitCodeOf } from "./CliError.js"
+import { hoistGlobalOptions } from "./GlobalArguments.js"
 import { plainWhenPiped } from "./Output.js"
 import { exitCodeOnSignal } from "./Shutdown.js"
 
-const program = Effect.suspend(() => run(process.argv)).pipe(
+const program = Effect.suspend(() => run(hoistGlobalOptions(process.argv))).pipe(
   plainWhenPiped,
   Effect.matchCauseEffect({
     onSuccess: () => Effect.succeed(0),

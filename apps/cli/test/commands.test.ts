@@ -108,6 +108,26 @@ describe("errors for people", () => {
     ))
 })
 
+describe("global options anywhere on the line", () => {
+  it("after a command whose file is left out (standard input), and after the positional arguments", async () => {
+    const { BATCHWRITE_URL: url, BATCHWRITE_TOKEN: token } = session.env
+    const none = { BATCHWRITE_URL: "http://127.0.0.1:9/public/v1", BATCHWRITE_TOKEN: "" }
+    const appended = await cli(["append", "events", "--url", url!, "--token", token!, "--json"], records, none)
+    assert.strictEqual(appended.status, 0, appended.stderr)
+    assert.strictEqual(JSON.parse(appended.stdout).records.inserted, 1)
+    const listed = await cli(["objects", "list", "--url", url!, "--token", token!], undefined, none)
+    assert.strictEqual(listed.status, 0, listed.stderr)
+    const key = await cli(["key", "--json"], "[]")
+    assert.deepStrictEqual(JSON.parse(key.stdout), { key: "d7517139-8898-7e93-3198-0363e24189ce" })
+  })
+
+  it("a missing argument is named as missing, not the global option's value", async () => {
+    const run = await cli(["jobs", "get", "rjob_nope", "--url", session.env.BATCHWRITE_URL!])
+    assert.strictEqual(run.status, 2)
+    assert.notInclude(run.stderr, "unknown argument")
+  })
+})
+
 describe("--json on every command", () => {
   const json = (run: CliRun): unknown => {
     assert.strictEqual(run.status, 0, run.stderr)

@@ -4,10 +4,11 @@
  * and other Effect applications compose it.
  */
 import { createServer } from "node:http"
+import { resolve } from "node:path"
 import { ObjectSchema } from "@batchwrite/core"
 import { HttpServer } from "@effect/platform"
 import { NodeHttpServer } from "@effect/platform-node"
-import { Duration, Effect, Layer, type Redacted } from "effect"
+import { Duration, Effect, Layer, Redacted } from "effect"
 import { AcceptedRecords } from "./AcceptedRecords.js"
 import { Tokens } from "./Auth.js"
 import * as Database from "./Database.js"
@@ -45,6 +46,25 @@ export interface ServeOptions extends ServerSettings {
    */
   readonly requestLease?: Duration.DurationInput | undefined
 }
+
+/** Where the settings store, for people: the SQLite file's absolute path, or the PostgreSQL URL without its password. */
+export const describeDatabase = (settings: DatabaseSettings): string => {
+  if (settings._tag === "Sqlite") return `SQLite file ${resolve(settings.filename)}`
+  const url = new URL(Redacted.value(settings.url))
+  if (url.password !== "") url.password = "***"
+  return `PostgreSQL ${url.href}`
+}
+
+/** The start-up line: where the API, its reference page and the storage are. */
+const logStarted = (database: DatabaseSettings) =>
+  Layer.effectDiscard(
+    Effect.gen(function* () {
+      const origin = HttpServer.formatAddress((yield* HttpServer.HttpServer).address)
+      yield* Effect.logInfo(
+        `batchwrite is serving the API on ${origin}/public/v1 (reference: ${origin}/docs), storing in ${describeDatabase(database)}`
+      )
+    })
+  )
 
 /** The storage layer of the settings: `SqlClient` on a migrated database. */
 export const databaseLayer = (settings: DatabaseSettings) =>
@@ -108,7 +128,7 @@ export const layer = (options: ServeOptions) => {
   const services = servicesLayer(options)
   const nodeServer = createServer()
   const http = Layer.scopedDiscard(serveGracefully(nodeServer, router, observeRequests(options.requestLog))).pipe(
-    HttpServer.withLogAddress,
+    Layer.merge(logStarted(options.database)),
     Layer.provideMerge(NodeHttpServer.layer(() => nodeServer, { port: options.port, host: options.host }))
   )
   // The configured objects exist before the first request is accepted.

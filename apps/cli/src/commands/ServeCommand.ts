@@ -5,54 +5,111 @@
 import { Server, ServerConfig } from "@batchwrite/server"
 import { Command, Options } from "@effect/cli"
 import { FileSystem } from "@effect/platform"
-import { Config, Console, Duration, Effect, Either, Layer, Logger, Option, ParseResult, Redacted, Schema } from "effect"
+import {
+  Config,
+  Console,
+  Duration,
+  Effect,
+  Either,
+  FiberRef,
+  Layer,
+  Logger,
+  LogLevel,
+  Option,
+  ParseResult,
+  Redacted,
+  Schema
+} from "effect"
 import { UsageError, WorkError } from "../CliError.js"
 import { root } from "../Root.js"
 import { signalEndsSuccessfully } from "../Shutdown.js"
 
-const port = Options.integer("port").pipe(Options.withDefault(8787), Options.withDescription("Port to listen on"))
-const host = Options.text("host").pipe(
-  Options.withDefault("127.0.0.1"),
-  Options.withDescription("Address to listen on (0.0.0.0 for every interface)")
-)
-const database = Options.text("database").pipe(
-  Options.withFallbackConfig(Config.string("BATCHWRITE_DATABASE")),
-  Options.withDefault("sqlite:./batchwrite.db"),
-  Options.withDescription(
-    "Storage: sqlite:<file> (default sqlite:./batchwrite.db, one node) or postgres://user:password@host:port/db " +
-      "(any number of nodes on one database); env BATCHWRITE_DATABASE"
+/** The environment variable that stands in for a `serve` flag: `--rate-limit` → `BATCHWRITE_RATE_LIMIT`. */
+export const variableOf = (flag: string): string => `BATCHWRITE_${flag.toUpperCase().replaceAll("-", "_")}`
+
+/** What `--help` says after a setting's description: its default and its variable (the flag wins over it). */
+const defaultAndVariable = (flag: string, defaultValue: string | undefined) =>
+  defaultValue === undefined ? ` (env ${variableOf(flag)})` : ` (default ${defaultValue}; env ${variableOf(flag)})`
+
+/** An integer setting: `--<flag>`, else `BATCHWRITE_<FLAG>`, else the default. */
+const integerSetting = (flag: string, defaultValue: number, description: string) =>
+  Options.integer(flag).pipe(
+    Options.withFallbackConfig(Config.integer(variableOf(flag))),
+    Options.withDefault(defaultValue),
+    Options.withDescription(description + defaultAndVariable(flag, String(defaultValue)))
   )
-)
-const poolSize = Options.integer("pool-size").pipe(
-  Options.withDefault(10),
-  Options.withDescription("PostgreSQL: the most connections this node opens (requests and workers share them)")
-)
-const jobLease = Options.integer("job-lease").pipe(
-  Options.withDefault(30),
-  Options.withDescription(
-    "Seconds a worker holds a job without renewing its lease (renewed while it runs): how soon the jobs of a " +
-      "node that died are taken over by the others"
+
+/** A text setting: `--<flag>`, else `BATCHWRITE_<FLAG>`, else the default. */
+const textSetting = (flag: string, defaultValue: string, description: string) =>
+  Options.text(flag).pipe(
+    Options.withFallbackConfig(Config.string(variableOf(flag))),
+    Options.withDefault(defaultValue),
+    Options.withDescription(description + defaultAndVariable(flag, defaultValue))
   )
-)
-const requestLease = Options.integer("request-lease").pipe(
-  Options.withDefault(60),
-  Options.withDescription(
-    "Seconds an Idempotency-Key stays in progress while its request runs: how soon the keys of requests in " +
-      "flight on a node that died are free for retries"
+
+/** A text setting without a default: `--<flag>`, else `BATCHWRITE_<FLAG>`, else none. */
+const optionalTextSetting = (flag: string, description: string) =>
+  Options.text(flag).pipe(
+    Options.withFallbackConfig(Config.string(variableOf(flag))),
+    Options.optional,
+    Options.withDescription(description + defaultAndVariable(flag, undefined))
   )
+
+const port = integerSetting("port", 8787, "Port to listen on")
+const host = textSetting("host", "127.0.0.1", "Address to listen on (0.0.0.0 for every interface)")
+const database = textSetting(
+  "database",
+  "sqlite:./batchwrite.db",
+  "Storage: sqlite:<file> (one node) or postgres://user:password@host:port/db (any number of nodes on one database)"
 )
-const config = Options.text("config").pipe(
-  Options.optional,
-  Options.withDescription("A JSON file with tokens (workspace, scopes, rate limit) and objects per workspace")
+const poolSize = integerSetting(
+  "pool-size",
+  10,
+  "PostgreSQL: the most connections this node opens (requests and workers share them)"
 )
-const workers = Options.integer("workers").pipe(
-  Options.withDefault(2),
-  Options.withDescription("Job workers processing accepted batches")
+const jobLease = integerSetting(
+  "job-lease",
+  30,
+  "Seconds a worker holds a job without renewing its lease (renewed while it runs): how soon the jobs of a " +
+    "node that died are taken over by the others"
 )
-const rateLimit = Options.text("rate-limit").pipe(
-  Options.optional,
-  Options.withDescription("Requests per second per token, e.g. 100 or 100/s (burst: twice that)")
+const requestLease = integerSetting(
+  "request-lease",
+  60,
+  "Seconds an Idempotency-Key stays in progress while its request runs: how soon the keys of requests in " +
+    "flight on a node that died are free for retries"
 )
+const config = optionalTextSetting(
+  "config",
+  "A JSON file with tokens (workspace, scopes, rate limit) and objects per workspace"
+)
+const workers = integerSetting("workers", 2, "Job workers processing accepted batches")
+const rateLimit = optionalTextSetting(
+  "rate-limit",
+  "Requests per second per token, e.g. 100 or 100/s (burst: twice that); default 100/s"
+)
+
+/** The levels of `--log-level`, by the name @effect/cli gives them (`warning`, `info`, …). */
+const logLevels = new Map(LogLevel.allLevels.map((level) => [level._tag.toLowerCase(), level] as const))
+
+/**
+ * The log level of the service: `--log-level` when given (@effect/cli applies it, anywhere on the line), else
+ * `BATCHWRITE_LOG_LEVEL`, else info. Below info the request log is silent too.
+ */
+const serviceLogLevel = Effect.gen(function* () {
+  const flagGiven = process.argv.slice(2).some((arg) => arg === "--log-level" || arg.startsWith("--log-level="))
+  if (flagGiven) return yield* FiberRef.get(FiberRef.currentMinimumLogLevel)
+  const variable = yield* Config.option(Config.string(variableOf("log-level"))).pipe(
+    Effect.orElseSucceed(() => Option.none<string>())
+  )
+  if (Option.isNone(variable)) return LogLevel.Info
+  const level = logLevels.get(variable.value.trim().toLowerCase())
+  if (level !== undefined) return level
+  return yield* new UsageError({
+    message: `${variableOf("log-level")} must be one of ${[...logLevels.keys()].join(", ")} (got '${variable.value}')`
+  })
+})
+
 const quickStartToken = Config.option(Config.redacted("BATCHWRITE_TOKEN"))
 
 const parseRateLimit = (text: string): Either.Either<ServerConfig.RateLimitSettings, UsageError> => {
@@ -67,11 +124,15 @@ const parseRateLimit = (text: string): Either.Either<ServerConfig.RateLimitSetti
       )
 }
 
+/** A setting below its minimum of 1, named as flag and variable. */
+const atLeastOne = (flag: string, unit = "") =>
+  new UsageError({ message: `--${flag} (or ${variableOf(flag)}) must be at least 1${unit}` })
+
 const parseDatabase = (url: string, poolSize: number): Either.Either<Server.DatabaseSettings, UsageError> => {
   if (/^postgres(ql)?:\/\//.test(url)) {
     return poolSize >= 1
       ? Either.right({ _tag: "Postgres", url: Redacted.make(url), poolSize })
-      : Either.left(new UsageError({ message: "--pool-size must be at least 1" }))
+      : Either.left(atLeastOne("pool-size"))
   }
   if (url.startsWith("sqlite:")) {
     const filename = url.slice("sqlite:".length).replace(/^\/\/(?=\/)/, "")
@@ -131,6 +192,10 @@ export const serveCommand = Command.make(
   (options) =>
     Effect.gen(function* () {
       const { json } = yield* root
+      if (options.workers < 1) return yield* atLeastOne("workers")
+      if (options.jobLease < 1) return yield* atLeastOne("job-lease", " second")
+      if (options.requestLease < 1) return yield* atLeastOne("request-lease", " second")
+      const logLevel = yield* serviceLogLevel
       const storage = yield* parseDatabase(options.database, options.poolSize)
       const file = Option.isSome(options.config) ? yield* readConfigFile(options.config.value) : undefined
       const limit = Option.isSome(options.rateLimit) ? yield* parseRateLimit(options.rateLimit.value) : file?.rateLimit
@@ -150,11 +215,6 @@ export const serveCommand = Command.make(
           "batchwrite: no tokens configured, so every request will get 401: set BATCHWRITE_TOKEN or give --config"
         )
       }
-      if (options.workers < 1) return yield* new UsageError({ message: "--workers must be at least 1" })
-      if (options.jobLease < 1) return yield* new UsageError({ message: "--job-lease must be at least 1 second" })
-      if (options.requestLease < 1) {
-        return yield* new UsageError({ message: "--request-lease must be at least 1 second" })
-      }
       signalEndsSuccessfully()
       yield* Layer.launch(
         Server.layer({
@@ -167,9 +227,10 @@ export const serveCommand = Command.make(
           tokens,
           rateLimit: limit ?? ServerConfig.defaultRateLimit,
           objects: Server.objectsFromConfig(file?.objects ?? {}),
-          requestLog: json ? "json" : "text"
+          requestLog: LogLevel.greaterThan(logLevel, LogLevel.Info) ? false : json ? "json" : "text"
         })
       ).pipe(
+        Logger.withMinimumLogLevel(logLevel),
         Effect.mapError((error) => new WorkError({ message: startFailure(error, options.host, options.port) })),
         // With --json every line the service prints is JSON: its own log lines too.
         Effect.provide(json ? jsonLogs : Layer.empty)
@@ -179,6 +240,8 @@ export const serveCommand = Command.make(
   Command.withDescription(
     "Run the Records service on http://<host>:<port>/public/v1 until SIGINT or SIGTERM.\n" +
       "One log line per request on stdout (one JSON object per line with --json).\n" +
+      "Every option also reads its environment variable (BATCHWRITE_PORT, BATCHWRITE_DATABASE, …); a flag wins.\n" +
+      "--log-level (env BATCHWRITE_LOG_LEVEL, default info): warning or above silences the request log too.\n" +
       "Example: BATCHWRITE_TOKEN=dev-secret-token batchwrite serve --port 8787 --workers 2\n" +
       "Several nodes: batchwrite serve --database postgres://batchwrite@db:5432/batchwrite --port 8787 (on each node)"
   )

@@ -35,8 +35,8 @@ const startNodes = async (args: ReadonlyArray<string> = []) => {
     [0, 1, 2].map((i) =>
       ServeProcess.start({
         database: database.url,
-        // One node finds its database in BATCHWRITE_DATABASE.
-        databaseFromEnv: i === 2,
+        // One node finds its port and database in BATCHWRITE_PORT and BATCHWRITE_DATABASE.
+        settingsFromEnv: i === 2,
         token,
         workers: 2,
         args: ["--pool-size", "6", ...args]

@@ -33,8 +33,11 @@ export interface ServeOptions {
   readonly adapter?: "sqlite" | "postgres" | undefined
   /** An existing database to serve from (`--database`), e.g. one PostgreSQL database shared by several nodes. */
   readonly database?: string | undefined
-  /** Give the database in `BATCHWRITE_DATABASE` rather than `--database`. */
-  readonly databaseFromEnv?: boolean | undefined
+  /**
+   * Give the settings above (port, database, workers, rate limit, config file) in their environment variables
+   * (`BATCHWRITE_PORT`, `BATCHWRITE_DATABASE`, …) rather than as flags.
+   */
+  readonly settingsFromEnv?: boolean | undefined
   /** More arguments after `serve`. */
   readonly args?: ReadonlyArray<string> | undefined
   /** More environment variables (`BATCHWRITE_PORT`…); this process's `BATCHWRITE_*` variables are never passed. */
@@ -165,22 +168,28 @@ export class ServeProcess {
       database = created.url
       dropDatabase = created.drop
     }
-    const args = ["serve", "--port", String(port)]
-    if (options.databaseFromEnv !== true) args.push("--database", database)
-    if (options.workers !== undefined) args.push("--workers", String(options.workers))
-    if (options.rateLimit !== undefined) args.push("--rate-limit", String(options.rateLimit))
+    const settings: Array<[flag: string, value: string]> = [
+      ["port", String(port)],
+      ["database", database]
+    ]
+    if (options.workers !== undefined) settings.push(["workers", String(options.workers)])
+    if (options.rateLimit !== undefined) settings.push(["rate-limit", String(options.rateLimit)])
     if (options.config !== undefined) {
       const file = join(directory, "config.json")
       writeFileSync(file, JSON.stringify(options.config, null, 2))
-      args.push("--config", file)
+      settings.push(["config", file])
     }
-    args.push(...(options.args ?? []))
     const env: NodeJS.ProcessEnv = Object.fromEntries(
       Object.entries(process.env).filter(([name]) => !name.startsWith("BATCHWRITE_"))
     )
     env.BATCHWRITE_TOKEN = token
+    const args = ["serve"]
+    for (const [flag, value] of settings) {
+      if (options.settingsFromEnv === true) env[`BATCHWRITE_${flag.toUpperCase().replaceAll("-", "_")}`] = value
+      else args.push(`--${flag}`, value)
+    }
+    args.push(...(options.args ?? []))
     Object.assign(env, options.env)
-    if (options.databaseFromEnv === true) env.BATCHWRITE_DATABASE = database
     const command = options.command === undefined ? [process.execPath, binPath] : [options.command]
     const server = new ServeProcess(
       port,

@@ -1,0 +1,114 @@
+/**
+ * `batchwrite serve` configured the way services are: every flag also reads its `BATCHWRITE_*` variable (the flag
+ * wins), a bad value is a usage error naming the variable, `--log-level` / `BATCHWRITE_LOG_LEVEL` silence the
+ * request log, and the start-up line says where the API, its reference and the database are.
+ */
+import { existsSync } from "node:fs"
+import { ServeProcess } from "@batchwrite/server/testing/ServeProcess"
+import { assert, describe, it } from "@effect/vitest"
+import { type CliRun, runCli } from "./cli.js"
+
+/** Polls until `check` holds or five seconds pass (log lines reach stdout a little after the answer). */
+const eventually = async (check: () => boolean) => {
+  for (let waited = 0; !check() && waited < 5_000; waited += 20) await new Promise((r) => setTimeout(r, 20))
+}
+
+/** Starts a service, sends it one request, and answers what it printed on stdout. */
+const stdoutAfterOneRequest = async (options: Parameters<typeof ServeProcess.start>[0]) => {
+  const server = await ServeProcess.start({ workers: 1, ...options })
+  try {
+    await (await fetch(`${server.origin}/healthz`)).arrayBuffer()
+    await eventually(() => server.stdout.includes("/healthz"))
+    await new Promise((resolve) => setTimeout(resolve, 200))
+    return server.stdout
+  } finally {
+    await server.dispose()
+  }
+}
+
+const expectUsageError = (run: CliRun, message: RegExp) => {
+  assert.strictEqual(run.status, 2, `stdout: ${run.stdout}\nstderr: ${run.stderr}`)
+  assert.match(run.stderr, message)
+  assert.notMatch(run.stderr, /\n\s+at /, "no stack trace")
+}
+
+describe("serve reads its settings from the environment", () => {
+  it("BATCHWRITE_PORT, _HOST, _DATABASE, _WORKERS, _RATE_LIMIT and _CONFIG start the service", async () => {
+    const server = await ServeProcess.start({
+      settingsFromEnv: true,
+      workers: 1,
+      rateLimit: "7/s",
+      config: { tokens: [{ token: "token-from-config", workspace: "acme", scopes: ["records:read"] }] },
+      env: { BATCHWRITE_HOST: "127.0.0.1" }
+    })
+    try {
+      assert.isTrue(existsSync(server.databaseFile), "the SQLite file of BATCHWRITE_DATABASE")
+      const response = await fetch(`${server.baseUrl}/objects`, {
+        headers: { authorization: "Bearer token-from-config" }
+      })
+      assert.strictEqual(response.status, 200, "the token of the BATCHWRITE_CONFIG file")
+      assert.strictEqual(response.headers.get("ratelimit-policy"), '"token";q=14;w=2', "BATCHWRITE_RATE_LIMIT")
+      await response.arrayBuffer()
+      const append = await fetch(`${server.baseUrl}/records/events/append-batch`, {
+        method: "POST",
+        headers: { authorization: `Bearer ${server.token}`, "content-type": "application/json", prefer: "wait=10" },
+        body: JSON.stringify({ records: [{ event: "env", occurred_at: "2026-01-01T00:00:00Z" }] })
+      })
+      assert.strictEqual(append.status, 200, "a job worker of BATCHWRITE_WORKERS completed the job")
+      assert.match(
+        server.stdout,
+        new RegExp(
+          `serving the API on http://127\\.0\\.0\\.1:${server.port}/public/v1 \\(reference: http://127\\.0\\.0\\.1:${server.port}/docs\\), storing in SQLite file ${server.databaseFile.replaceAll(".", "\\.")}`
+        )
+      )
+    } finally {
+      await server.dispose()
+    }
+  })
+
+  it("a bad value in a variable is a usage error naming it: _PORT, _WORKERS, _POOL_SIZE, _JOB_LEASE, _REQUEST_LEASE, _RATE_LIMIT, _LOG_LEVEL", async () => {
+    const serve = (env: Record<string, string>) => runCli(["serve"], { env: { BATCHWRITE_TOKEN: "t", ...env } })
+    expectUsageError(await serve({ BATCHWRITE_PORT: "eighty" }), /BATCHWRITE_PORT/)
+    expectUsageError(await serve({ BATCHWRITE_WORKERS: "0" }), /--workers \(or BATCHWRITE_WORKERS\) must be at least 1/)
+    expectUsageError(
+      await serve({ BATCHWRITE_DATABASE: "postgres://nobody@127.0.0.1:1/none", BATCHWRITE_POOL_SIZE: "0" }),
+      /--pool-size \(or BATCHWRITE_POOL_SIZE\) must be at least 1/
+    )
+    expectUsageError(await serve({ BATCHWRITE_JOB_LEASE: "0" }), /BATCHWRITE_JOB_LEASE\) must be at least 1 second/)
+    expectUsageError(
+      await serve({ BATCHWRITE_REQUEST_LEASE: "0" }),
+      /BATCHWRITE_REQUEST_LEASE\) must be at least 1 second/
+    )
+    expectUsageError(await serve({ BATCHWRITE_RATE_LIMIT: "fast" }), /--rate-limit must be a positive number/)
+    expectUsageError(await serve({ BATCHWRITE_LOG_LEVEL: "loud" }), /BATCHWRITE_LOG_LEVEL must be one of .*warning/)
+    expectUsageError(await serve({ BATCHWRITE_CONFIG: "/no/such/config.json" }), /cannot read the config file/)
+  })
+
+  it("a flag wins over its variable", async () => {
+    const server = await ServeProcess.start({ env: { BATCHWRITE_WORKERS: "0" }, args: ["--workers", "1"] })
+    await server.dispose()
+  })
+})
+
+describe("log level", () => {
+  it("info by default: the start-up line and one line per request", async () => {
+    const stdout = await stdoutAfterOneRequest({})
+    assert.match(stdout, /batchwrite is serving the API on/)
+    assert.match(stdout, /GET \/healthz 200/)
+  })
+
+  it("BATCHWRITE_LOG_LEVEL=warning and serve --log-level warning silence both", async () => {
+    for (const options of [{ env: { BATCHWRITE_LOG_LEVEL: "warning" } }, { args: ["--log-level", "warning"] }]) {
+      const stdout = await stdoutAfterOneRequest(options)
+      assert.notMatch(stdout, /serving the API|\/healthz/, JSON.stringify(options))
+    }
+  })
+
+  it("--log-level wins over BATCHWRITE_LOG_LEVEL", async () => {
+    const stdout = await stdoutAfterOneRequest({
+      env: { BATCHWRITE_LOG_LEVEL: "warning" },
+      args: ["--log-level=info"]
+    })
+    assert.match(stdout, /GET \/healthz 200/)
+  })
+})
