@@ -3,12 +3,14 @@
  */
 import { Command } from "@effect/cli"
 import packageJson from "../package.json" with { type: "json" }
+import { backupCommand } from "./commands/BackupCommand.js"
 import { deadLetterCommand } from "./commands/DeadLetterCommand.js"
 import { jobsCommand } from "./commands/JobsCommand.js"
 import { keyCommand } from "./commands/KeyCommand.js"
 import { objectsCommand } from "./commands/ObjectsCommand.js"
 import { recordsCommand } from "./commands/RecordsCommand.js"
 import { serveCommand } from "./commands/ServeCommand.js"
+import { tokensCommand } from "./commands/TokensCommand.js"
 import { appendCommand, upsertCommand } from "./commands/WriteCommands.js"
 import { root } from "./Root.js"
 
@@ -23,7 +25,9 @@ export const batchwrite = root.pipe(
     objectsCommand,
     recordsCommand,
     deadLetterCommand,
-    keyCommand
+    keyCommand,
+    tokensCommand,
+    backupCommand
   ])
 )
 

@@ -232,7 +232,9 @@ describe("help and completions", () => {
       ["objects", "put"],
       ["records", "list"],
       ["dead-letter", "replay"],
-      ["key"]
+      ["key"],
+      ["tokens", "new"],
+      ["backup"]
     ]) {
       const run = await cli([...command, "--help"])
       assert.strictEqual(run.status, 0, `${command.join(" ")}: ${run.stderr}`)

@@ -3,7 +3,10 @@
  * wins), a bad value is a usage error naming the variable, `--log-level` / `BATCHWRITE_LOG_LEVEL` silence the
  * request log, and the start-up line says where the API, its reference and the database are.
  */
-import { existsSync } from "node:fs"
+import { existsSync, mkdtempSync, rmSync } from "node:fs"
+import { createRequire } from "node:module"
+import { tmpdir } from "node:os"
+import { join } from "node:path"
 import { ServeProcess } from "@batchwrite/server/testing/ServeProcess"
 import { assert, describe, it } from "@effect/vitest"
 import { type CliRun, runCli } from "./cli.js"
@@ -110,5 +113,132 @@ describe("log level", () => {
       args: ["--log-level=info"]
     })
     assert.match(stdout, /GET \/healthz 200/)
+  })
+})
+
+describe("tokens new", () => {
+  it("prints a token once and a config entry with only its hash; a service given the entry takes the token", async () => {
+    const made = await runCli(["tokens", "new", "--workspace", "acme", "--scopes", "records:read", "--json"])
+    assert.strictEqual(made.status, 0, made.stderr)
+    const { token, configEntry } = JSON.parse(made.stdout) as { token: string; configEntry: Record<string, unknown> }
+    assert.match(token, /^bw_[A-Za-z0-9_-]{43}$/)
+    assert.notInclude(JSON.stringify(configEntry), token)
+    const server = await ServeProcess.start({ workers: 1, config: { tokens: [configEntry] } })
+    try {
+      const headers = { authorization: `Bearer ${token}`, "content-type": "application/json" }
+      const read = await fetch(`${server.baseUrl}/objects`, { headers })
+      assert.strictEqual(read.status, 200, await read.text())
+      const write = await fetch(`${server.baseUrl}/records/events/append-batch`, {
+        method: "POST",
+        headers,
+        body: JSON.stringify({ records: [{ event: "x", occurred_at: "2026-01-01T00:00:00Z" }] })
+      })
+      assert.strictEqual(write.status, 403, "records:read only")
+      await write.arrayBuffer()
+    } finally {
+      await server.dispose()
+    }
+  })
+
+  it("a bad scope or workspace is a usage error", async () => {
+    expectUsageError(
+      await runCli(["tokens", "new", "--workspace", "acme", "--scopes", "records:reed"]),
+      /'records:reed' is not a scope/
+    )
+    expectUsageError(await runCli(["tokens", "new", "--workspace", "Not Valid"]), /--workspace must be/)
+  })
+})
+
+describe("operations", () => {
+  /** Every stored row of `events`, through the NDJSON read. */
+  const storedEvents = async (server: ServeProcess): Promise<Array<{ event: string }>> => {
+    const response = await fetch(`${server.baseUrl}/records/events`, {
+      headers: { authorization: `Bearer ${server.token}`, accept: "application/x-ndjson" }
+    })
+    assert.strictEqual(response.status, 200)
+    return (await response.text())
+      .split("\n")
+      .filter((line) => line.length > 0)
+      .map((line) => JSON.parse(line) as { event: string })
+  }
+
+  it("backup while batches are written: the copy opens with serve and holds every row committed before it", async () => {
+    const server = await ServeProcess.start({ workers: 2 })
+    const backups = mkdtempSync(join(tmpdir(), "batchwrite-backup-"))
+    const copy = join(backups, "backup.db")
+    let committedBeforeBackup = -1
+    try {
+      let committed = 0
+      let backup: Promise<CliRun> | undefined
+      for (let batch = 0; batch < 20; batch++) {
+        const response = await fetch(`${server.baseUrl}/records/events/append-batch`, {
+          method: "POST",
+          headers: {
+            authorization: `Bearer ${server.token}`,
+            "content-type": "application/json",
+            prefer: "wait=30"
+          },
+          body: JSON.stringify({
+            records: Array.from({ length: 1_000 }, (_, i) => ({
+              event: `b${batch}-${i}`,
+              occurred_at: "2026-01-01T00:00:00Z"
+            }))
+          })
+        })
+        assert.strictEqual(response.status, 200, await response.text())
+        committed += 1_000
+        if (batch === 9) {
+          committedBeforeBackup = committed
+          backup = runCli(["backup", copy, "--database", `sqlite:${server.databaseFile}`])
+        }
+      }
+      const done = await backup!
+      assert.strictEqual(done.status, 0, done.stderr)
+      assert.match(done.stdout, /backed up .* into .*backup\.db/)
+      expectUsageError(
+        await runCli(["backup", copy, "--database", `sqlite:${server.databaseFile}`]),
+        /already exists: back up into a new file/
+      )
+    } finally {
+      await server.dispose()
+    }
+    const restored = await ServeProcess.start({ workers: 1, database: `sqlite:${copy}` })
+    try {
+      const rows = await storedEvents(restored)
+      assert.isAtLeast(rows.length, committedBeforeBackup)
+      assert.strictEqual(new Set(rows.map((row) => row.event)).size, rows.length, "each row once")
+    } finally {
+      await restored.dispose()
+      rmSync(backups, { recursive: true, force: true })
+    }
+  })
+
+  it("backup refuses a missing database and PostgreSQL", async () => {
+    expectUsageError(await runCli(["backup", "/tmp", "--database", "sqlite:/no/such.db"]), /no database at/)
+    expectUsageError(await runCli(["backup", "/tmp/x.db", "--database", "postgres://u@127.0.0.1/db"]), /pg_dump/)
+  })
+
+  it("a database migrated by a newer version is refused with a clear message, not a crash", async () => {
+    const server = await ServeProcess.start({ workers: 1 })
+    await server.stop()
+    const Database = createRequire(import.meta.url)("better-sqlite3") as new (
+      file: string
+    ) => {
+      exec(sql: string): void
+      close(): void
+    }
+    const db = new Database(server.databaseFile)
+    db.exec("INSERT INTO effect_sql_migrations (migration_id, name) VALUES (999, 'from_the_future')")
+    db.close()
+    const run = await runCli(["serve", "--database", `sqlite:${server.databaseFile}`, "--port", "0"], {
+      env: { BATCHWRITE_TOKEN: "t" }
+    })
+    await server.dispose()
+    assert.strictEqual(run.status, 1, run.stderr)
+    assert.match(
+      run.stderr,
+      /migrated by a newer batchwrite \(migration 999_from_the_future; this version knows up to \d+\)/
+    )
+    assert.notMatch(run.stderr, /\n\s+at /, "no stack trace")
   })
 })

@@ -2,7 +2,7 @@
  * Bearer-token authentication (SPEC §1.2): tokens are kept as SHA-256 hashes, looked up by the hash of the
  * presented token (so timing says nothing about the stored tokens) and compared in constant time.
  */
-import { createHash, timingSafeEqual } from "node:crypto"
+import { createHash, randomBytes, timingSafeEqual } from "node:crypto"
 import { Context, Effect, Layer, Option } from "effect"
 import { type RateLimitSettings, type Scope, ServerConfig } from "./ServerConfig.js"
 
@@ -24,6 +24,12 @@ interface StoredToken {
 
 const sha256 = (text: string): Buffer => createHash("sha256").update(text, "utf8").digest()
 
+/** The `tokenSha256` of a token: what a config file may hold instead of the token. */
+export const tokenSha256 = (token: string): string => sha256(token).toString("hex")
+
+/** A new token: 256 random bits, URL-safe, with a `bw_` prefix that secret scanners can recognise. */
+export const newToken = (): string => `bw_${randomBytes(32).toString("base64url")}`
+
 /** The bearer token of an `Authorization` header, if it has one. */
 export const bearerToken = (authorization: string | undefined): Option.Option<string> => {
   const match = authorization === undefined ? null : /^Bearer[ ]+([^\s]+)\s*$/i.exec(authorization)
@@ -41,7 +47,7 @@ export class Tokens extends Context.Tag("server/Tokens")<
     Effect.map(ServerConfig, (config) => {
       const byHash = new Map<string, StoredToken>()
       for (const settings of config.tokens) {
-        const hash = sha256(settings.token)
+        const hash = "token" in settings ? sha256(settings.token) : Buffer.from(settings.tokenSha256, "hex")
         const tokenId = hash.subarray(0, 6).toString("hex")
         byHash.set(hash.toString("hex"), {
           hash,

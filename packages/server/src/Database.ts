@@ -23,10 +23,33 @@ import type { SqlError } from "@effect/sql/SqlError"
 import * as PgClient from "@effect/sql-pg/PgClient"
 import * as PgMigrator from "@effect/sql-pg/PgMigrator"
 import * as SqliteClient from "@effect/sql-sqlite-node/SqliteClient"
-import { Duration, Effect, Layer, Redacted } from "effect"
+import { Data, Duration, Effect, Layer, Redacted } from "effect"
 import type { ConfigError } from "effect/ConfigError"
-import { loader } from "./Migrations.js"
+import { latestMigration, loader } from "./Migrations.js"
 import * as SqliteThread from "./SqliteThread.js"
+
+/** The table `@effect/sql`'s migrator records applied migrations in (on both dialects). */
+const migrationsTable = "effect_sql_migrations"
+
+/**
+ * The database holds migrations this version does not know: a newer batchwrite migrated it. Running on it could
+ * misread or damage its data, so the service refuses to start (upgrades migrate on start; downgrades are refused).
+ */
+export class SchemaTooNew extends Data.TaggedError("SchemaTooNew")<{ readonly message: string }> {}
+
+/** Fails with {@link SchemaTooNew} when the database was migrated beyond {@link latestMigration}. */
+const refuseNewerSchema = Effect.gen(function* () {
+  const sql = yield* SqlClient.SqlClient
+  const newer = yield* sql<{ readonly migrationId: number; readonly name: string }>`
+    SELECT migration_id AS "migrationId", name FROM ${sql(migrationsTable)}
+    WHERE migration_id > ${latestMigration} ORDER BY migration_id DESC LIMIT 1`
+  if (newer.length === 0) return
+  return yield* new SchemaTooNew({
+    message:
+      `the database was migrated by a newer batchwrite (migration ${newer[0]!.migrationId}_${newer[0]!.name}; this ` +
+      `version knows up to ${latestMigration}): run that newer version, or restore a backup made before the upgrade`
+  })
+})
 
 /** Options of {@link sqlite}. */
 export interface SqliteOptions {
@@ -46,7 +69,7 @@ export interface SqliteOptions {
  */
 export const sqlite = (
   options: SqliteOptions
-): Layer.Layer<SqlClient.SqlClient, SqlError | Migrator.MigrationError | ConfigError> => {
+): Layer.Layer<SqlClient.SqlClient, SqlError | Migrator.MigrationError | SchemaTooNew | ConfigError> => {
   const synchronous = options.synchronous ?? "NORMAL"
   const busyTimeoutMillis = Math.round(Duration.toMillis(options.busyTimeout ?? Duration.seconds(5)))
   const setUp = Effect.gen(function* () {
@@ -55,7 +78,8 @@ export const sqlite = (
     yield* sql.unsafe(`PRAGMA synchronous = ${synchronous}`)
     yield* sql.unsafe(`PRAGMA busy_timeout = ${busyTimeoutMillis}`)
     yield* sql.unsafe("PRAGMA foreign_keys = ON")
-    yield* Migrator.make({})({ loader })
+    yield* Migrator.make({})({ loader, table: migrationsTable })
+    yield* refuseNewerSchema
   })
   const connection: Layer.Layer<SqlClient.SqlClient, SqlError | ConfigError> =
     options.executor === "main-thread"
@@ -73,9 +97,6 @@ export interface PostgresOptions {
   /** The `application_name` the connections report. Default `batchwrite`. */
   readonly applicationName?: string | undefined
 }
-
-/** The table `@effect/sql`'s migrator records applied migrations in. */
-const migrationsTable = "effect_sql_migrations"
 
 /**
  * Creates the migrator's own table under a transaction-scoped advisory lock. `PgMigrator` locks that table while it
@@ -103,8 +124,14 @@ const ensureMigrationsTable = Effect.gen(function* () {
  */
 export const postgres = (
   options: PostgresOptions
-): Layer.Layer<SqlClient.SqlClient | PgClient.PgClient, SqlError | Migrator.MigrationError | ConfigError> => {
-  const setUp = Effect.zipRight(ensureMigrationsTable, PgMigrator.run({ loader, table: migrationsTable }))
+): Layer.Layer<
+  SqlClient.SqlClient | PgClient.PgClient,
+  SqlError | Migrator.MigrationError | SchemaTooNew | ConfigError
+> => {
+  const setUp = ensureMigrationsTable.pipe(
+    Effect.zipRight(PgMigrator.run({ loader, table: migrationsTable })),
+    Effect.zipRight(refuseNewerSchema)
+  )
   return Layer.effectDiscard(setUp).pipe(
     Layer.provide(NodeContext.layer),
     Layer.provideMerge(

@@ -157,3 +157,6 @@ export const migrations: Record<string, Effect.Effect<void, unknown, SqlClient.S
 
 /** The loader of {@link migrations}, for `SqliteMigrator.layer` / `PgMigrator.layer`. */
 export const loader: Migrator.Loader = Migrator.fromRecord(migrations)
+
+/** The id of the newest migration this version knows. */
+export const latestMigration: number = Math.max(...Object.keys(migrations).map((key) => Number.parseInt(key, 10)))

@@ -20,13 +20,29 @@ export const RateLimitSettings = Schema.Struct({
 })
 export type RateLimitSettings = typeof RateLimitSettings.Type
 
-/** A token of the config file. The token itself is hashed on load and never kept or logged in clear. */
-export const TokenSettings = Schema.Struct({
-  token: Schema.String.pipe(Schema.minLength(8, { message: () => "a token needs at least 8 characters" })),
+/** The SHA-256 of a token, in hex: what a config file holds instead of the token (`batchwrite tokens new`). */
+export const TokenSha256 = Schema.String.pipe(
+  Schema.pattern(/^[0-9a-f]{64}$/, { message: () => "tokenSha256 must be 64 lower-case hex digits" })
+)
+
+/** Who a token is and what it may do. */
+const TokenGrant = {
   workspace: Schema.String.pipe(Schema.pattern(/^[a-z0-9][a-z0-9_-]{0,62}$/)),
   scopes: Schema.optionalWith(Schema.Array(Scope), { default: () => allScopes }),
   rateLimit: Schema.optional(RateLimitSettings)
-})
+}
+
+/**
+ * A token of the config file: the token itself (hashed on load, never kept or logged in clear), or only its
+ * `tokenSha256`, so that the file holds no secret.
+ */
+export const TokenSettings = Schema.Union(
+  Schema.Struct({
+    token: Schema.String.pipe(Schema.minLength(8, { message: () => "a token needs at least 8 characters" })),
+    ...TokenGrant
+  }),
+  Schema.Struct({ tokenSha256: TokenSha256, ...TokenGrant })
+)
 export type TokenSettings = typeof TokenSettings.Type
 
 /** The `--config` file: tokens, and objects per workspace. */

@@ -181,7 +181,7 @@ type Reply =
   | { readonly id: number; readonly ok: false; readonly message: string; readonly code: unknown }
 
 /** Where better-sqlite3 is: next to the code (the bundled CLI), else where `@effect/sql-sqlite-node` finds it. */
-const driverPath = (): string => {
+export const driverPath = (): string => {
   const here = createRequire(import.meta.url)
   try {
     return here.resolve("better-sqlite3")

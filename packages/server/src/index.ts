@@ -9,6 +9,9 @@ export * as Auth from "./Auth.js"
 /** The storage layers (SQLite, PostgreSQL) with migrations. */
 export * as Database from "./Database.js"
 
+/** An online backup of the SQLite database while the service runs. */
+export * as SqliteBackup from "./SqliteBackup.js"
+
 /** The service as one layer, for `batchwrite serve`, tests and other applications. */
 export * as Server from "./Server.js"
 

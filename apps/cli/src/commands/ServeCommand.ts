@@ -3,7 +3,7 @@
  * number of nodes share one database, until SIGINT or SIGTERM stops it gracefully (exit 0).
  */
 import { Server, ServerConfig } from "@batchwrite/server"
-import { Command, Options } from "@effect/cli"
+import { Command } from "@effect/cli"
 import { FileSystem } from "@effect/platform"
 import {
   Config,
@@ -22,72 +22,22 @@ import {
 } from "effect"
 import { UsageError, WorkError } from "../CliError.js"
 import { root } from "../Root.js"
+import {
+  atLeastOne,
+  config,
+  database,
+  host,
+  jobLease,
+  parseDatabase,
+  parseRateLimit,
+  poolSize,
+  port,
+  rateLimit,
+  requestLease,
+  variableOf,
+  workers
+} from "../ServeSettings.js"
 import { signalEndsSuccessfully } from "../Shutdown.js"
-
-/** The environment variable that stands in for a `serve` flag: `--rate-limit` → `BATCHWRITE_RATE_LIMIT`. */
-export const variableOf = (flag: string): string => `BATCHWRITE_${flag.toUpperCase().replaceAll("-", "_")}`
-
-/** What `--help` says after a setting's description: its default and its variable (the flag wins over it). */
-const defaultAndVariable = (flag: string, defaultValue: string | undefined) =>
-  defaultValue === undefined ? ` (env ${variableOf(flag)})` : ` (default ${defaultValue}; env ${variableOf(flag)})`
-
-/** An integer setting: `--<flag>`, else `BATCHWRITE_<FLAG>`, else the default. */
-const integerSetting = (flag: string, defaultValue: number, description: string) =>
-  Options.integer(flag).pipe(
-    Options.withFallbackConfig(Config.integer(variableOf(flag))),
-    Options.withDefault(defaultValue),
-    Options.withDescription(description + defaultAndVariable(flag, String(defaultValue)))
-  )
-
-/** A text setting: `--<flag>`, else `BATCHWRITE_<FLAG>`, else the default. */
-const textSetting = (flag: string, defaultValue: string, description: string) =>
-  Options.text(flag).pipe(
-    Options.withFallbackConfig(Config.string(variableOf(flag))),
-    Options.withDefault(defaultValue),
-    Options.withDescription(description + defaultAndVariable(flag, defaultValue))
-  )
-
-/** A text setting without a default: `--<flag>`, else `BATCHWRITE_<FLAG>`, else none. */
-const optionalTextSetting = (flag: string, description: string) =>
-  Options.text(flag).pipe(
-    Options.withFallbackConfig(Config.string(variableOf(flag))),
-    Options.optional,
-    Options.withDescription(description + defaultAndVariable(flag, undefined))
-  )
-
-const port = integerSetting("port", 8787, "Port to listen on")
-const host = textSetting("host", "127.0.0.1", "Address to listen on (0.0.0.0 for every interface)")
-const database = textSetting(
-  "database",
-  "sqlite:./batchwrite.db",
-  "Storage: sqlite:<file> (one node) or postgres://user:password@host:port/db (any number of nodes on one database)"
-)
-const poolSize = integerSetting(
-  "pool-size",
-  10,
-  "PostgreSQL: the most connections this node opens (requests and workers share them)"
-)
-const jobLease = integerSetting(
-  "job-lease",
-  30,
-  "Seconds a worker holds a job without renewing its lease (renewed while it runs): how soon the jobs of a " +
-    "node that died are taken over by the others"
-)
-const requestLease = integerSetting(
-  "request-lease",
-  60,
-  "Seconds an Idempotency-Key stays in progress while its request runs: how soon the keys of requests in " +
-    "flight on a node that died are free for retries"
-)
-const config = optionalTextSetting(
-  "config",
-  "A JSON file with tokens (workspace, scopes, rate limit) and objects per workspace"
-)
-const workers = integerSetting("workers", 2, "Job workers processing accepted batches")
-const rateLimit = optionalTextSetting(
-  "rate-limit",
-  "Requests per second per token, e.g. 100 or 100/s (burst: twice that); default 100/s"
-)
 
 /** The levels of `--log-level`, by the name @effect/cli gives them (`warning`, `info`, …). */
 const logLevels = new Map(LogLevel.allLevels.map((level) => [level._tag.toLowerCase(), level] as const))
@@ -111,41 +61,6 @@ const serviceLogLevel = Effect.gen(function* () {
 })
 
 const quickStartToken = Config.option(Config.redacted("BATCHWRITE_TOKEN"))
-
-const parseRateLimit = (text: string): Either.Either<ServerConfig.RateLimitSettings, UsageError> => {
-  const match = /^(\d+(?:\.\d+)?)(?:\/s)?$/.exec(text.trim())
-  const perSecond = match === null ? Number.NaN : Number(match[1])
-  return perSecond > 0
-    ? Either.right({ requestsPerSecond: perSecond, burst: Math.max(1, Math.ceil(perSecond * 2)) })
-    : Either.left(
-        new UsageError({
-          message: `--rate-limit must be a positive number of requests per second, like 100/s (got '${text}')`
-        })
-      )
-}
-
-/** A setting below its minimum of 1, named as flag and variable. */
-const atLeastOne = (flag: string, unit = "") =>
-  new UsageError({ message: `--${flag} (or ${variableOf(flag)}) must be at least 1${unit}` })
-
-const parseDatabase = (url: string, poolSize: number): Either.Either<Server.DatabaseSettings, UsageError> => {
-  if (/^postgres(ql)?:\/\//.test(url)) {
-    return poolSize >= 1
-      ? Either.right({ _tag: "Postgres", url: Redacted.make(url), poolSize })
-      : Either.left(atLeastOne("pool-size"))
-  }
-  if (url.startsWith("sqlite:")) {
-    const filename = url.slice("sqlite:".length).replace(/^\/\/(?=\/)/, "")
-    return filename.length > 0
-      ? Either.right({ _tag: "Sqlite", filename })
-      : Either.left(new UsageError({ message: "--database sqlite: needs a file, like sqlite:./batchwrite.db" }))
-  }
-  return Either.left(
-    new UsageError({
-      message: `--database must be sqlite:<file> or postgres://…, like sqlite:./batchwrite.db (got '${url.split("@").pop()}')`
-    })
-  )
-}
 
 const decodeConfigFile = Schema.decodeUnknownEither(Schema.parseJson(ServerConfig.ConfigFile), {
   onExcessProperty: "error"
