@@ -19,10 +19,16 @@ export interface JobOutcome {
   readonly latencySeconds: number
 }
 
-/** The route template of a path, so that metrics do not grow with object names, job ids or record ids. */
+/** The paths outside `/public/v1` that are routes of their own. */
+const opsRoutes: ReadonlySet<string> = new Set(["/", "/healthz", "/readyz", "/metrics", "/docs"])
+
+/**
+ * The route template of a path, so that metrics do not grow with object names, job ids, record ids or whatever
+ * path an unauthenticated client makes up: every path that is not a route is `other`.
+ */
 export const routeOf = (path: string): string => {
   const segments = path.split("?")[0]!.split("/")
-  if (segments[1] !== "public" || segments[2] !== "v1") return segments.length <= 2 ? path : "other"
+  if (segments[1] !== "public" || segments[2] !== "v1") return opsRoutes.has(path) ? path : "other"
   const [, , , collection, , third, fourth, fifth] = segments
   if (collection === "objects") return segments.length > 4 ? "/public/v1/objects/{name}" : "/public/v1/objects"
   if (collection !== "records") return path === "/public/v1/openapi.json" ? path : "other"
