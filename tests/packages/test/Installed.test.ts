@@ -74,7 +74,7 @@ beforeAll(async () => {
   ])
   expectSuccess(library, "npm install of the client packages")
   expectSuccess(cli, "npm install --global of the CLI")
-}, 900_000)
+}, 600_000)
 
 afterAll(() => rmSync(scratch, { recursive: true, force: true }))
 
