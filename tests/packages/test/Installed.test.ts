@@ -5,7 +5,8 @@
  *   `RecordsClient.layerConfig`, `write` and a `RecordBuffer`;
  * - the CLI installed into its own prefix (`npm install -g --prefix`), its `batchwrite` serving and appending.
  */
-import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs"
+import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs"
+import { rm } from "node:fs/promises"
 import { createRequire } from "node:module"
 import { tmpdir } from "node:os"
 import { dirname, join } from "node:path"
@@ -76,7 +77,9 @@ beforeAll(async () => {
   expectSuccess(cli, "npm install --global of the CLI")
 }, 600_000)
 
-afterAll(() => rmSync(scratch, { recursive: true, force: true }))
+// Asynchronously: the scratch folder holds thousands of installed files, and a synchronous removal on a loaded
+// machine blocks the test worker for longer than vitest waits for it.
+afterAll(() => rm(scratch, { recursive: true, force: true }), 120_000)
 
 describe("installed with npm outside the workspace", () => {
   it("the client's tarball ships dist/ only, and its exports point there", async () => {
