@@ -11,6 +11,8 @@ export default defineConfig({
   ssr: { resolve: { conditions } },
   test: {
     include: ["test/**/*.test.ts"],
-    testTimeout: 60_000
+    testTimeout: 60_000,
+    // Hooks start and stop real services and processes; on a loaded machine that takes longer than vitest's 10 s.
+    hookTimeout: 60_000
   }
 })
