@@ -21,7 +21,8 @@ const rateLimit = Options.text("rate-limit").pipe(
   Options.withDescription("This token's requests per second, e.g. 50/s (default: the service's)")
 )
 
-const decodeEntry = Schema.decodeUnknownEither(ServerConfig.TokenSettings)
+const isScope = Schema.is(ServerConfig.Scope)
+const isTokenEntry = Schema.is(ServerConfig.TokenSettings)
 
 const newCommand = Command.make("new", { workspace, scopes, rateLimit }, (options) =>
   Effect.gen(function* () {
@@ -34,14 +35,15 @@ const newCommand = Command.make("new", { workspace, scopes, rateLimit }, (option
       scopes: options.scopes.split(",").map((scope) => scope.trim()),
       ...(limit === undefined ? {} : { rateLimit: limit })
     }
-    const checked = decodeEntry(entry)
-    if (checked._tag === "Left") {
-      const bad = entry.scopes.find((scope) => !(ServerConfig.allScopes as ReadonlyArray<string>).includes(scope))
+    const unknownScope = entry.scopes.find((scope) => !isScope(scope))
+    if (unknownScope !== undefined) {
       return yield* new UsageError({
-        message:
-          bad === undefined
-            ? `--workspace must be a-z, 0-9, _ and - (up to 63 characters, starting with a letter or digit), got '${options.workspace}'`
-            : `--scopes: '${bad}' is not a scope (scopes: ${ServerConfig.allScopes.join(", ")})`
+        message: `--scopes: '${unknownScope}' is not a scope (scopes: ${ServerConfig.allScopes.join(", ")})`
+      })
+    }
+    if (!isTokenEntry(entry)) {
+      return yield* new UsageError({
+        message: `--workspace must be a-z, 0-9, _ and - (up to 63 characters, starting with a letter or digit), got '${options.workspace}'`
       })
     }
     if (json) return yield* Console.log(JSON.stringify({ token, configEntry: entry }))
