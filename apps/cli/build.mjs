@@ -1,9 +1,13 @@
-// Bundles the CLI into one ESM file (dist/bin.js) so `batchwrite` starts fast with plain `node`.
+// Bundles the CLI into one ESM file (dist/bin.js) so `batchwrite` starts fast with plain `node`, and the SQLite
+// thread's module beside it (dist/SqliteWorker.js, where the server's SqliteThread looks for it).
 import { build } from "esbuild"
 
 await build({
-  entryPoints: ["src/bin.ts"],
-  outfile: "dist/bin.js",
+  entryPoints: {
+    bin: "src/bin.ts",
+    SqliteWorker: "../../packages/server/src/storage/SqliteWorker.ts"
+  },
+  outdir: "dist",
   bundle: true,
   platform: "node",
   format: "esm",

@@ -6,7 +6,7 @@
  * a status by `error.code`; the server builds the same bodies with {@link envelopeOf}, {@link statusOf} and
  * {@link responseHeadersOf}.
  */
-import { type Envelope, ErrorCode, Limits, RowError } from "@batchwrite/core"
+import { type Envelope, ErrorCode, Limits, ObjectSchema, RecordValidation, RowError } from "@batchwrite/core"
 import { HttpApiSchema } from "@effect/platform"
 import { Option, Schema } from "effect"
 
@@ -77,17 +77,11 @@ export class RequestInvalid extends Schema.TaggedError<RequestInvalid>()(
   }
 }
 
-/** A field that no record may carry, with the index of the first record that carries it. */
-export const UnknownField = Schema.Struct({
-  field: Schema.String,
-  firstIndex: Schema.NonNegativeInt
-}).annotations({
-  identifier: "UnknownField",
-  description: "A field not on the object schema, and where it first appears"
-})
+/** A field that no record may carry, with the index of the first record that carries it (core's schema). */
+export const UnknownField = RecordValidation.UnknownField
 
 /** A field that no record may carry, with the index of the first record that carries it. */
-export type UnknownField = typeof UnknownField.Type
+export type UnknownField = RecordValidation.UnknownField
 
 /**
  * `400 CDP_ETL.VALIDATION.REQUEST_SCHEMA`: records carry fields that are not on the object schema. `details`:
@@ -165,15 +159,11 @@ export class IdempotencyInProgress extends Schema.TaggedError<IdempotencyInProgr
   HttpApiSchema.annotations({ status: 409 })
 ) {}
 
-/** A field whose type a schema change would change. */
-export const FieldTypeConflict = Schema.Struct({
-  field: Schema.String,
-  previousType: Schema.String,
-  nextType: Schema.String
-}).annotations({ identifier: "FieldTypeConflict", description: "A field whose type the change would change" })
+/** A field whose type a schema change would change (core's schema). */
+export const FieldTypeConflict = ObjectSchema.FieldTypeConflict
 
 /** A field whose type a schema change would change. */
-export type FieldTypeConflict = typeof FieldTypeConflict.Type
+export type FieldTypeConflict = ObjectSchema.FieldTypeConflict
 
 /**
  * `409 CDP_ETL.OBJECT.CONFLICT`: the new schema changes the type of existing fields. `details`:
@@ -554,13 +544,13 @@ export const codeOf = (error: ApiError): ErrorCode.ErrorCode => schemaOf(error).
 export const statusOfCode = (code: string): number | undefined => byCode.get(code)?.status
 
 /**
- * The headers an error response carries besides `Content-Type` (names in lower case): `www-authenticate: Bearer`
- * on a 401, `retry-after` (seconds) on a 429 and on a 409 `IN_PROGRESS`.
+ * The headers an error response carries besides `Content-Type` (names in lower case): `www-authenticate: Bearer
+ * realm="batchwrite"` on a 401, `retry-after` (seconds) on a 429 and on a 409 `IN_PROGRESS`.
  */
 export const responseHeadersOf = (error: ApiError): Readonly<Record<string, string>> => {
   switch (error._tag) {
     case "Unauthorized":
-      return { "www-authenticate": "Bearer" }
+      return { "www-authenticate": 'Bearer realm="batchwrite"' }
     case "RateLimited":
     case "IdempotencyInProgress":
       return { "retry-after": String(error.retryAfter) }

@@ -2,8 +2,10 @@
  * The operations routes (SPEC §1.10): liveness, readiness, Prometheus metrics, the OpenAPI document and the API
  * reference page. No bearer auth and no rate limit.
  */
+import { Envelope } from "@batchwrite/core"
 import { HttpApiEndpoint, HttpApiGroup, HttpApiSchema, OpenApi } from "@effect/platform"
-import { InternalErrorEnvelope, ServiceUnavailableEnvelope } from "./ApiErrors.js"
+import { Schema } from "effect"
+import { InternalErrorEnvelope, MethodNotAllowedEnvelope, ServiceUnavailableEnvelope } from "./ApiErrors.js"
 import { basePath } from "./BasePath.js"
 import { HealthResponse, OpenApiDocument, ReadinessResponse } from "./Responses.js"
 
@@ -12,6 +14,27 @@ export const metricsContentType = "text/plain; version=0.0.4; charset=utf-8"
 
 /** The content type of `GET /docs`. */
 export const docsContentType = "text/html; charset=utf-8"
+
+/** What `GET /` answers: where the API, its reference and its OpenAPI document are. */
+export const ServiceIndex = Schema.Struct({
+  service: Schema.Literal("batchwrite"),
+  api: Schema.String,
+  docs: Schema.String,
+  openapi: Schema.String
+}).annotations({
+  identifier: "ServiceIndex",
+  description: "Where the API, its reference page and its OpenAPI document are"
+})
+
+/** `GET /`: points to the API reference. */
+export const root = HttpApiEndpoint.get("root", "/")
+  .addSuccess(Envelope.SuccessEnvelope(ServiceIndex))
+  .annotateContext(
+    OpenApi.annotations({
+      summary: "Service index",
+      description: "Where the API (`/public/v1`), its reference page (`/docs`) and its OpenAPI document are."
+    })
+  )
 
 /** `GET /healthz`: the process is up. */
 export const healthz = HttpApiEndpoint.get("healthz", "/healthz")
@@ -68,11 +91,13 @@ export const docs = HttpApiEndpoint.get("docs", "/docs")
 
 /** The operations routes: outside bearer auth. */
 export const OpsGroup = HttpApiGroup.make("ops")
+  .add(root)
   .add(healthz)
   .add(readyz)
   .add(metrics)
   .add(openApiJson)
   .add(docs)
+  .addError(MethodNotAllowedEnvelope)
   .addError(InternalErrorEnvelope)
   .annotateContext(
     OpenApi.annotations({ title: "ops", description: "Health, readiness, metrics and documentation; no token" })

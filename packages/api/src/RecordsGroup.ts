@@ -136,6 +136,7 @@ export const writeRecord = HttpApiEndpoint.post("writeRecord")`/records/${Object
   .setPayload(Schema.Union(UpsertRecordBody, RecordBody))
   .addSuccess(RecordInsertedResponse, { status: 201 })
   .addSuccess(RecordUpdatedResponse)
+  .addSuccess(AcceptedBatchResponse, { status: 202 })
   .pipe(writeErrors)
   .annotateContext(
     OpenApi.annotations({
@@ -144,7 +145,10 @@ export const writeRecord = HttpApiEndpoint.post("writeRecord")`/records/${Object
         'Synchronous. Append: the body is the record itself. Upsert (`?mode=upsert`): `{"record": {…}, ' +
         '"matchKey": "…"}`. Answers `201` (`outcome: "inserted"`, `Location` pointing at the row) or `200` ' +
         '(`"updated"`, or `"stale"` when the object\'s `orderBy` says the record is older than the stored row, ' +
-        "which is left as it is), with the row as stored. An invalid record is `400 REQUEST_INVALID` with every " +
+        "which is left as it is), with the row as stored. A write that can touch another row (an upsert, or an append " +
+        "carrying a match-key value) takes its place in the acceptance order as a one-record job; when that job is " +
+        "not done within 30 s the answer is `202` with the job (`Location` pointing at it), like a batch's, and that " +
+        "is the answer an `Idempotency-Key` replays. An invalid record is `400 REQUEST_INVALID` with every " +
         "problem of the row in `details.errors` (row errors, pointers relative to the body: `/field` for an " +
         "append, `/record/field` for an upsert). Same auth, idempotency and rate limits as the batch routes."
     })

@@ -327,7 +327,9 @@ describe("ApiErrors", () => {
   })
 
   it("gives the response headers of each error", () => {
-    assert.deepStrictEqual(responseHeadersOf(new Unauthorized({ message: "x" })), { "www-authenticate": "Bearer" })
+    assert.deepStrictEqual(responseHeadersOf(new Unauthorized({ message: "x" })), {
+      "www-authenticate": 'Bearer realm="batchwrite"'
+    })
     assert.deepStrictEqual(responseHeadersOf(new RateLimited({ message: "x", retryAfter: 7 })), { "retry-after": "7" })
     assert.deepStrictEqual(responseHeadersOf(new IdempotencyInProgress({ message: "x", retryAfter: 1 })), {
       "retry-after": "1"

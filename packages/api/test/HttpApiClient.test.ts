@@ -303,6 +303,7 @@ layer(Layer.merge(TestServerLive, FetchHttpClient.layer))("HttpApiClient over re
         headers: {},
         payload: { record: { email: "ada@example.com", tier: "gold" }, matchKey: "email" }
       })
+      assert.ok("outcome" in inserted.data)
       assert.strictEqual(inserted.data.outcome, "inserted")
       assert.strictEqual(inserted.data.record._id, storedRow._id)
       assert.strictEqual(inserted.data.record.tier, "gold")
@@ -320,6 +321,7 @@ layer(Layer.merge(TestServerLive, FetchHttpClient.layer))("HttpApiClient over re
         headers: {},
         payload: { event: "signup" }
       })
+      assert.ok("outcome" in stale.data)
       assert.strictEqual(stale.data.outcome, "stale")
       assert.strictEqual((yield* server.lastRequest).url, "/public/v1/records/events")
       assert.deepStrictEqual(JSON.parse((yield* server.lastRequest).body), { event: "signup" })

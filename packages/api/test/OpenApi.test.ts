@@ -15,7 +15,7 @@ const operation = (method: string, path: string): Operation => {
   return found!
 }
 
-const authed = ["401", "403", "429", "500", "503"]
+const authed = ["401", "403", "405", "429", "500", "503"]
 const batchStatuses = ["200", "202", "400", "404", "408", "409", "413", "415", "422", ...authed]
 
 /** Every route of SPEC §1: method, path, operationId, statuses. */
@@ -26,7 +26,7 @@ const routes: ReadonlyArray<readonly [string, string, string, ReadonlyArray<stri
     "post",
     "/public/v1/records/{object}",
     "records.writeRecord",
-    ["200", "201", "400", "404", "408", "409", "413", "415", "422", ...authed]
+    ["200", "201", "202", "400", "404", "408", "409", "413", "415", "422", ...authed]
   ],
   ["get", "/public/v1/records/{object}", "records.listRecords", ["200", "400", "404", ...authed]],
   ["get", "/public/v1/records/{object}/{id}", "records.getRecord", ["200", "404", ...authed]],
@@ -40,11 +40,12 @@ const routes: ReadonlyArray<readonly [string, string, string, ReadonlyArray<stri
     "objects.putObject",
     ["200", "201", "400", "404", "408", "409", "413", "415", ...authed]
   ],
-  ["get", "/healthz", "ops.healthz", ["200", "500"]],
-  ["get", "/readyz", "ops.readyz", ["200", "500", "503"]],
-  ["get", "/metrics", "ops.metrics", ["200", "500"]],
-  ["get", "/public/v1/openapi.json", "ops.openApiJson", ["200", "500"]],
-  ["get", "/docs", "ops.docs", ["200", "500"]]
+  ["get", "/", "ops.root", ["200", "405", "500"]],
+  ["get", "/healthz", "ops.healthz", ["200", "405", "500"]],
+  ["get", "/readyz", "ops.readyz", ["200", "405", "500", "503"]],
+  ["get", "/metrics", "ops.metrics", ["200", "405", "500"]],
+  ["get", "/public/v1/openapi.json", "ops.openApiJson", ["200", "405", "500"]],
+  ["get", "/docs", "ops.docs", ["200", "405", "500"]]
 ]
 
 describe("the OpenAPI document", () => {

@@ -2,7 +2,7 @@
  * Jobs and batch requests on the wire (SPEC §1.3–§1.6): the bodies of the batch endpoints, the `202` answer that
  * accepts a batch, the job a client polls and the pages of its row errors.
  */
-import { Schema } from "effect"
+import { Either, Schema } from "effect"
 import { ObjectName } from "./ObjectSchema.js"
 import { RowError, RowErrorWithRecord } from "./RowError.js"
 
@@ -161,3 +161,62 @@ export const UpsertBatchBody = Schema.Struct({
 
 /** The body of `POST …/upsert-batch`. */
 export type UpsertBatchBody = typeof UpsertBatchBody.Type
+
+/** A batch body as parsed, before any check against its object: the `records` array and the `matchKey` sent. */
+export interface ParsedBatchBody {
+  readonly records: ReadonlyArray<unknown>
+  readonly matchKey: unknown
+}
+
+/** What kind of JSON value `value` is, for messages: `null`, `an array`, `an object`, `a number`, … */
+export const describeJson = (value: unknown): string =>
+  value === null
+    ? "null"
+    : Array.isArray(value)
+      ? "an array"
+      : typeof value === "object"
+        ? "an object"
+        : `a ${typeof value}`
+
+/**
+ * Parses the text of a batch body (`{"records": […], "matchKey"?: …}`): the one parse of a batch, at acceptance and
+ * again when a worker reads a stored body back. Fails with what is wrong, in words for the sender.
+ */
+export const parseBatchBody = (text: string): Either.Either<ParsedBatchBody, string> => {
+  let body: unknown
+  try {
+    body = JSON.parse(text)
+  } catch (error) {
+    return Either.left(`the body is not valid JSON: ${(error as Error).message}`)
+  }
+  if (typeof body !== "object" || body === null || Array.isArray(body)) {
+    return Either.left(`the body must be a JSON object with a "records" array, got ${describeJson(body)}`)
+  }
+  const { matchKey, records } = body as { readonly records?: unknown; readonly matchKey?: unknown }
+  return Array.isArray(records)
+    ? Either.right({ records, matchKey })
+    : Either.left(`the body needs a "records" array, got ${describeJson(records)}`)
+}
+
+/** How a batch's job is applied: the field upserts merge by, and whether it waits for earlier jobs of its object. */
+export interface BatchPlan {
+  readonly operation: Operation
+  /** The match key an upsert merges by; `null` for an append. */
+  readonly mergeKey: string | null
+  /**
+   * Whether the job applies only after every earlier job of its object: an upsert, or an append to an object with
+   * match keys (its rows may be merged into by later upserts, so acceptance order must hold).
+   */
+  readonly ordered: boolean
+}
+
+/** The plan of a batch: the one place that decides merging and ordering. */
+export const planBatch = (
+  operation: Operation,
+  matchKeys: ReadonlyArray<string>,
+  mergeKey: string | null
+): BatchPlan => ({
+  operation,
+  mergeKey: operation === "upsert-batch" ? mergeKey : null,
+  ordered: operation === "upsert-batch" || matchKeys.length > 0
+})

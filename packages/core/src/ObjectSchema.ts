@@ -203,11 +203,14 @@ export const makeObjectDefinition = (name: string, input: ObjectDefinitionInput)
     : { name, fields: input.fields, matchKeys: input.matchKeys, orderBy: input.orderBy }
 
 /** A field whose type a schema change would change. */
-export interface FieldTypeConflict {
-  readonly field: string
-  readonly previousType: FieldType
-  readonly nextType: FieldType
-}
+export const FieldTypeConflict = Schema.Struct({
+  field: Schema.String,
+  previousType: FieldType,
+  nextType: FieldType
+}).annotations({ identifier: "FieldTypeConflict", description: "A field whose type the change would change" })
+
+/** A field whose type a schema change would change. */
+export type FieldTypeConflict = typeof FieldTypeConflict.Type
 
 /**
  * The fields present in both schemas whose type differs, in the order of `next`: a non-empty answer makes the

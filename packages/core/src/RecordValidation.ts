@@ -17,6 +17,7 @@
  *   depth 1); at most 32. The walk stops at depth 33, so a value nested 100,000 deep costs 33 steps.
  * - A property whose value is `undefined` (not JSON; only possible from JavaScript callers) counts as absent.
  */
+import { Schema } from "effect"
 import { RequestInvalid, RequestSchema } from "./ErrorCode.js"
 import { defaultStringMaxLength, maxEmailLength, maxJsonDepth } from "./Limits.js"
 import type { ObjectDefinition } from "./ObjectSchema.js"
@@ -54,11 +55,20 @@ export interface ValidateOptions {
 /** A validator compiled for one object definition: validates the record at `index` of a batch. */
 export type RecordValidator = (record: unknown, index: number) => ValidationResult
 
+/** Whether a field has a value: present and not `null`. */
+export const hasValue = (value: unknown): boolean => value !== undefined && value !== null
+
 /** A field name on no schema, with the index of the first record that carries it. */
-export interface UnknownField {
-  readonly field: string
-  readonly firstIndex: number
-}
+export const UnknownField = Schema.Struct({
+  field: Schema.String,
+  firstIndex: Schema.NonNegativeInt
+}).annotations({
+  identifier: "UnknownField",
+  description: "A field not on the object schema, and where it first appears"
+})
+
+/** A field name on no schema, with the index of the first record that carries it. */
+export type UnknownField = typeof UnknownField.Type
 
 const KIND_STRING = 0
 const KIND_INTEGER = 1

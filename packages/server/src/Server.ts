@@ -6,22 +6,30 @@
 import { createServer } from "node:http"
 import { resolve } from "node:path"
 import { ObjectSchema } from "@batchwrite/core"
-import { HttpServer } from "@effect/platform"
+import { BatchwriteApi } from "@batchwrite/api"
+import { HttpApiBuilder, HttpServer } from "@effect/platform"
 import { NodeHttpServer } from "@effect/platform-node"
 import { Duration, Effect, Layer, Redacted } from "effect"
-import { AcceptedRecords } from "./AcceptedRecords.js"
-import { Tokens } from "./Auth.js"
-import * as Database from "./Database.js"
+import { AuthenticationLive } from "./http/Authentication.js"
+import { edgeLayer } from "./http/Edge.js"
 import { serveGracefully } from "./http/GracefulServe.js"
-import { observeRequests, router } from "./http/Router.js"
-import { IdempotencyLease, IdempotencyRepo } from "./IdempotencyRepo.js"
-import { JobLease, JobsRepo } from "./JobsRepo.js"
-import { JobWorkers } from "./JobWorkers.js"
-import { ObjectsRepo } from "./ObjectsRepo.js"
-import { RateLimiter } from "./RateLimit.js"
-import { RecordsRepo } from "./RecordsRepo.js"
+import { JobsHttpLive } from "./http/JobsHttp.js"
+import { ObjectsHttpLive } from "./http/ObjectsHttp.js"
+import { OpsHttpLive } from "./http/OpsHttp.js"
+import { RecordsHttpLive } from "./http/RecordsHttp.js"
+import { AcceptedRecords } from "./jobs/AcceptedRecords.js"
+import { JobWorkers } from "./jobs/JobWorkers.js"
 import { ServerConfig, type ServerSettings } from "./ServerConfig.js"
-import { ServiceMetrics } from "./ServiceMetrics.js"
+import { Tokens } from "./services/Auth.js"
+import { BatchAcceptance } from "./services/BatchAcceptance.js"
+import { Jobs } from "./services/Jobs.js"
+import { Objects } from "./services/Objects.js"
+import { RateLimiter } from "./services/RateLimit.js"
+import { Records, SingleWriteWait } from "./services/Records.js"
+import { ServiceMetrics } from "./services/ServiceMetrics.js"
+import * as Database from "./storage/Database.js"
+import { IdempotencyLease, IdempotencyRepo } from "./storage/IdempotencyRepo.js"
+import { JobLease, JobsRepo } from "./storage/JobsRepo.js"
 
 /**
  * Where the service stores: one SQLite file (one node), or a PostgreSQL database that any number of nodes share,
@@ -45,6 +53,11 @@ export interface ServeOptions extends ServerSettings {
    * in flight on a node that died are free for retries (PostgreSQL). Default 60 seconds.
    */
   readonly requestLease?: Duration.DurationInput | undefined
+  /**
+   * How long a single write that goes through the queue waits for its job before answering `202` with the job.
+   * Default 30 seconds.
+   */
+  readonly singleWriteWait?: Duration.DurationInput | undefined
 }
 
 /** Where the settings store, for people: the SQLite file's absolute path, or the PostgreSQL URL without its password. */
@@ -76,7 +89,7 @@ export const databaseLayer = (settings: DatabaseSettings) =>
 const configuredObjects = Layer.effectDiscard(
   Effect.gen(function* () {
     const config = yield* ServerConfig
-    const objects = yield* ObjectsRepo
+    const objects = yield* Objects
     for (const [workspace, definitions] of Object.entries(config.objects)) {
       for (const definition of definitions) {
         yield* objects
@@ -95,12 +108,13 @@ const configuredObjects = Layer.effectDiscard(
   })
 )
 
-/** The services the routes use, on a storage. */
+/** The services the routes use, on a storage, with the job workers running. */
 export const servicesLayer = (options: ServeOptions) =>
   Layer.mergeAll(
-    JobWorkers.layer({ workers: options.workers, pollInterval: "250 millis" }),
-    ObjectsRepo.Default,
-    RecordsRepo.Default,
+    BatchAcceptance.Default,
+    Records.Default,
+    Jobs.Default,
+    Objects.Default,
     JobsRepo.Default,
     IdempotencyRepo.Default,
     Tokens.layer,
@@ -108,6 +122,7 @@ export const servicesLayer = (options: ServeOptions) =>
     ServiceMetrics.Default,
     AcceptedRecords.Default
   ).pipe(
+    Layer.provideMerge(JobWorkers.layer({ workers: options.workers, pollInterval: "250 millis" })),
     Layer.provideMerge(Layer.succeed(ServerConfig, options)),
     Layer.provideMerge(databaseLayer(options.database)),
     Layer.provide(
@@ -115,7 +130,10 @@ export const servicesLayer = (options: ServeOptions) =>
         options.jobLease === undefined ? Layer.empty : Layer.succeed(JobLease, Duration.decode(options.jobLease)),
         options.requestLease === undefined
           ? Layer.empty
-          : Layer.succeed(IdempotencyLease, Duration.decode(options.requestLease))
+          : Layer.succeed(IdempotencyLease, Duration.decode(options.requestLease)),
+        options.singleWriteWait === undefined
+          ? Layer.empty
+          : Layer.succeed(SingleWriteWait, Duration.decode(options.singleWriteWait))
       )
     )
   )
@@ -127,7 +145,15 @@ export const servicesLayer = (options: ServeOptions) =>
 export const layer = (options: ServeOptions) => {
   const services = servicesLayer(options)
   const nodeServer = createServer()
-  const http = Layer.scopedDiscard(serveGracefully(nodeServer, router, observeRequests(options.requestLog))).pipe(
+  const api = HttpApiBuilder.api(BatchwriteApi).pipe(
+    Layer.provide([RecordsHttpLive, JobsHttpLive, ObjectsHttpLive, OpsHttpLive]),
+    Layer.provide(AuthenticationLive)
+  )
+  const http = Layer.scopedDiscard(
+    Effect.flatMap(HttpApiBuilder.httpApp, (app) => serveGracefully(nodeServer, app))
+  ).pipe(
+    Layer.provide(Layer.mergeAll(api, edgeLayer(options.requestLog))),
+    Layer.provide([HttpApiBuilder.Router.Live, HttpApiBuilder.Middleware.layer]),
     Layer.merge(logStarted(options.database)),
     Layer.provideMerge(NodeHttpServer.layer(() => nodeServer, { port: options.port, host: options.host }))
   )

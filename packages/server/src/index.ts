@@ -4,13 +4,13 @@
  */
 
 /** Bearer tokens, workspaces and scopes. */
-export * as Auth from "./Auth.js"
+export * as Auth from "./services/Auth.js"
 
 /** The storage layers (SQLite, PostgreSQL) with migrations. */
-export * as Database from "./Database.js"
+export * as Database from "./storage/Database.js"
 
 /** An online backup of the SQLite database while the service runs. */
-export * as SqliteBackup from "./SqliteBackup.js"
+export * as SqliteBackup from "./storage/SqliteBackup.js"
 
 /** The service as one layer, for `batchwrite serve`, tests and other applications. */
 export * as Server from "./Server.js"
@@ -19,4 +19,4 @@ export * as Server from "./Server.js"
 export * as ServerConfig from "./ServerConfig.js"
 
 /** Stored rows of objects: batch writes inside a job's transaction, and reads (for tools such as the benchmarks). */
-export * as RecordsRepo from "./RecordsRepo.js"
+export * as RecordsRepo from "./storage/RecordsRepo.js"

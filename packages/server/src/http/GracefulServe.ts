@@ -62,14 +62,10 @@ const closeWhenDrained = (server: Http.Server, timeout: Duration.Duration) =>
     }, 50)
   })
 
-/**
- * Serves `app` on the `HttpServer` backed by `server`, stopping gracefully when the scope closes. `middleware`
- * wraps every request, as `HttpServer.serve`'s does.
- */
+/** Serves `app` on the `HttpServer` backed by `server`, stopping gracefully when the scope closes. */
 export const serveGracefully = <E, R>(
   server: Http.Server,
-  app: HttpApp.Default<E, R>,
-  middleware: HttpMiddleware.HttpMiddleware
+  app: HttpApp.Default<E, R>
 ): Effect.Effect<void, never, HttpServer.HttpServer | Scope.Scope | Exclude<R, Scope.Scope>> =>
   Effect.gen(function* () {
     let draining = false
@@ -78,7 +74,7 @@ export const serveGracefully = <E, R>(
         draining ? HttpServerResponse.setHeader(response, "connection", "close") : response
       )
     )
-    yield* HttpServer.serveEffect(app, (inner) => markClosing(middleware(inner)))
+    yield* HttpServer.serveEffect(app, markClosing)
     // Added after the platform's finalizer, so it runs before it.
     yield* Effect.addFinalizer(() =>
       Effect.suspend(() => {

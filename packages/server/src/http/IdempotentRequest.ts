@@ -2,19 +2,16 @@
  * `Idempotency-Key` on POSTs (SPEC §1.7): the header's syntax, and the wrapper that replays a stored response
  * byte for byte, refuses a reused key with another body (422) or a key still in flight (409), stores what a
  * request answered (never a 429 or a 5xx), and releases the key when the request dies.
+ *
+ * The wrapper owns the key from `begin` to its end. A request whose effect is itself stored (a batch: its job) asks
+ * the wrapper to complete the key inside that transaction (`completeWithin`), so the effect and its answer commit
+ * together; otherwise the wrapper stores the answer once the request is done.
  */
 import { createHash } from "node:crypto"
-import { ErrorCode } from "@batchwrite/core"
-import { Effect, Either, Exit, Option } from "effect"
-import { IdempotencyRepo, type IdempotencyScope } from "../IdempotencyRepo.js"
-import { ApiFailure, requestInvalid } from "./ApiFailure.js"
+import { type ApiError, IdempotencyInProgress, IdempotencyKeyReused, RequestInvalid } from "@batchwrite/api"
+import { Data, Effect, Either, Exit, Option } from "effect"
+import { IdempotencyRepo, type IdempotencyScope } from "../storage/IdempotencyRepo.js"
 import { failure, type TextResponse } from "./Responses.js"
-
-/** What a handler answered, and whether it already stored the answer under the key (the 202 path does). */
-export interface Handled {
-  readonly response: TextResponse
-  readonly stored: boolean
-}
 
 const visibleAscii = /^[\x21-\x7e]{1,255}$/
 const sfString = /^"((?:[\x20-\x21\x23-\x5b\x5d-\x7e]|\\["\\])*)"$/
@@ -23,7 +20,9 @@ const sfString = /^"((?:[\x20-\x21\x23-\x5b\x5d-\x7e]|\\["\\])*)"$/
  * The key of an `Idempotency-Key` header: 1–255 visible ASCII characters, or an RFC 8941 quoted string of them.
  * No header is `None`; a malformed one is a 400 that says what a key must look like.
  */
-export const parseIdempotencyKey = (header: string | undefined): Either.Either<Option.Option<string>, ApiFailure> => {
+export const parseIdempotencyKey = (
+  header: string | undefined
+): Either.Either<Option.Option<string>, RequestInvalid> => {
   if (header === undefined) return Either.right(Option.none())
   const trimmed = header.trim()
   const quoted = sfString.exec(trimmed)
@@ -31,14 +30,36 @@ export const parseIdempotencyKey = (header: string | undefined): Either.Either<O
   return key.length >= 1 && key.length <= 255 && (quoted !== null || visibleAscii.test(key))
     ? Either.right(Option.some(key))
     : Either.left(
-        requestInvalid("Idempotency-Key must be 1 to 255 visible ASCII characters (or an RFC 8941 quoted string)")
+        new RequestInvalid({
+          message: "Idempotency-Key must be 1 to 255 visible ASCII characters (or an RFC 8941 quoted string)"
+        })
       )
 }
 
 /** The fingerprint of a decoded body: SHA-256 of its text. */
 export const fingerprintOf = (body: string): string => createHash("sha256").update(body, "utf8").digest("hex")
 
+/** The transaction completing a key found it no longer held by its request (released, or taken over). */
+export class IdempotencyKeyNotHeld extends Data.TaggedError("IdempotencyKeyNotHeld")<{
+  readonly scope: IdempotencyScope
+}> {
+  override get message(): string {
+    return `idempotency key ${JSON.stringify(this.scope.key)} is no longer held by this request; nothing was stored`
+  }
+}
+
+/** What the wrapper lends the request: completing its key inside the request's own transaction. */
+export interface HeldKey {
+  /**
+   * Stores `response` as the key's answer, in the caller's transaction; dies with {@link IdempotencyKeyNotHeld}
+   * (rolling the transaction back) when the request no longer holds the key. Nothing without a key.
+   */
+  readonly completeWithin: (response: TextResponse) => Effect.Effect<void>
+}
+
 const isStorable = (status: number) => status < 500 && status !== 429
+
+const withoutKey: HeldKey = { completeWithin: () => Effect.void }
 
 /**
  * Runs `handle` under an idempotency key when the request has one. A failure of `handle` becomes its error
@@ -47,12 +68,10 @@ const isStorable = (status: number) => status < 500 && status !== 429
 export const withIdempotency = <R>(
   scope: Option.Option<IdempotencyScope>,
   body: string,
-  handle: Effect.Effect<Handled, ApiFailure, R>
+  handle: (key: HeldKey) => Effect.Effect<TextResponse, ApiError, R>
 ): Effect.Effect<TextResponse, never, R | IdempotencyRepo> => {
-  const answer = handle.pipe(
-    Effect.catchAll((error) => Effect.succeed<Handled>({ response: failure(error), stored: false }))
-  )
-  if (Option.isNone(scope)) return Effect.map(answer, (handled) => handled.response)
+  const answer = (key: HeldKey) => handle(key).pipe(Effect.catchAll((error) => Effect.succeed(failure(error))))
+  if (Option.isNone(scope)) return answer(withoutKey)
   // Taking the key and arming its release are one step: an interruption while `begin` waits for the database (the
   // key may already be taken there) must not leave the key held until its lease runs out.
   return Effect.uninterruptibleMask((restore) =>
@@ -64,35 +83,38 @@ export const withIdempotency = <R>(
           return { ...begun.response, headers: { ...begun.response.headers, "idempotent-replayed": "true" } }
         case "Mismatch":
           return failure(
-            new ApiFailure({
-              status: 422,
-              code: ErrorCode.IdempotencyKeyReused,
+            new IdempotencyKeyReused({
               message: "this Idempotency-Key was used with a different body; use a new key for a different batch"
             })
           )
         case "InProgress":
           return failure(
-            new ApiFailure({
-              status: 409,
-              code: ErrorCode.IdempotencyInProgress,
+            new IdempotencyInProgress({
               message: "a request with this Idempotency-Key is still being handled; retry after a moment",
-              details: { retryAfter: begun.retryAfterSeconds },
-              headers: { "retry-after": String(begun.retryAfterSeconds) }
+              retryAfter: begun.retryAfterSeconds
             })
           )
         case "Fresh":
           break
       }
+      let completed = false
+      const held: HeldKey = {
+        completeWithin: (response) =>
+          Effect.flatMap(repo.completeHeld(scope.value, response), (isHeld) => {
+            if (!isHeld) return Effect.die(new IdempotencyKeyNotHeld({ scope: scope.value }))
+            completed = true
+            return Effect.void
+          })
+      }
       // On every exit, an interruption included (the client went away while the request was handled): a request
       // that ends without a storable answer frees its key at once, rather than holding it until its lease runs out.
-      const handled = yield* Effect.onExit(restore(answer), (exit) =>
-        Exit.isSuccess(exit) && isStorable(exit.value.response.status)
-          ? exit.value.stored
+      return yield* Effect.onExit(restore(answer(held)), (exit) =>
+        Exit.isSuccess(exit) && isStorable(exit.value.status)
+          ? completed
             ? Effect.void
-            : repo.complete(scope.value, exit.value.response)
+            : repo.complete(scope.value, exit.value)
           : repo.release(scope.value)
       )
-      return handled.response
     })
   )
 }

@@ -4,11 +4,25 @@
  * output cap so a gzip bomb cannot exhaust memory. Yields the decoded body text, never re-serialized.
  */
 import { gunzip } from "node:zlib"
-import { ErrorCode, Limits } from "@batchwrite/core"
+import { PayloadTooLarge, RequestInvalid, UnsupportedMediaType } from "@batchwrite/api"
+import { Limits } from "@batchwrite/core"
 import type { HttpServerRequest } from "@effect/platform"
 import { NodeHttpServerRequest } from "@effect/platform-node"
 import { Effect } from "effect"
-import { ApiFailure, payloadTooLarge } from "./ApiFailure.js"
+
+/** What reading a body can fail with. */
+export type BodyRejected = PayloadTooLarge | UnsupportedMediaType | RequestInvalid
+
+/**
+ * 413 with the limit and the size seen. When the body was cut off (chunked, or a gzip stream that inflates past the
+ * limit) the whole size is unknown: `size` is the bytes seen when reading stopped, and the message says "at least".
+ */
+const payloadTooLarge = (size: number, whole: boolean) =>
+  new PayloadTooLarge({
+    message: `request body of ${whole ? "" : "at least "}${size} bytes is over the limit of ${Limits.maxBodyBytes} bytes (measured after gzip is undone); split the batch (at most ${Limits.maxRecordsPerBatch} records and ${Limits.maxBodyBytes} bytes per request)`,
+    limit: Limits.maxBodyBytes,
+    size
+  })
 
 const isJsonContentType = (contentType: string | undefined): boolean => {
   if (contentType === undefined) return false
@@ -17,14 +31,12 @@ const isJsonContentType = (contentType: string | undefined): boolean => {
 }
 
 const unsupportedMediaType = (contentType: string | undefined) =>
-  new ApiFailure({
-    status: 415,
-    code: ErrorCode.UnsupportedMediaType,
+  new UnsupportedMediaType({
     message: `the body must be JSON: send 'Content-Type: application/json' (got ${contentType === undefined ? "none" : `'${contentType}'`})`
   })
 
 const readRaw = (request: HttpServerRequest.HttpServerRequest, limit: number) =>
-  Effect.async<Buffer, ApiFailure>((resume) => {
+  Effect.async<Buffer, BodyRejected>((resume) => {
     const incoming = NodeHttpServerRequest.toIncomingMessage(request)
     const chunks: Array<Buffer> = []
     let size = 0
@@ -47,15 +59,7 @@ const readRaw = (request: HttpServerRequest.HttpServerRequest, limit: number) =>
     }
     const onError = (error: Error) => {
       cleanup()
-      resume(
-        Effect.fail(
-          new ApiFailure({
-            status: 400,
-            code: ErrorCode.RequestInvalid,
-            message: `could not read the body: ${error.message}`
-          })
-        )
-      )
+      resume(Effect.fail(new RequestInvalid({ message: `could not read the body: ${error.message}` })))
     }
     const onAborted = () => onError(new Error("the client aborted the request"))
     incoming.on("data", onData).once("end", onEnd).once("error", onError).once("aborted", onAborted)
@@ -63,22 +67,14 @@ const readRaw = (request: HttpServerRequest.HttpServerRequest, limit: number) =>
   })
 
 const gunzipCapped = (compressed: Buffer, limit: number) =>
-  Effect.async<Buffer, ApiFailure>((resume) => {
+  Effect.async<Buffer, BodyRejected>((resume) => {
     gunzip(compressed, { maxOutputLength: limit + 1 }, (error, result) => {
       if (error === null) {
         resume(result.length > limit ? Effect.fail(payloadTooLarge(result.length, false)) : Effect.succeed(result))
       } else if (error instanceof RangeError || (error as NodeJS.ErrnoException).code === "ERR_BUFFER_TOO_LARGE") {
         resume(Effect.fail(payloadTooLarge(limit + 1, false)))
       } else {
-        resume(
-          Effect.fail(
-            new ApiFailure({
-              status: 400,
-              code: ErrorCode.RequestInvalid,
-              message: `the gzip body is corrupt: ${error.message}`
-            })
-          )
-        )
+        resume(Effect.fail(new RequestInvalid({ message: `the gzip body is corrupt: ${error.message}` })))
       }
     })
   })
@@ -91,16 +87,14 @@ const gunzipCapped = (compressed: Buffer, limit: number) =>
 export const readJsonBody = (
   request: HttpServerRequest.HttpServerRequest,
   limit: number = Limits.maxBodyBytes
-): Effect.Effect<string, ApiFailure> =>
+): Effect.Effect<string, BodyRejected> =>
   Effect.gen(function* () {
     const contentType = request.headers["content-type"]
     if (!isJsonContentType(contentType)) return yield* Effect.fail(unsupportedMediaType(contentType))
     const encoding = (request.headers["content-encoding"] ?? "identity").trim().toLowerCase()
     if (encoding !== "identity" && encoding !== "gzip") {
       return yield* Effect.fail(
-        new ApiFailure({
-          status: 415,
-          code: ErrorCode.UnsupportedMediaType,
+        new UnsupportedMediaType({
           message: `unsupported Content-Encoding '${encoding}': send the body as is or gzip`
         })
       )

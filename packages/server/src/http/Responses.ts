@@ -1,9 +1,10 @@
 /**
- * JSON responses in the SPEC §1 envelopes, written once as text (so an idempotent replay can send the same bytes).
+ * JSON responses in the SPEC §1 envelopes, written once as text (so an idempotent replay can send the same bytes):
+ * successes, and the error envelope of an api error with its status and headers.
  */
-import { Envelope, ErrorCode } from "@batchwrite/core"
+import { type ApiError, envelopeOf, responseHeadersOf, statusOf } from "@batchwrite/api"
+import { Envelope } from "@batchwrite/core"
 import { HttpServerResponse } from "@effect/platform"
-import type { ApiFailure } from "./ApiFailure.js"
 
 /** A response as stored for idempotent replay: status, headers and the exact body text. */
 export interface TextResponse {
@@ -21,26 +22,20 @@ export const success = (status: number, data: unknown, headers: Record<string, s
   body: JSON.stringify(Envelope.makeSuccessEnvelope(data))
 })
 
-/** The error envelope of a failure. */
-export const failure = (error: ApiFailure): TextResponse => ({
-  status: error.status,
-  headers: { ...error.headers, ...(error.status === 401 ? { "www-authenticate": 'Bearer realm="batchwrite"' } : {}) },
-  body: JSON.stringify(Envelope.makeErrorEnvelope(error.code, error.message, error.details))
+/** The error envelope of an api error, with its status and headers (`WWW-Authenticate`, `Retry-After`). */
+export const failure = (error: ApiError, headers: Record<string, string> = {}): TextResponse => ({
+  status: statusOf(error),
+  headers: { ...responseHeadersOf(error), ...headers },
+  body: JSON.stringify(envelopeOf(error))
 })
 
-/** 500 without details: the cause goes to the log, never to the client. */
-export const internalError: TextResponse = {
-  status: 500,
-  headers: {},
-  body: JSON.stringify(
-    Envelope.makeErrorEnvelope(ErrorCode.InternalError, "internal error; the request was not applied")
-  )
-}
-
-/** The HTTP response of a text response, with extra headers (rate limits) merged in. */
-export const toHttp = (response: TextResponse, extraHeaders: Record<string, string> = {}) =>
+/** The HTTP response of a text response. */
+export const toHttp = (response: TextResponse) =>
   HttpServerResponse.text(response.body, {
     status: response.status,
     contentType: jsonContentType,
-    headers: { ...response.headers, ...extraHeaders }
+    headers: response.headers
   })
+
+/** A `200` success as an HTTP response. */
+export const ok = (data: unknown, headers?: Record<string, string>) => toHttp(success(200, data, headers))

@@ -4,41 +4,16 @@
  * stored before a change are kept as they are.
  */
 import { preferWait, ResponseHeaders } from "@batchwrite/api"
-import type { Job, ObjectSchema } from "@batchwrite/core"
+import { type Job, ObjectSchema } from "@batchwrite/core"
 import { HttpClientRequest } from "@effect/platform"
 import { assert, layer } from "@effect/vitest"
 import { Effect } from "effect"
 import * as TestService from "../support/TestService.js"
 
 TestService.forEachAdapter((adapter) => {
-  /** `events` as SPEC §1.1 describes it. */
-  const specEvents: ObjectSchema.ObjectDefinition = {
-    name: "events",
-    fields: {
-      session_id: { type: "string" },
-      event: { type: "string", required: true },
-      url: { type: "string" },
-      occurred_at: { type: "datetime", required: true },
-      user_id: { type: "string" },
-      properties: { type: "json" }
-    },
-    matchKeys: []
-  }
-
-  /** `profiles` as SPEC §1.1 describes it. */
-  const specProfiles: ObjectSchema.ObjectDefinition = {
-    name: "profiles",
-    fields: {
-      email: { type: "email", required: true },
-      external_id: { type: "string" },
-      first_name: { type: "string" },
-      last_name: { type: "string" },
-      tier: { type: "string" },
-      last_seen_at: { type: "datetime" },
-      attributes: { type: "json" }
-    },
-    matchKeys: ["email", "external_id"]
-  }
+  // The defaults as core defines them (core's own tests hold them to SPEC §1.1).
+  const specEvents = ObjectSchema.eventsObject
+  const specProfiles = ObjectSchema.profilesObject
 
   const widgetFields = {
     sku: { type: "string", required: true },

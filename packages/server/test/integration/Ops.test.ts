@@ -4,6 +4,7 @@
  */
 import { openApiSpec } from "@batchwrite/api"
 import { assert, layer } from "@effect/vitest"
+import { HttpClientRequest } from "@effect/platform"
 import { Effect } from "effect"
 import * as TestService from "../support/TestService.js"
 
@@ -84,6 +85,38 @@ TestService.forEachAdapter((adapter) => {
           const response = yield* TestService.rawGet(path, { token: TestService.tokens.alpha })
           TestService.expectError(response, 404, "RouteNotFound")
         }
+      })
+    )
+
+    it.effect("a route asked with a method it does not have answers 405 with Allow, before any other check", () =>
+      Effect.gen(function* () {
+        const cases = [
+          { method: "GET", path: "/public/v1/records/events/append-batch", allow: "POST" },
+          { method: "DELETE", path: "/public/v1/records/events/upsert-batch", allow: "POST" },
+          { method: "POST", path: "/public/v1/objects/events", allow: "GET, PUT, HEAD" },
+          { method: "PUT", path: "/public/v1/records/events/jobs/rjob_01JD00000000000000000000ZZ", allow: "GET, HEAD" },
+          { method: "POST", path: "/healthz", allow: "GET, HEAD" }
+        ]
+        for (const { allow, method, path } of cases) {
+          // No token: the method is wrong whoever asks.
+          const response = yield* TestService.send(HttpClientRequest.make(method as "GET")(path))
+          const error = TestService.expectError(response, 405, "MethodNotAllowed")
+          assert.strictEqual(response.headers.allow, allow, path)
+          assert.include(error.message, method)
+        }
+      })
+    )
+
+    it.effect("GET / points to the reference page, the API and the OpenAPI document", () =>
+      Effect.gen(function* () {
+        const { anonymous } = yield* TestService.TestService
+        const index = yield* anonymous.ops.root()
+        assert.deepStrictEqual(index.data, {
+          service: "batchwrite",
+          api: "/public/v1",
+          docs: "/docs",
+          openapi: "/public/v1/openapi.json"
+        })
       })
     )
 

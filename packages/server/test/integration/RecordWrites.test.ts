@@ -12,7 +12,7 @@ TestService.forEachAdapter((adapter) => {
     it.effect("an append answers 201 with the stored row and its Location", () =>
       Effect.gen(function* () {
         const { api } = yield* TestService.TestService
-        const written = yield* api.alpha.records.writeRecord({
+        const written = yield* TestService.writeRow({
           path: { object: "events" },
           urlParams: {},
           headers: {},
@@ -37,9 +37,8 @@ TestService.forEachAdapter((adapter) => {
       "an upsert inserts (201), merges field by field (200 updated), and reports stale writes (200 stale)",
       () =>
         Effect.gen(function* () {
-          const { api } = yield* TestService.TestService
           const upsert = (record: Record<string, unknown>) =>
-            api.alpha.records.writeRecord({
+            TestService.writeRow({
               path: { object: "accounts" },
               urlParams: { mode: "upsert" },
               headers: {},
@@ -60,9 +59,8 @@ TestService.forEachAdapter((adapter) => {
 
     it.effect("a bad record is a 400 with every row error, pointing into the body; nothing is stored", () =>
       Effect.gen(function* () {
-        const { api } = yield* TestService.TestService
         const error = yield* Effect.flip(
-          api.alpha.records.writeRecord({
+          TestService.writeRow({
             path: { object: "events" },
             urlParams: {},
             headers: {},
@@ -74,7 +72,7 @@ TestService.forEachAdapter((adapter) => {
         const errors = error.rowErrors ?? []
         assert.deepStrictEqual(errors.map((e) => e.pointer).sort(), ["/event", "/occurred_at"])
         const upsertError = yield* Effect.flip(
-          api.alpha.records.writeRecord({
+          TestService.writeRow({
             path: { object: "accounts" },
             urlParams: { mode: "upsert" },
             headers: {},
@@ -97,7 +95,7 @@ TestService.forEachAdapter((adapter) => {
             payload: { matchKey: "key", records: [{ key: "order", a: i }] }
           })
         }
-        const written = yield* api.alpha.records.writeRecord({
+        const written = yield* TestService.writeRow({
           path: { object: "counters" },
           urlParams: { mode: "upsert" },
           headers: {},
@@ -112,9 +110,8 @@ TestService.forEachAdapter((adapter) => {
 
     it.effect("idempotency: the same key replays the stored answer, another body is a 422", () =>
       Effect.gen(function* () {
-        const { api } = yield* TestService.TestService
         const send = (event: string) =>
-          api.alpha.records.writeRecord({
+          TestService.writeRow({
             path: { object: "events" },
             urlParams: {},
             headers: { "idempotency-key": "rt-write-1" },
@@ -128,4 +125,43 @@ TestService.forEachAdapter((adapter) => {
       })
     )
   })
+})
+
+TestService.forEachAdapter((adapter) => {
+  layer(TestService.layer({ adapter, singleWriteWait: "0 millis" }), { excludeTestServices: true })(
+    "a single write whose job is not done in time",
+    (it) => {
+      it.effect("answers 202 with its job; the 202 is what its Idempotency-Key replays, and the write applies", () =>
+        Effect.gen(function* () {
+          const { api } = yield* TestService.TestService
+          // A large upsert ahead of it on the same object: the write's job waits behind it.
+          const ahead = Array.from({ length: 5_000 }, (_, i) => ({ key: `ahead-${i}`, a: i }))
+          yield* api.alpha.records.upsertBatch({
+            path: { object: "counters" },
+            headers: {},
+            payload: { matchKey: "key", records: ahead }
+          })
+          const body = JSON.stringify({ record: { key: "late", a: 1 }, matchKey: "key" })
+          const headers = { "idempotency-key": "late-write-1" }
+          const send = TestService.rawPost("/public/v1/records/counters?mode=upsert", body, {
+            token: TestService.tokens.alpha,
+            headers
+          })
+          const first = yield* send
+          assert.strictEqual(first.status, 202, first.text)
+          const accepted = TestService.dataOf<{ jobId: string; statusPath: string; acceptedRecords: number }>(first)
+          assert.strictEqual(accepted.acceptedRecords, 1)
+          assert.strictEqual(first.headers.location, `/public/v1${accepted.statusPath}`)
+          const replay = yield* send
+          assert.strictEqual(replay.status, 202, "a replay is the stored 202, never a 408")
+          assert.strictEqual(replay.text, first.text)
+          assert.strictEqual(replay.headers["idempotent-replayed"], "true")
+          const job = yield* TestService.awaitJob(api.alpha, "counters", accepted.jobId)
+          assert.strictEqual(job.state, "completed")
+          const rows = yield* TestService.allRecords(api.alpha, "counters", { key: "late" })
+          assert.strictEqual(rows.length, 1)
+        })
+      )
+    }
+  )
 })

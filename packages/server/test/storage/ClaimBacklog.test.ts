@@ -10,7 +10,7 @@
 import type { Job } from "@batchwrite/core"
 import { assert, it } from "@effect/vitest"
 import { Effect, Option } from "effect"
-import { JobsRepo } from "../../src/JobsRepo.js"
+import { JobsRepo } from "../../src/storage/JobsRepo.js"
 import { acceptBatch, onPostgres, storageOn } from "./TestStorage.js"
 
 const history = 600

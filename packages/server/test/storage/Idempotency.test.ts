@@ -1,8 +1,9 @@
 import { assert, describe, it } from "@effect/vitest"
+import { Job } from "@batchwrite/core"
 import { Deferred, Duration, Effect, Exit, Fiber, Option, TestClock } from "effect"
-import { type IdempotencyScope, IdempotencyRepo, type StoredResponse } from "../../src/IdempotencyRepo.js"
+import { type IdempotencyScope, IdempotencyRepo, type StoredResponse } from "../../src/storage/IdempotencyRepo.js"
 import { fingerprintOf, withIdempotency } from "../../src/http/IdempotentRequest.js"
-import { JobsRepo } from "../../src/JobsRepo.js"
+import { JobsRepo } from "../../src/storage/JobsRepo.js"
 import { countRows, newJobId, forEachAdapter, storageOn } from "./TestStorage.js"
 
 forEachAdapter((adapter) => {
@@ -67,7 +68,9 @@ forEachAdapter((adapter) => {
         const keys = yield* IdempotencyRepo
         const started = yield* Deferred.make<void>()
         const request = yield* Effect.fork(
-          withIdempotency(Option.some(scope), "{}", Effect.zipRight(Deferred.succeed(started, undefined), Effect.never))
+          withIdempotency(Option.some(scope), "{}", () =>
+            Effect.zipRight(Deferred.succeed(started, undefined), Effect.never)
+          )
         )
         yield* Deferred.await(started)
         assert.strictEqual((yield* keys.begin(scope, fingerprintOf("{}")))._tag, "InProgress")
@@ -90,7 +93,7 @@ forEachAdapter((adapter) => {
               .pipe(Effect.zipLeft(Deferred.succeed(taken, undefined)), Effect.zipLeft(Deferred.await(proceed)))
         })
         const request = yield* Effect.fork(
-          withIdempotency(Option.some(scope), "{}", Effect.never).pipe(
+          withIdempotency(Option.some(scope), "{}", () => Effect.never).pipe(
             Effect.provideService(IdempotencyRepo, slowBegin)
           )
         )
@@ -139,20 +142,27 @@ forEachAdapter((adapter) => {
       }).pipe(Effect.provide(TestStorage))
     )
 
-    it.effect("releaseAllInProgress frees every key in progress and keeps completed ones", () =>
-      Effect.gen(function* () {
-        const keys = yield* IdempotencyRepo
-        yield* keys.begin(scope, "f1")
-        yield* keys.begin({ ...scope, key: "k2" }, "f1")
-        yield* keys.begin({ ...scope, key: "k3" }, "f1")
-        yield* keys.complete({ ...scope, key: "k3" }, response)
-        assert.strictEqual(yield* keys.releaseAllInProgress(), 2)
-        assert.deepStrictEqual(yield* keys.begin(scope, "f9"), { _tag: "Fresh" })
-        assert.strictEqual((yield* keys.begin({ ...scope, key: "k3" }, "f1"))._tag, "Replay")
-      }).pipe(Effect.provide(TestStorage))
+    it.effect(
+      "releaseAbandoned frees the keys in progress left by a previous run (on shared storage, once their lease ran out) and keeps completed ones",
+      () =>
+        Effect.gen(function* () {
+          const keys = yield* IdempotencyRepo
+          yield* keys.begin(scope, "f1")
+          yield* keys.begin({ ...scope, key: "k2" }, "f1")
+          yield* keys.begin({ ...scope, key: "k3" }, "f1")
+          yield* keys.complete({ ...scope, key: "k3" }, response)
+          if (adapter.name === "postgres") {
+            // Other nodes may hold keys in progress: only expired leases are taken back.
+            assert.strictEqual(yield* keys.releaseAbandoned(), 0)
+            yield* TestClock.adjust(Duration.minutes(2))
+          }
+          assert.strictEqual(yield* keys.releaseAbandoned(), 2)
+          assert.deepStrictEqual(yield* keys.begin(scope, "f9"), { _tag: "Fresh" })
+          assert.strictEqual((yield* keys.begin({ ...scope, key: "k3" }, "f1"))._tag, "Replay")
+        }).pipe(Effect.provide(TestStorage))
     )
 
-    it.effect("accept completes the key in the same transaction as the job; a failed accept leaves neither", () =>
+    it.effect("queueing completes the key in the same transaction as the job; a failed queueing leaves neither", () =>
       Effect.gen(function* () {
         const keys = yield* IdempotencyRepo
         const jobs = yield* JobsRepo
@@ -161,24 +171,24 @@ forEachAdapter((adapter) => {
           jobId,
           workspace: "w",
           objectName: "events",
-          operation: "append-batch" as const,
-          matchKey: null,
+          plan: Job.planBatch("append-batch", [], null),
           body: '{"records":[{"event":"a","occurred_at":"2026-04-21T15:00:00Z"}]}',
           acceptedRecords: 1,
-          ordered: false,
-          createdAt: new Date(),
-          idempotency: Option.some({ scope, response })
+          createdAt: new Date()
         }
+        // What the idempotency wrapper stores in the acceptance's transaction.
+        const completing = (scope: IdempotencyScope, response: StoredResponse) =>
+          Effect.flatMap(keys.completeHeld(scope, response), (held) =>
+            held ? Effect.void : Effect.dieMessage("not held")
+          )
         yield* keys.begin(scope, "f1")
-        yield* jobs.accept(input)
+        yield* jobs.queue(input, completing(scope, response))
         assert.deepStrictEqual(yield* keys.begin(scope, "f1"), { _tag: "Replay", response })
 
         // The same job id again violates the jobs' primary key: the whole accept rolls back.
         const second = { ...scope, key: "k2" }
         yield* keys.begin(second, "f1")
-        const exit = yield* Effect.exit(
-          jobs.accept({ ...input, idempotency: Option.some({ scope: second, response: { ...response, status: 200 } }) })
-        )
+        const exit = yield* Effect.exit(jobs.queue(input, completing(second, { ...response, status: 200 })))
         assert.isTrue(Exit.isFailure(exit))
         assert.strictEqual((yield* keys.begin(second, "f1"))._tag, "InProgress")
         assert.strictEqual(yield* countRows("jobs"), 1)
@@ -186,14 +196,12 @@ forEachAdapter((adapter) => {
         const third = { ...scope, key: "k3" }
         yield* keys.begin(third, "f1")
         yield* keys.release(third)
-        const released = yield* Effect.exit(
-          jobs.accept({ ...input, jobId: newJobId(), idempotency: Option.some({ scope: third, response }) })
-        )
+        const released = yield* Effect.exit(jobs.queue({ ...input, jobId: newJobId() }, completing(third, response)))
         assert.isTrue(Exit.isFailure(released))
         assert.strictEqual(yield* countRows("jobs"), 1)
         // The sequences these allocated rolled back too.
         const nextId = newJobId()
-        yield* jobs.accept({ ...input, jobId: nextId, idempotency: Option.none() })
+        yield* jobs.queue({ ...input, jobId: nextId }, Effect.void)
         assert.strictEqual(Option.getOrThrow(yield* jobs.get("w", "events", nextId)).sequence, 2)
       }).pipe(Effect.provide(TestStorage))
     )

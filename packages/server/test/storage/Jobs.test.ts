@@ -1,13 +1,23 @@
-import { ErrorCode, Limits, ObjectSchema } from "@batchwrite/core"
+import { ObjectsRepo } from "../../src/storage/ObjectsRepo.js"
+import { ErrorCode, Job, Limits, ObjectSchema } from "@batchwrite/core"
 import { assert, describe, it } from "@effect/vitest"
 import * as SqlClient from "@effect/sql/SqlClient"
 import { Effect, Fiber, Option } from "effect"
-import { InvalidCursor } from "../../src/Cursor.js"
-import { JobProcessor } from "../../src/JobProcessor.js"
-import { JobsRepo } from "../../src/JobsRepo.js"
-import { ObjectsRepo } from "../../src/ObjectsRepo.js"
-import { RecordsRepo } from "../../src/RecordsRepo.js"
-import { acceptBatch, countRows, processAll, runBatch, storedRows, forEachAdapter, storageOn } from "./TestStorage.js"
+import { InvalidCursor } from "../../src/storage/Cursor.js"
+import { JobProcessor } from "../../src/jobs/JobProcessor.js"
+import { JobsRepo } from "../../src/storage/JobsRepo.js"
+import { RecordsRepo } from "../../src/storage/RecordsRepo.js"
+import {
+  acceptBatch,
+  countRows,
+  forEachAdapter,
+  processAll,
+  putObject,
+  requeueProcessing,
+  runBatch,
+  storageOn,
+  storedRows
+} from "./TestStorage.js"
 
 forEachAdapter((adapter) => {
   const TestStorage = storageOn(adapter)
@@ -152,8 +162,7 @@ forEachAdapter((adapter) => {
     it.effect("a job whose object no longer exists fails with CDP_ETL.JOB.FAILED", () =>
       Effect.gen(function* () {
         const jobs = yield* JobsRepo
-        const objects = yield* ObjectsRepo
-        yield* objects.put("w", { name: "things", fields: { a: { type: "string" } }, matchKeys: [] })
+        yield* putObject("w", { name: "things", fields: { a: { type: "string" } }, matchKeys: [] })
         const { jobId } = yield* acceptBatch({ workspace: "w", object: "things", records: [{ a: "x" }] })
         // The object of the job is looked up at processing time: a job naming an unknown object fails.
         const orphan = yield* acceptBatch({ workspace: "w", object: "ghosts", records: [{ a: "x" }] })
@@ -174,11 +183,10 @@ forEachAdapter((adapter) => {
     it.effect("a field removed between acceptance and processing is a per-row REQUEST_SCHEMA error", () =>
       Effect.gen(function* () {
         const jobs = yield* JobsRepo
-        const objects = yield* ObjectsRepo
         const fields = { a: { type: "string" }, b: { type: "string" } } as const
-        yield* objects.put("w", { name: "things", fields, matchKeys: [] })
+        yield* putObject("w", { name: "things", fields, matchKeys: [] })
         const { jobId } = yield* acceptBatch({ workspace: "w", object: "things", records: [{ a: "x" }, { b: "y" }] })
-        yield* objects.put("w", { name: "things", fields: { a: fields.a }, matchKeys: [] })
+        yield* putObject("w", { name: "things", fields: { a: fields.a }, matchKeys: [] })
         yield* processAll
         const job = Option.getOrThrow(yield* jobs.get("w", "things", jobId))
         assert.strictEqual(job.metrics.insertedRows, 1)
@@ -265,49 +273,51 @@ forEachAdapter((adapter) => {
   })
 
   describe("jobs: crash safety", () => {
-    it.effect("an interrupted job leaves no rows and is queued again; requeueInterrupted recovers a crash", () =>
-      Effect.gen(function* () {
-        const jobs = yield* JobsRepo
-        const processor = yield* JobProcessor
-        const records = Array.from({ length: 2_000 }, (_, i) =>
-          i % 100 === 7 ? { email: "not an address" } : { email: `p${i}@x.io`, tier: "gold" }
-        )
-        const { jobId } = yield* acceptBatch({ workspace: "w", object: "profiles", matchKey: "email", records })
+    it.effect(
+      "an interrupted job leaves no rows and is queued again; requeueing every processing job recovers a crash",
+      () =>
+        Effect.gen(function* () {
+          const jobs = yield* JobsRepo
+          const processor = yield* JobProcessor
+          const records = Array.from({ length: 2_000 }, (_, i) =>
+            i % 100 === 7 ? { email: "not an address" } : { email: `p${i}@x.io`, tier: "gold" }
+          )
+          const { jobId } = yield* acceptBatch({ workspace: "w", object: "profiles", matchKey: "email", records })
 
-        // Interrupt the worker after more and more steps (a step lets it run at most 10 Effect operations): whatever
-        // the point, nothing is half-applied and the job is queued again, until it gets to complete.
-        let steps = 1
-        let interruptions = 0
-        while (true) {
-          const worker = Effect.zipRight(Effect.yieldNow(), processor.processNext)
-          const fiber = yield* Effect.fork(Effect.withMaxOpsBeforeYield(worker, 10))
-          for (let i = 0; i < steps; i++) yield* Effect.yieldNow()
-          yield* Fiber.interrupt(fiber)
-          const job = Option.getOrThrow(yield* jobs.get("w", "profiles", jobId))
-          if (job.state === "completed") break
-          interruptions++
-          assert.strictEqual(job.state, "queued")
-          assert.strictEqual(job.startedAt, null)
-          assert.strictEqual(yield* countRows("records"), 0)
-          assert.strictEqual(yield* countRows("record_keys"), 0)
-          assert.strictEqual(yield* countRows("row_errors"), 0)
-          steps = Math.ceil(steps * 1.15)
-        }
-        assert.isAbove(interruptions, 10)
+          // Interrupt the worker after more and more steps (a step lets it run at most 10 Effect operations): whatever
+          // the point, nothing is half-applied and the job is queued again, until it gets to complete.
+          let steps = 1
+          let interruptions = 0
+          while (true) {
+            const worker = Effect.zipRight(Effect.yieldNow(), processor.processNext)
+            const fiber = yield* Effect.fork(Effect.withMaxOpsBeforeYield(worker, 10))
+            for (let i = 0; i < steps; i++) yield* Effect.yieldNow()
+            yield* Fiber.interrupt(fiber)
+            const job = Option.getOrThrow(yield* jobs.get("w", "profiles", jobId))
+            if (job.state === "completed") break
+            interruptions++
+            assert.strictEqual(job.state, "queued")
+            assert.strictEqual(job.startedAt, null)
+            assert.strictEqual(yield* countRows("records"), 0)
+            assert.strictEqual(yield* countRows("record_keys"), 0)
+            assert.strictEqual(yield* countRows("row_errors"), 0)
+            steps = Math.ceil(steps * 1.15)
+          }
+          assert.isAbove(interruptions, 10)
 
-        const done = Option.getOrThrow(yield* jobs.get("w", "profiles", jobId))
-        assert.strictEqual(done.state, "completed")
-        // Interruptions by shutdown are not counted against the job's attempts.
-        assert.strictEqual(yield* Effect.map(countAttempts(jobId), (attempts) => attempts), 1)
-        assert.strictEqual(done.metrics.insertedRows, 1_980)
-        assert.strictEqual(done.metrics.invalidRows, 20)
-        assert.strictEqual(yield* countRows("records"), 1_980)
-        assert.strictEqual(yield* countRows("record_keys"), 1_980)
-        assert.strictEqual(yield* countRows("row_errors"), 20)
-      }).pipe(Effect.provide(TestStorage))
+          const done = Option.getOrThrow(yield* jobs.get("w", "profiles", jobId))
+          assert.strictEqual(done.state, "completed")
+          // Interruptions by shutdown are not counted against the job's attempts.
+          assert.strictEqual(yield* Effect.map(countAttempts(jobId), (attempts) => attempts), 1)
+          assert.strictEqual(done.metrics.insertedRows, 1_980)
+          assert.strictEqual(done.metrics.invalidRows, 20)
+          assert.strictEqual(yield* countRows("records"), 1_980)
+          assert.strictEqual(yield* countRows("record_keys"), 1_980)
+          assert.strictEqual(yield* countRows("row_errors"), 20)
+        }).pipe(Effect.provide(TestStorage))
     )
 
-    it.effect("after a crash mid-job, requeueInterrupted queues the job again and it applies exactly once", () =>
+    it.effect("after a crash mid-job, requeueing queues the job again and it applies exactly once", () =>
       Effect.gen(function* () {
         const jobs = yield* JobsRepo
         const records = [{ email: "a@x.io", tier: "gold" }]
@@ -316,8 +326,8 @@ forEachAdapter((adapter) => {
         // The process died after the claim: the job stays processing and blocks the later job of its object.
         Option.getOrThrow(yield* jobs.claimNext())
         assert.isTrue(Option.isNone(yield* jobs.claimNext()))
-        assert.strictEqual(yield* jobs.requeueInterrupted(), 1)
-        assert.strictEqual(yield* jobs.requeueInterrupted(), 0)
+        assert.strictEqual(yield* requeueProcessing, 1)
+        assert.strictEqual(yield* requeueProcessing, 0)
         const results = yield* processAll
         assert.deepStrictEqual(
           results.map((result) => result.jobId),
@@ -338,7 +348,7 @@ forEachAdapter((adapter) => {
         const { jobId } = yield* acceptBatch({ workspace: "w", object: "events", records: [event(1)] })
         for (let i = 0; i < 10; i++) {
           Option.getOrThrow(yield* jobs.claimNext())
-          yield* jobs.requeueInterrupted()
+          yield* requeueProcessing
         }
         const claimed = Option.getOrThrow(yield* jobs.claimNext())
         assert.strictEqual(claimed.attempts, 11)
@@ -353,18 +363,16 @@ forEachAdapter((adapter) => {
     it.effect("a body that cannot be read fails the job; processing never applies part of it", () =>
       Effect.gen(function* () {
         const jobs = yield* JobsRepo
-        yield* jobs.accept({
+        const input = {
           jobId: "rjob_01JD00000000000000000000ZZ",
           workspace: "w",
           objectName: "events",
-          operation: "append-batch",
-          matchKey: null,
+          plan: Job.planBatch("append-batch", [], null),
           body: '{"records": [',
           acceptedRecords: 1,
-          ordered: false,
-          createdAt: new Date(),
-          idempotency: Option.none()
-        })
+          createdAt: new Date()
+        }
+        yield* jobs.queue(input, Effect.void)
         const results = yield* processAll
         assert.deepStrictEqual(
           results.map(({ jobId, state }) => ({ jobId, state })),
@@ -388,7 +396,7 @@ forEachAdapter((adapter) => {
           fields: { order_id: { type: "string", required: true }, total: { type: "number" } },
           matchKeys: ["order_id"]
         }
-        const created = yield* objects.put("w", orders)
+        const created = yield* putObject("w", orders)
         assert.isTrue(created.created)
         assert.deepStrictEqual(Option.getOrThrow(yield* objects.get("w", "orders")), orders)
         assert.deepStrictEqual(
@@ -402,7 +410,7 @@ forEachAdapter((adapter) => {
           ["events", "profiles"]
         )
 
-        const replaced = yield* objects.put("w", {
+        const replaced = yield* putObject("w", {
           ...orders,
           fields: { ...orders.fields, note: { type: "string" } }
         })
@@ -410,7 +418,7 @@ forEachAdapter((adapter) => {
         assert.property(Option.getOrThrow(yield* objects.get("w", "orders")).fields, "note")
 
         const conflict = yield* Effect.flip(
-          objects.put("w", { ...orders, fields: { order_id: { type: "integer" }, total: { type: "string" } } })
+          putObject("w", { ...orders, fields: { order_id: { type: "integer" }, total: { type: "string" } } })
         )
         assert.strictEqual(conflict._tag, "ObjectConflict")
         assert.deepStrictEqual(conflict.conflicts, [
@@ -422,10 +430,10 @@ forEachAdapter((adapter) => {
 
         // Replacing a default: not created, type changes of its fields conflict, the replacement is listed once.
         const conflictDefault = yield* Effect.flip(
-          objects.put("w", { ...ObjectSchema.eventsObject, fields: { event: { type: "integer" } } })
+          putObject("w", { ...ObjectSchema.eventsObject, fields: { event: { type: "integer" } } })
         )
         assert.strictEqual(conflictDefault.conflicts[0]?.field, "event")
-        const events = yield* objects.put("w", {
+        const events = yield* putObject("w", {
           ...ObjectSchema.eventsObject,
           fields: { ...ObjectSchema.eventsObject.fields, page: { type: "string" } }
         })
@@ -438,20 +446,19 @@ forEachAdapter((adapter) => {
 
     it.effect("adding a match key indexes the stored values; removing one forgets them", () =>
       Effect.gen(function* () {
-        const objects = yield* ObjectsRepo
         const records = yield* RecordsRepo
         const things: ObjectSchema.ObjectDefinition = {
           name: "things",
           fields: { code: { type: "string" }, n: { type: "integer" } },
           matchKeys: []
         }
-        yield* objects.put("w", things)
+        yield* putObject("w", things)
         yield* runBatch({
           workspace: "w",
           object: "things",
           records: [{ code: "a", n: 1 }, { code: "b" }, { code: "a" }]
         })
-        yield* objects.put("w", { ...things, matchKeys: ["code"] })
+        yield* putObject("w", { ...things, matchKeys: ["code"] })
         const byCode = yield* records.list("w", "things", {
           limit: 10,
           cursor: undefined,
@@ -469,7 +476,7 @@ forEachAdapter((adapter) => {
           records: [{ code: "b", n: 2 }]
         })
         assert.strictEqual(job.metrics.updatedRows, 1)
-        yield* objects.put("w", things)
+        yield* putObject("w", things)
         assert.strictEqual(yield* countRows("record_keys"), 0)
       }).pipe(Effect.provide(TestStorage))
     )

@@ -9,12 +9,13 @@ import { ObjectSchema } from "@batchwrite/core"
 import { assert, describe, it } from "@effect/vitest"
 import * as SqlClient from "@effect/sql/SqlClient"
 import { Deferred, Duration, Effect, Exit, Fiber, Layer, Option, Scope } from "effect"
-import * as Database from "../../src/Database.js"
-import { IdempotencyRepo } from "../../src/IdempotencyRepo.js"
-import { JobProcessor } from "../../src/JobProcessor.js"
-import { JobLease, JobsRepo } from "../../src/JobsRepo.js"
-import { migrations } from "../../src/Migrations.js"
-import { ObjectsRepo } from "../../src/ObjectsRepo.js"
+import * as Database from "../../src/storage/Database.js"
+import { IdempotencyRepo } from "../../src/storage/IdempotencyRepo.js"
+import { JobProcessor } from "../../src/jobs/JobProcessor.js"
+import { JobLease, JobsRepo } from "../../src/storage/JobsRepo.js"
+import { migrations } from "../../src/storage/Migrations.js"
+import { Objects } from "../../src/services/Objects.js"
+import { ObjectsRepo } from "../../src/storage/ObjectsRepo.js"
 import type { DatabaseSettings } from "../../src/Server.js"
 import {
   acceptBatch,
@@ -46,7 +47,7 @@ forEachAdapter((adapter) => {
       () =>
         Effect.gen(function* () {
           const sql = yield* SqlClient.SqlClient
-          yield* (yield* ObjectsRepo).put("w", counters)
+          yield* (yield* Objects).put("w", counters)
           const accepted = yield* Deferred.make<number>()
           const release = yield* Deferred.make<void>()
           // A: accepts inside a transaction that stays open (a slow commit) until released.
@@ -149,7 +150,7 @@ forEachAdapter((adapter) => {
       "NUL characters and lone surrogates in records, match keys and rejected values are stored and read back",
       () =>
         Effect.gen(function* () {
-          yield* (yield* ObjectsRepo).put("w", counters)
+          yield* (yield* Objects).put("w", counters)
           const job = yield* runBatch({
             workspace: "w",
             object: "counters",
@@ -239,13 +240,13 @@ onPostgres("several nodes on one database", (adapter) => {
           Effect.provide(objectsB)
         )
         assert.isTrue(Option.isNone(yield* getOnB))
-        yield* Effect.flatMap(ObjectsRepo, (objects) => objects.put("w", counters)).pipe(Effect.provide(objectsA))
+        yield* Effect.flatMap(Objects, (objects) => objects.put("w", counters)).pipe(Effect.provide(objectsA))
         assert.deepStrictEqual(Option.getOrThrow(yield* getOnB).fields, counters.fields)
         const changed = ObjectSchema.makeObjectDefinition("counters", {
           fields: { key: { type: "string", required: true }, value: { type: "string" } },
           matchKeys: ["key"]
         })
-        yield* Effect.flatMap(ObjectsRepo, (objects) => objects.put("w", changed)).pipe(Effect.provide(objectsA))
+        yield* Effect.flatMap(Objects, (objects) => objects.put("w", changed)).pipe(Effect.provide(objectsA))
         assert.deepStrictEqual(Option.getOrThrow(yield* getOnB).fields, changed.fields)
         // A batch accepted and processed on B uses the schema A just wrote: the removed field is a row error.
         const job = yield* runBatch({
@@ -279,7 +280,7 @@ onPostgres("several nodes on one database", (adapter) => {
             const workspace = `w${round}`
             const outcomes = yield* Effect.all(
               (["string", "integer"] as const).map((type, i) =>
-                Effect.flatMap(ObjectsRepo, (objects) => objects.put(workspace, typed(type))).pipe(
+                Effect.flatMap(Objects, (objects) => objects.put(workspace, typed(type))).pipe(
                   Effect.provide(nodes[i]!),
                   Effect.match({ onFailure: (error) => error._tag, onSuccess: () => "ok" })
                 )

@@ -1,7 +1,7 @@
 import { assert, describe, it } from "@effect/vitest"
 import { Chunk, Effect, Option, Stream } from "effect"
-import { InvalidCursor } from "../../src/Cursor.js"
-import { RecordsRepo } from "../../src/RecordsRepo.js"
+import { InvalidCursor } from "../../src/storage/Cursor.js"
+import { RecordsRepo } from "../../src/storage/RecordsRepo.js"
 import { runBatch, forEachAdapter, storageOn } from "./TestStorage.js"
 
 forEachAdapter((adapter) => {

@@ -7,7 +7,7 @@ import { join } from "node:path"
 import { assert, describe, it } from "@effect/vitest"
 import * as SqlClient from "@effect/sql/SqlClient"
 import { Effect, Layer } from "effect"
-import * as Database from "../../src/Database.js"
+import * as Database from "../../src/storage/Database.js"
 import { tempDirectory } from "../support/Adapters.js"
 
 const on = (executor: "worker-thread" | "main-thread") =>

@@ -1,16 +1,18 @@
 /**
  * Test set-up of the storage tests: a fresh database of an adapter (SQLite file or PostgreSQL database) per layer,
- * the repositories on it, and small helpers to accept and process batches at the repository level.
+ * the repositories (and the objects service, which keeps match keys indexed on schema changes) on it, and small helpers
+ * to accept and process batches at the repository level.
  */
 import { Job, type ObjectSchema } from "@batchwrite/core"
 import * as SqlClient from "@effect/sql/SqlClient"
 import { Effect, Layer, Option } from "effect"
-import { IdempotencyRepo } from "../../src/IdempotencyRepo.js"
-import { JobProcessor, type ProcessResult } from "../../src/JobProcessor.js"
-import { JobsRepo } from "../../src/JobsRepo.js"
-import { ObjectsRepo } from "../../src/ObjectsRepo.js"
-import { RecordsRepo } from "../../src/RecordsRepo.js"
+import { IdempotencyRepo } from "../../src/storage/IdempotencyRepo.js"
+import { JobProcessor, type ProcessResult } from "../../src/jobs/JobProcessor.js"
+import { JobsRepo } from "../../src/storage/JobsRepo.js"
+import { ObjectsRepo } from "../../src/storage/ObjectsRepo.js"
+import { RecordsRepo } from "../../src/storage/RecordsRepo.js"
 import { databaseLayer, type DatabaseSettings } from "../../src/Server.js"
+import { Objects } from "../../src/services/Objects.js"
 import { type Adapter, sqlite } from "../support/Adapters.js"
 
 export { type Adapter, forEachAdapter, onPostgres, tempDirectory } from "../support/Adapters.js"
@@ -19,6 +21,7 @@ export { type Adapter, forEachAdapter, onPostgres, tempDirectory } from "../supp
 export const freshDatabase = (adapter: Adapter) => Layer.unwrapScoped(Effect.map(adapter.freshDatabase, databaseLayer))
 
 const repositories = Layer.mergeAll(
+  Objects.Default,
   JobsRepo.Default,
   RecordsRepo.Default,
   ObjectsRepo.Default,
@@ -26,7 +29,7 @@ const repositories = Layer.mergeAll(
   JobProcessor.Default
 )
 
-/** Every repository and the job processor on a fresh database of the adapter. */
+/** Every repository, the objects service and the job processor on a fresh database of the adapter. */
 export const storageOn = (adapter: Adapter) => repositories.pipe(Layer.provideMerge(freshDatabase(adapter)))
 
 /**
@@ -36,7 +39,7 @@ export const storageOn = (adapter: Adapter) => repositories.pipe(Layer.provideMe
 export const storageWith = (settings: DatabaseSettings) =>
   repositories.pipe(Layer.provideMerge(databaseLayer(settings)))
 
-/** Every repository and the job processor on a fresh SQLite file. */
+/** Every repository, the objects service and the job processor on a fresh SQLite file. */
 export const TestStorage = storageOn(sqlite)
 
 let jobCounter = 0
@@ -73,19 +76,18 @@ export const acceptBatch = (options: BatchOptions) =>
       options.matchKey === undefined
         ? JSON.stringify({ records: options.records })
         : JSON.stringify({ records: options.records, matchKey: options.matchKey })
-    yield* jobs.accept({
+    const operation = options.matchKey === undefined ? "append-batch" : "upsert-batch"
+    const matchKeys = Option.match(definition, { onNone: () => [], onSome: (definition) => definition.matchKeys })
+    const input = {
       jobId,
       workspace: options.workspace,
       objectName,
-      operation: options.matchKey === undefined ? "append-batch" : "upsert-batch",
-      matchKey: options.matchKey ?? null,
+      plan: Job.planBatch(operation, matchKeys, options.matchKey ?? null),
       body,
       acceptedRecords: options.records.length,
-      ordered:
-        options.matchKey !== undefined || Option.exists(definition, (definition) => definition.matchKeys.length > 0),
-      createdAt: new Date(),
-      idempotency: Option.none()
-    })
+      createdAt: new Date()
+    }
+    yield* jobs.queue(input, Effect.void)
     const job = yield* jobs.get(options.workspace, objectName, jobId)
     return { jobId, sequence: Option.getOrThrow(job).sequence }
   })
@@ -129,3 +131,19 @@ export const countRows = (table: "records" | "record_keys" | "row_errors" | "job
   Effect.flatMap(SqlClient.SqlClient, (sql) =>
     Effect.map(sql<{ readonly n: number }>`SELECT COUNT(*) AS n FROM ${sql(table)}`, (rows) => Number(rows[0]!.n))
   )
+
+/** Creates or replaces an object's schema as the API does (re-indexing match keys in the same transaction). */
+export const putObject = (workspace: string, definition: ObjectSchema.ObjectDefinition) =>
+  Effect.flatMap(Objects, (objects) => objects.put(workspace, definition))
+
+/**
+ * Plays the restart of a crashed node that was alone on its database: every `processing` job goes back to the
+ * queue (what `recoverInterrupted` does on a single node, here on either storage); answers how many.
+ */
+export const requeueProcessing = Effect.flatMap(SqlClient.SqlClient, (sql) =>
+  Effect.map(
+    sql<{ readonly id: string }>`UPDATE jobs SET state = 'queued', started_at = NULL, claim = NULL, lease_until = NULL
+      WHERE state = 'processing' RETURNING id`,
+    (rows) => rows.length
+  )
+).pipe(Effect.orDie)

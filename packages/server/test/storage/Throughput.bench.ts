@@ -6,7 +6,7 @@
  */
 import { Effect, ManagedRuntime, Option } from "effect"
 import { afterAll, bench, describe } from "vitest"
-import { JobProcessor } from "../../src/JobProcessor.js"
+import { JobProcessor } from "../../src/jobs/JobProcessor.js"
 import { postgres, sqlite } from "../support/Adapters.js"
 import { acceptBatch, storageOn } from "./TestStorage.js"
 

@@ -1,11 +1,20 @@
+import { ObjectsRepo } from "../../src/storage/ObjectsRepo.js"
 import { ErrorCode, ObjectSchema } from "@batchwrite/core"
 import { assert, describe, it, layer } from "@effect/vitest"
 import { Effect, FastCheck as fc, Option } from "effect"
 
-import { JobsRepo } from "../../src/JobsRepo.js"
-import { ObjectsRepo } from "../../src/ObjectsRepo.js"
-import { filterValue, RecordsRepo } from "../../src/RecordsRepo.js"
-import { acceptBatch, countRows, processAll, runBatch, storedRows, forEachAdapter, storageOn } from "./TestStorage.js"
+import { JobsRepo } from "../../src/storage/JobsRepo.js"
+import { filterValue, RecordsRepo } from "../../src/storage/RecordsRepo.js"
+import {
+  acceptBatch,
+  countRows,
+  forEachAdapter,
+  processAll,
+  putObject,
+  runBatch,
+  storageOn,
+  storedRows
+} from "./TestStorage.js"
 
 forEachAdapter((adapter) => {
   const TestStorage = storageOn(adapter)
@@ -112,7 +121,7 @@ forEachAdapter((adapter) => {
           records: [{ email: "a@x.io", external_id: "e1" }]
         })
         const profiles = Option.getOrThrow(yield* objects.get("w", "profiles"))
-        yield* objects.put("w", { ...profiles, matchKeys: ["email"] })
+        yield* putObject("w", { ...profiles, matchKeys: ["email"] })
         yield* processAll
         const job = Option.getOrThrow(yield* jobs.get("w", "profiles", jobId))
         assert.strictEqual(job.state, "completed")
@@ -142,7 +151,7 @@ forEachAdapter((adapter) => {
 
     it.effect("a record older than the stored row is not applied and is counted stale", () =>
       Effect.gen(function* () {
-        yield* (yield* ObjectsRepo).put("w", devices)
+        yield* putObject("w", devices)
         yield* upsertDevices([{ device_id: "d1", seen_at: "2026-04-21T12:00:00Z", status: "on" }])
         const job = yield* upsertDevices([
           // 11:00 UTC: older.
@@ -266,7 +275,7 @@ forEachAdapter((adapter) => {
       Effect.gen(function* () {
         const objects = yield* ObjectsRepo
         const records = yield* RecordsRepo
-        yield* objects.put("w", {
+        yield* putObject("w", {
           name: "accounts",
           fields: { number: { type: "integer", required: true }, name: { type: "string" } },
           matchKeys: ["number"]
@@ -362,7 +371,7 @@ forEachAdapter((adapter) => {
       ([batches]) =>
         Effect.gen(function* () {
           const workspace = `prop${run++}`
-          yield* (yield* ObjectsRepo).put(workspace, things)
+          yield* putObject(workspace, things)
           const model: Model = []
           for (const batch of batches) {
             yield* acceptBatch({ workspace, object: "things", matchKey: batch.matchKey, records: batch.records })

@@ -3,7 +3,15 @@
  * database of a storage adapter (a SQLite file, or a PostgreSQL database), a typed client of `@batchwrite/api` per token, a raw HTTP client for the requests the typed client
  * cannot express (gzip, other content types, malformed bodies), and small helpers to wait for jobs and read errors.
  */
-import { type ApiError, BatchwriteApi, type BatchwriteClient, errorEnvelopes, preferWait } from "@batchwrite/api"
+import {
+  type AcceptedBatchResponse,
+  type ApiError,
+  BatchwriteApi,
+  type BatchwriteClient,
+  errorEnvelopes,
+  preferWait,
+  type RecordInsertedResponse
+} from "@batchwrite/api"
 import { type Job, ObjectSchema } from "@batchwrite/core"
 import {
   FetchHttpClient,
@@ -15,7 +23,7 @@ import {
   HttpServer
 } from "@effect/platform"
 import { assert } from "@effect/vitest"
-import { Context, Effect, Either, Layer, Logger, LogLevel, Schema } from "effect"
+import { Context, type Duration, Effect, Either, Layer, Logger, LogLevel, Schema } from "effect"
 import * as Server from "../../src/Server.js"
 import type { DatabaseSettings } from "../../src/Server.js"
 import type { RateLimitSettings, TokenSettings } from "../../src/ServerConfig.js"
@@ -80,6 +88,8 @@ export interface TestServiceOptions {
   readonly adapter?: Adapter
   /** An existing database to use instead of a fresh one of the adapter (several nodes on one database). */
   readonly database?: DatabaseSettings
+  /** How long a single write waits for its job before answering 202; default 30 s. */
+  readonly singleWriteWait?: Duration.DurationInput
 }
 
 /** A response as the raw client read it. */
@@ -133,7 +143,8 @@ export const layer = (options: TestServiceOptions = {}): Layer.Layer<TestService
           tokens: tokenSettings(),
           rateLimit: options.rateLimit ?? { requestsPerSecond: 1_000, burst: 5_000 },
           objects: { alpha: [accountsObject, countersObject], beta: [accountsObject] },
-          requestLog: false
+          requestLog: false,
+          singleWriteWait: options.singleWriteWait
         })
       )
       const address = Context.get(context, HttpServer.HttpServer).address
@@ -276,3 +287,25 @@ export const dataOf = <A = Record<string, unknown>>(response: RawResponse): A =>
   assert.isTrue(body.success, response.text)
   return body.data
 }
+
+/**
+ * `POST /records/{object}` through the typed client, answered with the row (201 or 200); fails the test when the
+ * service answered 202 (the one-record job was not done within 30 s).
+ */
+export const writeRow = (request: {
+  readonly path: { readonly object: string }
+  readonly urlParams: { readonly mode?: "append" | "upsert" }
+  readonly headers: { readonly "idempotency-key"?: string }
+  readonly payload: Record<string, unknown>
+}) =>
+  Effect.flatMap(TestService, ({ api }) =>
+    Effect.map(
+      api.alpha.records.writeRecord(
+        request as Parameters<BatchwriteClient["records"]["writeRecord"]>[0]
+      ) as Effect.Effect<typeof RecordInsertedResponse.Type | typeof AcceptedBatchResponse.Type, ApiError>,
+      (response) => {
+        if (!("outcome" in response.data)) return assert.fail(`the write was queued as job ${response.data.jobId}`)
+        return { ...response, data: response.data }
+      }
+    )
+  )

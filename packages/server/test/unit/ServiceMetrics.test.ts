@@ -4,7 +4,7 @@
  */
 import { assert, describe, it } from "@effect/vitest"
 import * as fc from "fast-check"
-import { routeOf } from "../../src/ServiceMetrics.js"
+import { routeOf } from "../../src/http/RouteTable.js"
 
 const routes = new Set([
   "/",

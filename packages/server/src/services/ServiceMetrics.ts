@@ -19,29 +19,6 @@ export interface JobOutcome {
   readonly latencySeconds: number
 }
 
-/** The paths outside `/public/v1` that are routes of their own. */
-const opsRoutes: ReadonlySet<string> = new Set(["/", "/healthz", "/readyz", "/metrics", "/docs"])
-
-/**
- * The route template of a path, so that metrics do not grow with object names, job ids, record ids or whatever
- * path an unauthenticated client makes up: every path that is not a route is `other`.
- */
-export const routeOf = (path: string): string => {
-  const segments = path.split("?")[0]!.split("/")
-  if (segments[1] !== "public" || segments[2] !== "v1") return opsRoutes.has(path) ? path : "other"
-  const [, , , collection, , third, fourth, fifth] = segments
-  if (collection === "objects") return segments.length > 4 ? "/public/v1/objects/{name}" : "/public/v1/objects"
-  if (collection !== "records") return path === "/public/v1/openapi.json" ? path : "other"
-  if (third === undefined) return "/public/v1/records/{object}"
-  if (third === "append-batch" || third === "upsert-batch") return `/public/v1/records/{object}/${third}`
-  if (third === "jobs" && fourth !== undefined) {
-    return fifth === "errors"
-      ? "/public/v1/records/{object}/jobs/{jobId}/errors"
-      : "/public/v1/records/{object}/jobs/{jobId}"
-  }
-  return "/public/v1/records/{object}/{id}"
-}
-
 const escapeLabel = (value: string) => value.replace(/\\/g, "\\\\").replace(/"/g, '\\"').replace(/\n/g, "\\n")
 
 /** The metrics of this process. */
@@ -52,10 +29,10 @@ export class ServiceMetrics extends Effect.Service<ServiceMetrics>()("server/Ser
     const jobs = { completed: 0, failed: 0 }
     const latency = { counts: jobLatencyBuckets.map(() => 0), sum: 0, count: 0 }
     return {
-      /** Counts one answered request. */
-      recordRequest: (method: string, path: string, status: number) =>
+      /** Counts one answered request, by its route template (never a raw path: labels must stay few). */
+      recordRequest: (method: string, route: string, status: number) =>
         Effect.sync(() => {
-          const key = `${method} ${routeOf(path)} ${status}`
+          const key = `${method} ${route} ${status}`
           requests.set(key, (requests.get(key) ?? 0) + 1)
         }),
       /** Counts the records of an accepted batch. */

@@ -7,7 +7,8 @@
  */
 import * as SqlClient from "@effect/sql/SqlClient"
 import type { SqlError } from "@effect/sql/SqlError"
-import { Clock, Context, Data, Duration, Effect } from "effect"
+import { Clock, Context, Duration, Effect } from "effect"
+import { Topology } from "./Topology.js"
 
 /** Where an idempotency key applies: one workspace, one method, one path. */
 export interface IdempotencyScope {
@@ -52,15 +53,6 @@ export class IdempotencyLease extends Context.Reference<IdempotencyLease>()("ser
   defaultValue: (): Duration.Duration => leaseTtl
 }) {}
 
-/** The accept transaction found its idempotency key no longer held by its request; nothing was queued. */
-export class IdempotencyKeyNotHeld extends Data.TaggedError("IdempotencyKeyNotHeld")<{
-  readonly scope: IdempotencyScope
-}> {
-  override get message(): string {
-    return `idempotency key ${JSON.stringify(this.scope.key)} is no longer held by this request; nothing was queued`
-  }
-}
-
 /** The `Retry-After` answered while a key is in flight: requests are short, so soon. */
 export const inProgressRetryAfterSeconds = 1
 
@@ -78,6 +70,7 @@ interface KeyRow {
 export class IdempotencyRepo extends Effect.Service<IdempotencyRepo>()("server/IdempotencyRepo", {
   effect: Effect.gen(function* () {
     const sql = yield* SqlClient.SqlClient
+    const topology = yield* Topology
     const ttlMillis = Duration.toMillis(keyTtl)
     const leaseMillis = Duration.toMillis(yield* IdempotencyLease)
 
@@ -154,16 +147,16 @@ export class IdempotencyRepo extends Effect.Service<IdempotencyRepo>()("server/I
 
       /**
        * Stores the response of the request holding the key, for replay until the key expires. The caller decides
-       * what may be stored (SPEC §1.7: never a 429 or a 5xx; `release` those). Called inside the accept
-       * transaction, the key is completed atomically with the job.
+       * what may be stored (SPEC §1.7: never a 429 or a 5xx; `release` those).
        */
       complete: (scope: IdempotencyScope, response: StoredResponse): Effect.Effect<void> =>
         Effect.orDie(Effect.asVoid(complete(scope, response, false))),
 
       /**
        * Completes the key only while a request holds it (`in_progress`); `false`, changing nothing, when it was
-       * released, taken over after its lease ran out and completed, or expired and purged. For the accept
-       * transaction, which must not queue a batch whose key it no longer holds.
+       * released, taken over after its lease ran out and completed, or expired and purged. For a transaction that
+       * stores the request's effect together with its answer (a batch's job and its 202), which must not commit when
+       * the request no longer holds its key.
        */
       completeHeld: (scope: IdempotencyScope, response: StoredResponse): Effect.Effect<boolean> =>
         Effect.orDie(Effect.map(complete(scope, response, true), (rows) => rows.length > 0)),
@@ -184,31 +177,22 @@ export class IdempotencyRepo extends Effect.Service<IdempotencyRepo>()("server/I
         ),
 
       /**
-       * For a node that starts: frees the keys left in progress by requests that died; answers how many. On SQLite
-       * (one node) every key in progress, as no request of a previous run is still in flight; on PostgreSQL only
+       * For a node that starts: frees the keys left in progress by requests that died; answers how many. On a single
+       * node every key in progress, as no request of a previous run is still in flight; on shared storage only
        * those whose lease ran out, as the others belong to requests in flight on live nodes.
        */
       releaseAbandoned: (): Effect.Effect<number> =>
         Effect.orDie(
           Effect.gen(function* () {
             const now = yield* Clock.currentTimeMillis
-            const abandoned = sql.onDialectOrElse({
-              pg: () => sql`state = 'in_progress' AND locked_until <= ${now}`,
-              orElse: () => sql`state = 'in_progress'`
-            })
+            const abandoned =
+              topology === "single-node"
+                ? sql`state = 'in_progress'`
+                : sql`state = 'in_progress' AND locked_until <= ${now}`
             const deleted = yield* sql<{ readonly key: string }>`DELETE FROM idempotency_keys WHERE ${abandoned}
               RETURNING key`
             return deleted.length
           })
-        ),
-
-      /** Frees every key in progress; answers how many. Only for a single node (or a test playing a crash). */
-      releaseAllInProgress: (): Effect.Effect<number> =>
-        Effect.orDie(
-          Effect.map(
-            sql<{ readonly key: string }>`DELETE FROM idempotency_keys WHERE state = 'in_progress' RETURNING key`,
-            (deleted) => deleted.length
-          )
         )
     } as const
   })

@@ -13,8 +13,8 @@
  * worker renews while it processes; a job whose lease ran out (its node died) is claimed again by any worker, and
  * outcomes are written only by the claim that holds the job, so a late writer changes nothing.
  *
- * Why the ordered-claim rule holds across nodes: `accept` takes the next `sequence` by updating the workspace's row
- * of `sequences` (and reading it back in the job's insert), which locks that row until the accept transaction ends.
+ * Why the ordered-claim rule holds across nodes: `queue` takes the next `sequence` by updating the workspace's row
+ * of `sequences` (and reading it back in the job's insert), which locks that row until the queueing transaction ends.
  * A second acceptance in the workspace waits on the lock and reads the counter only after the first committed
  * (PostgreSQL re-reads the row it waited for, even under READ COMMITTED). So a job is committed, and visible, before any job with a larger sequence of its
  * workspace can even exist, and a claim that sees job 6 also sees job 5 and waits for it
@@ -23,31 +23,24 @@
  */
 import { Job, Limits, type RowError } from "@batchwrite/core"
 import * as SqlClient from "@effect/sql/SqlClient"
+import { SqlError } from "@effect/sql/SqlError"
 import { randomUUID } from "node:crypto"
 import { hostname } from "node:os"
 import { Array as Arr, Clock, Context, Duration, Effect, Option } from "effect"
 import * as Cursor from "./Cursor.js"
 import { rowsPerStatement } from "./Database.js"
-import {
-  IdempotencyKeyNotHeld,
-  IdempotencyRepo,
-  type IdempotencyScope,
-  type StoredResponse
-} from "./IdempotencyRepo.js"
+import { isoTime } from "./Timestamps.js"
+import { Topology } from "./Topology.js"
 
-/** A batch to queue: its job, the exact request body, and the idempotency record to complete with it. */
-export interface AcceptInput {
+/** A batch to queue: its job, how the job applies, and the exact request body. */
+export interface QueueInput {
   readonly jobId: string
   readonly workspace: string
   readonly objectName: string
-  readonly operation: Job.Operation
-  readonly matchKey: string | null
+  readonly plan: Job.BatchPlan
   readonly body: string
   readonly acceptedRecords: number
-  /** Whether the job must wait for the earlier jobs of its object: an upsert, or an object with match keys. */
-  readonly ordered: boolean
   readonly createdAt: Date
-  readonly idempotency: Option.Option<{ readonly scope: IdempotencyScope; readonly response: StoredResponse }>
 }
 
 /**
@@ -137,7 +130,7 @@ interface ErrorRow {
   readonly record: string | null
 }
 
-const iso = (millis: number | null): string | null => (millis === null ? null : new Date(Number(millis)).toISOString())
+const iso = (millis: number | null): string | null => (millis === null ? null : isoTime(millis))
 
 const toRowError = (row: ErrorRow): RowError.RowError => ({
   index: Number(row.row_index),
@@ -151,7 +144,7 @@ const toRowError = (row: ErrorRow): RowError.RowError => ({
 export class JobsRepo extends Effect.Service<JobsRepo>()("server/JobsRepo", {
   effect: Effect.gen(function* () {
     const sql = yield* SqlClient.SqlClient
-    const idempotency = yield* IdempotencyRepo
+    const topology = yield* Topology
     // Row-level locking is how several PostgreSQL nodes claim without blocking each other; SQLite has one writer.
     const skipLocked = sql.onDialectOrElse({
       pg: () => sql.literal("FOR UPDATE SKIP LOCKED"),
@@ -167,13 +160,10 @@ export class JobsRepo extends Effect.Service<JobsRepo>()("server/JobsRepo", {
       AND NOT EXISTS (
         SELECT 1 FROM jobs p WHERE p.workspace = j.workspace AND p.object_name = j.object_name
         AND p.state = 'processing' AND p.sequence < j.sequence)))`)
-    // Jobs left `processing` that a starting node may queue again: on SQLite (one node) every one, as nothing else
-    // can be processing them; on PostgreSQL only those whose lease ran out, as other nodes may be processing theirs.
+    // Jobs left `processing` that a starting node may queue again: on a single node every one, as nothing else can
+    // be processing them; on shared storage only those whose lease ran out, as other nodes may be processing theirs.
     const interrupted = (now: number) =>
-      sql.onDialectOrElse({
-        pg: () => sql`state = 'processing' AND lease_until < ${now}`,
-        orElse: () => sql`state = 'processing'`
-      })
+      topology === "single-node" ? sql`state = 'processing'` : sql`state = 'processing' AND lease_until < ${now}`
     const leaseMillis = Math.max(1, Math.round(Duration.toMillis(yield* JobLease)))
 
     const held = (claimed: ClaimRef) => sql`id = ${claimed.jobId} AND state = 'processing' AND claim = ${claimed.claim}`
@@ -234,36 +224,31 @@ export class JobsRepo extends Effect.Service<JobsRepo>()("server/JobsRepo", {
 
     return {
       /**
-       * Queues a batch in ONE transaction: the body as received, when given the idempotency key completed with the
-       * `202` response, then the workspace's next `sequence` and the job (`queued`). Returns after the commit.
-       * Dies with `IdempotencyKeyNotHeld`, queueing nothing, when the key is no longer `in_progress`.
+       * Queues a batch in ONE transaction: the body as received, then `alsoInTransaction` (the acceptance's idempotency
+       * record), then the workspace's next `sequence` and the job (`queued`). Returns after the commit; a failure of
+       * any part queues nothing.
        * The sequence is taken last because its counter row stays locked until the commit (on PostgreSQL): accepts
        * of one workspace wait for each other only for the job's insert and the commit, not for a body of up to
        * 10 MB (the body's key to its job is checked at the commit). The job takes its sequence from the counter
        * inside the statement, so no statement waits for a value from the database (on SQLite the statements go to
        * the connection's thread together).
        */
-      accept: (input: AcceptInput): Effect.Effect<void> =>
-        Effect.orDie(
-          sql.withTransaction(
+      queue: <E, R>(input: QueueInput, alsoInTransaction: Effect.Effect<void, E, R>): Effect.Effect<void, E, R> =>
+        sql
+          .withTransaction(
             Effect.gen(function* () {
               yield* sql`INSERT INTO job_bodies ${sql.insert({ job_id: input.jobId, body: input.body })}`
-              if (Option.isSome(input.idempotency)) {
-                const { response, scope } = input.idempotency.value
-                if (!(yield* idempotency.completeHeld(scope, response))) {
-                  return yield* Effect.die(new IdempotencyKeyNotHeld({ scope }))
-                }
-              }
+              yield* alsoInTransaction
               yield* sql`INSERT INTO sequences (workspace, last_sequence) VALUES (${input.workspace}, 1)
                 ON CONFLICT (workspace) DO UPDATE SET last_sequence = sequences.last_sequence + 1`
               yield* sql`INSERT INTO jobs (id, workspace, object_name, operation, match_key, sequence, ordered, state,
                 accepted_records, created_at) VALUES (${input.jobId}, ${input.workspace}, ${input.objectName},
-                ${input.operation}, ${input.matchKey},
-                (SELECT last_sequence FROM sequences WHERE workspace = ${input.workspace}), ${input.ordered ? 1 : 0},
-                'queued', ${input.acceptedRecords}, ${input.createdAt.getTime()})`
+                ${input.plan.operation}, ${input.plan.mergeKey},
+                (SELECT last_sequence FROM sequences WHERE workspace = ${input.workspace}),
+                ${input.plan.ordered ? 1 : 0}, 'queued', ${input.acceptedRecords}, ${input.createdAt.getTime()})`
             })
           )
-        ),
+          .pipe(Effect.catchIf((error): error is SqlError => error instanceof SqlError, Effect.die)),
 
       /**
        * The job as `GET …/jobs/{jobId}` returns it (SPEC §1.6), with its first row errors (without records).
@@ -493,7 +478,7 @@ export class JobsRepo extends Effect.Service<JobsRepo>()("server/JobsRepo", {
 
       /**
        * For a node that starts: queues again the jobs left `processing` by a crash (as a job's processing commits in
-       * one transaction, nothing of them was applied). On SQLite (one node) every such job; on PostgreSQL only those
+       * one transaction, nothing of them was applied). On a single node every such job; on shared storage only those
        * whose lease ran out, as the others belong to live nodes. Answers how many.
        */
       recoverInterrupted: (): Effect.Effect<number> =>
@@ -504,19 +489,6 @@ export class JobsRepo extends Effect.Service<JobsRepo>()("server/JobsRepo", {
               claim = NULL, lease_until = NULL WHERE ${interrupted(now)} RETURNING id`
             return rows.length
           })
-        ),
-
-      /**
-       * Puts every `processing` job back in the queue; answers how many. Only for a single node (or a test that
-       * plays a crash): with several nodes it would take jobs from live ones; nodes use `recoverInterrupted`.
-       */
-      requeueInterrupted: (): Effect.Effect<number> =>
-        Effect.orDie(
-          Effect.map(
-            sql<{ readonly id: string }>`UPDATE jobs SET state = 'queued', started_at = NULL, claim = NULL,
-              lease_until = NULL WHERE state = 'processing' RETURNING id`,
-            (rows) => rows.length
-          )
         ),
 
       /**
@@ -548,6 +520,5 @@ export class JobsRepo extends Effect.Service<JobsRepo>()("server/JobsRepo", {
           )
         )
     } as const
-  }),
-  dependencies: [IdempotencyRepo.Default]
+  })
 }) {}

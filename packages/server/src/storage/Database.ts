@@ -1,7 +1,8 @@
 /**
  * The storage connection of the Records service: a layer providing `SqlClient` on one database, with the schema
  * migrated on start. SQLite (one file, WAL) is the embedded default; PostgreSQL (a connection pool) lets any number
- * of nodes share one database. The repositories only use `SqlClient`, so the same code serves both.
+ * of nodes share one database. The repositories only use `SqlClient`, so the same code serves both; each layer also
+ * says the storage's `Topology` (one node, or shared by many).
  *
  * Durability of SQLite (SPEC §1.5, §1.10: a `202` survives `kill -9`): in WAL mode a commit appends the
  * transaction to the WAL file before it returns. With `synchronous = NORMAL` (the default here) that write reaches
@@ -27,6 +28,7 @@ import { Data, Duration, Effect, Layer, Redacted } from "effect"
 import type { ConfigError } from "effect/ConfigError"
 import { latestMigration, loader } from "./Migrations.js"
 import * as SqliteThread from "./SqliteThread.js"
+import { Topology } from "./Topology.js"
 
 /** The table `@effect/sql`'s migrator records applied migrations in (on both dialects). */
 const migrationsTable = "effect_sql_migrations"
@@ -69,7 +71,7 @@ export interface SqliteOptions {
  */
 export const sqlite = (
   options: SqliteOptions
-): Layer.Layer<SqlClient.SqlClient, SqlError | Migrator.MigrationError | SchemaTooNew | ConfigError> => {
+): Layer.Layer<SqlClient.SqlClient | Topology, SqlError | Migrator.MigrationError | SchemaTooNew | ConfigError> => {
   const synchronous = options.synchronous ?? "NORMAL"
   const busyTimeoutMillis = Math.round(Duration.toMillis(options.busyTimeout ?? Duration.seconds(5)))
   const setUp = Effect.gen(function* () {
@@ -85,7 +87,7 @@ export const sqlite = (
     options.executor === "main-thread"
       ? SqliteClient.layer({ filename: options.filename })
       : SqliteThread.layer({ filename: options.filename })
-  return Layer.effectDiscard(setUp).pipe(Layer.provideMerge(connection))
+  return Layer.effectDiscard(setUp).pipe(Layer.provideMerge(connection), Layer.merge(Topology.singleNode))
 }
 
 /** Options of {@link postgres}. */
@@ -125,7 +127,7 @@ const ensureMigrationsTable = Effect.gen(function* () {
 export const postgres = (
   options: PostgresOptions
 ): Layer.Layer<
-  SqlClient.SqlClient | PgClient.PgClient,
+  SqlClient.SqlClient | PgClient.PgClient | Topology,
   SqlError | Migrator.MigrationError | SchemaTooNew | ConfigError
 > => {
   const setUp = ensureMigrationsTable.pipe(
@@ -140,7 +142,8 @@ export const postgres = (
         maxConnections: Math.max(1, Math.floor(options.poolSize ?? 10)),
         applicationName: options.applicationName ?? "batchwrite"
       })
-    )
+    ),
+    Layer.merge(Topology.sharedStorage)
   )
 }
 

@@ -9,14 +9,14 @@
  * writes. If processing stops before the commit (interruption at shutdown, a storage error), the transaction rolls
  * back, nothing of the job is applied, and the job goes back to `queued`.
  */
-import { ErrorCode, type Job, RecordValidation, type RowError } from "@batchwrite/core"
+import { ErrorCode, Job, RecordValidation, type RowError } from "@batchwrite/core"
 import * as SqlClient from "@effect/sql/SqlClient"
 import { SqlError } from "@effect/sql/SqlError"
-import { Cause, Clock, Data, Duration, Effect, Option } from "effect"
+import { Cause, Clock, Data, Duration, Effect, Either, Option } from "effect"
+import { type ClaimedJob, JobLease, JobsRepo, type RowErrorEntry } from "../storage/JobsRepo.js"
+import { ObjectsRepo } from "../storage/ObjectsRepo.js"
+import { RecordsRepo, type RowInput } from "../storage/RecordsRepo.js"
 import { AcceptedRecords } from "./AcceptedRecords.js"
-import { type ClaimedJob, JobLease, JobsRepo, type RowErrorEntry } from "./JobsRepo.js"
-import { ObjectsRepo } from "./ObjectsRepo.js"
-import { RecordsRepo, type RowInput } from "./RecordsRepo.js"
 
 /** What became of a claimed job: `completed` or `failed` (terminal), back in the queue, or taken by another worker. */
 export interface ProcessResult {
@@ -44,16 +44,8 @@ export const storageRetryBackoff = (attempt: number): Duration.Duration =>
 /** The job was no longer `processing` when its outcome was written (another worker owns it now). */
 class JobLost extends Data.TaggedError("JobLost")<{ readonly jobId: string }> {}
 
-const parseRecords = (body: string): Option.Option<ReadonlyArray<unknown>> => {
-  try {
-    const parsed = JSON.parse(body) as unknown
-    if (typeof parsed !== "object" || parsed === null) return Option.none()
-    const records = (parsed as { readonly records?: unknown }).records
-    return Array.isArray(records) ? Option.some(records) : Option.none()
-  } catch {
-    return Option.none()
-  }
-}
+const parseRecords = (body: string): Option.Option<ReadonlyArray<unknown>> =>
+  Option.map(Either.getRight(Job.parseBatchBody(body)), (parsed) => parsed.records)
 
 /**
  * The rejected record as JSON text for the errors endpoint. A value nested too deep for `JSON.stringify` (it is

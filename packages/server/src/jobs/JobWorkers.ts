@@ -10,22 +10,18 @@
  * rolls back and the job returns to `queued`.
  */
 import { Job } from "@batchwrite/core"
-import { Clock, Duration, Effect, Option, PubSub, Queue, Ref, Schedule } from "effect"
-import { IdempotencyRepo } from "./IdempotencyRepo.js"
+import { Duration, Effect, Layer, Option, PubSub, Queue, Ref } from "effect"
+import { ServiceMetrics } from "../services/ServiceMetrics.js"
+import { JobsRepo } from "../storage/JobsRepo.js"
+import { Housekeeping, type HousekeepingOptions } from "./Housekeeping.js"
 import { JobProcessor, type ProcessResult } from "./JobProcessor.js"
-import { JobsRepo } from "./JobsRepo.js"
-import { ServiceMetrics } from "./ServiceMetrics.js"
 
 /** Options of {@link JobWorkers.layer}. */
-export interface JobWorkersOptions {
+export interface JobWorkersOptions extends HousekeepingOptions {
   /** How many jobs are processed at once. */
   readonly workers: number
   /** How often an idle worker looks for jobs when no wake-up came (and how often waiters re-read a job). */
   readonly pollInterval: Duration.DurationInput
-  /** How often expired idempotency keys and old jobs are deleted; default every hour. */
-  readonly purgeInterval?: Duration.DurationInput | undefined
-  /** How long terminal jobs and their row errors are kept; default 7 days (SPEC §1.6). */
-  readonly jobRetention?: Duration.DurationInput | undefined
 }
 
 /** A job that reached a terminal state. */
@@ -41,21 +37,12 @@ export interface AcceptedJob {
   readonly ordered: boolean
 }
 
-/** How long terminal jobs are kept by default (SPEC §1.6: at least 7 days). */
-export const defaultJobRetention: Duration.Duration = Duration.days(7)
-
-/** How often the purge runs by default. */
-export const defaultPurgeInterval: Duration.Duration = Duration.hours(1)
-
 const make = (options: JobWorkersOptions) =>
   Effect.gen(function* () {
     const jobs = yield* JobsRepo
-    const idempotency = yield* IdempotencyRepo
     const processor = yield* JobProcessor
     const serviceMetrics = yield* ServiceMetrics
     const pollInterval = Duration.decode(options.pollInterval)
-    const retentionMillis = Duration.toMillis(options.jobRetention ?? defaultJobRetention)
-    const purgePolicy = Schedule.spaced(options.purgeInterval ?? defaultPurgeInterval)
     const workerCount = Math.max(1, Math.floor(options.workers))
 
     // One wake-up per accepted batch, at most one per worker waiting: more would only cause empty claims.
@@ -66,14 +53,6 @@ const make = (options: JobWorkersOptions) =>
 
     const scope = yield* Effect.scope
     const wakeUp = Effect.asVoid(Queue.offer(wakeUps, undefined))
-
-    const requeued = yield* jobs.recoverInterrupted()
-    const released = yield* idempotency.releaseAbandoned()
-    if (requeued + released > 0) {
-      yield* Effect.logInfo("recovered after a restart").pipe(
-        Effect.annotateLogs({ jobsRequeued: requeued, idempotencyKeysReleased: released })
-      )
-    }
 
     const recordOutcome = (result: ProcessResult, state: "completed" | "failed") =>
       serviceMetrics.recordJob({
@@ -119,16 +98,6 @@ const make = (options: JobWorkersOptions) =>
         Effect.annotateLogs("worker", id)
       )
 
-    const purge = Effect.gen(function* () {
-      const now = yield* Clock.currentTimeMillis
-      const keys = yield* idempotency.purgeExpired()
-      const purged = yield* jobs.purgeOlderThan(new Date(now - retentionMillis))
-      if (keys + purged > 0) {
-        yield* Effect.logInfo("purged").pipe(Effect.annotateLogs({ idempotencyKeys: keys, jobs: purged }))
-      }
-    }).pipe(Effect.catchAllCause((cause) => Effect.logError("purge failed", cause)))
-
-    yield* Effect.forkScoped(Effect.repeat(purge, purgePolicy))
     for (let id = 0; id < workerCount; id++) yield* Effect.forkScoped(worker(id))
     yield* Ref.set(running, true)
     // Added last, so it runs first when the scope closes: readiness drops before the workers stop.
@@ -190,8 +159,12 @@ const make = (options: JobWorkersOptions) =>
 /** The job workers, their wake-up signal and the terminal-job signal. */
 export class JobWorkers extends Effect.Service<JobWorkers>()("server/JobWorkers", {
   scoped: make,
-  dependencies: [JobsRepo.Default, IdempotencyRepo.Default, JobProcessor.Default, ServiceMetrics.Default]
+  dependencies: [JobsRepo.Default, JobProcessor.Default, ServiceMetrics.Default]
 }) {
-  /** The workers as a scoped layer: they start with the layer and stop when its scope closes. */
-  static readonly layer = (options: JobWorkersOptions) => JobWorkers.Default(options)
+  /**
+   * The workers as a scoped layer, after the node's housekeeping (recovery first): they start with the layer and
+   * stop when its scope closes.
+   */
+  static readonly layer = (options: JobWorkersOptions) =>
+    JobWorkers.Default(options).pipe(Layer.provideMerge(Housekeeping.Default(options)))
 }

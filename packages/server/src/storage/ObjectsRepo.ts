@@ -1,32 +1,15 @@
 /**
  * The objects of each workspace (SPEC §1.1): the stored definitions, plus the default objects `events` and
- * `profiles` until a workspace replaces them. Definitions are read on every batch. On SQLite (one node, the only
- * writer) the stored ones are cached in memory per workspace and the cache is refreshed by `put`. On PostgreSQL
+ * `profiles` until a workspace replaces them. Definitions are read on every batch. On a single node (the only
+ * writer) the stored ones are cached in memory per workspace and the cache is refreshed by `put`. On shared storage
  * another node may `put` at any time, so every read goes to the database (one indexed query on a small table):
  * no node ever validates or applies a batch against a schema another node has already replaced.
  */
 import { ObjectSchema } from "@batchwrite/core"
 import * as SqlClient from "@effect/sql/SqlClient"
-import { Clock, Data, Effect, Option, Schema } from "effect"
-import { RecordsRepo } from "./RecordsRepo.js"
-
-/** A schema change that would change the type of existing fields (`409 CDP_ETL.OBJECT.CONFLICT`). */
-export class ObjectConflict extends Data.TaggedError("ObjectConflict")<{
-  readonly objectName: string
-  readonly conflicts: ReadonlyArray<ObjectSchema.FieldTypeConflict>
-}> {
-  override get message(): string {
-    return `object "${this.objectName}": ${this.conflicts
-      .map((c) => `field "${c.field}" cannot change type from ${c.previousType} to ${c.nextType}`)
-      .join("; ")}`
-  }
-}
-
-/** The answer of {@link ObjectsRepo} `put`: the definition now in force and whether the object is new. */
-export interface PutResult {
-  readonly created: boolean
-  readonly definition: ObjectSchema.ObjectDefinition
-}
+import { SqlError } from "@effect/sql/SqlError"
+import { Clock, Effect, Option, Schema } from "effect"
+import { Topology } from "./Topology.js"
 
 const decodeDefinition = Schema.decodeUnknownSync(Schema.parseJson(ObjectSchema.ObjectDefinition))
 
@@ -39,11 +22,10 @@ const byName = (a: ObjectSchema.ObjectDefinition, b: ObjectSchema.ObjectDefiniti
 export class ObjectsRepo extends Effect.Service<ObjectsRepo>()("server/ObjectsRepo", {
   effect: Effect.gen(function* () {
     const sql = yield* SqlClient.SqlClient
-    const records = yield* RecordsRepo
     const cache = new Map<string, ReadonlyMap<string, ObjectSchema.ObjectDefinition>>()
     // Bumped by every put, so a read that raced with a put does not cache what it read before the put.
     let generation = 0
-    const cacheable = sql.onDialectOrElse({ pg: () => false, orElse: () => true })
+    const cacheable = (yield* Topology) === "single-node"
     // Concurrent puts of one object (on several nodes) take turns, so each checks its type changes against the
     // definition the other wrote; SQLite has one writer anyway.
     const lockObject = (workspace: string, name: string) =>
@@ -86,26 +68,28 @@ export class ObjectsRepo extends Effect.Service<ObjectsRepo>()("server/ObjectsRe
         ),
 
       /**
-       * Creates or replaces an object's schema. Fields and match keys may be added or removed (stored rows are kept
-       * as they are; the values of added match keys are indexed); changing the type of an existing field fails with
-       * {@link ObjectConflict}. `created` is true when no object of that name existed (not even a default).
+       * Creates or replaces an object's definition in ONE transaction: finds the definition in force (stored, else the
+       * default of that name), runs `alsoInTransaction` with it (which may refuse the change, or change what depends
+       * on the definition, such as the index of match-key values), then writes the new one. Concurrent puts of one
+       * object take turns. Answers the definition that was in force before.
        */
-      put: (workspace: string, definition: ObjectSchema.ObjectDefinition): Effect.Effect<PutResult, ObjectConflict> =>
+      put: <E, R>(
+        workspace: string,
+        definition: ObjectSchema.ObjectDefinition,
+        alsoInTransaction: (previous: Option.Option<ObjectSchema.ObjectDefinition>) => Effect.Effect<void, E, R>
+      ): Effect.Effect<Option.Option<ObjectSchema.ObjectDefinition>, E, R> =>
         Effect.gen(function* () {
           const now = yield* Clock.currentTimeMillis
-          const result = yield* sql.withTransaction(
+          const previous = yield* sql.withTransaction(
             Effect.gen(function* () {
               yield* lockObject(workspace, definition.name)
               const rows = yield* sql<{ readonly definition: string }>`SELECT definition FROM objects
                 WHERE workspace = ${workspace} AND name = ${definition.name}`
-              const previous =
-                rows.length > 0 ? decodeDefinition(rows[0]!.definition) : defaultsByName.get(definition.name)
-              if (previous !== undefined) {
-                const conflicts = ObjectSchema.schemaChangeConflicts(previous, definition)
-                if (conflicts.length > 0) {
-                  return yield* new ObjectConflict({ objectName: definition.name, conflicts })
-                }
-              }
+              const previous = Option.orElse(
+                Option.map(Option.fromNullable(rows[0]), (row) => decodeDefinition(row.definition)),
+                () => Option.fromNullable(defaultsByName.get(definition.name))
+              )
+              yield* alsoInTransaction(previous)
               yield* sql`INSERT INTO objects ${sql.insert({
                 workspace,
                 name: definition.name,
@@ -114,19 +98,13 @@ export class ObjectsRepo extends Effect.Service<ObjectsRepo>()("server/ObjectsRe
                 updated_at: now
               })} ON CONFLICT (workspace, name) DO UPDATE SET definition = excluded.definition,
                 updated_at = excluded.updated_at`
-              const before = previous?.matchKeys ?? []
-              yield* records.reindexMatchKeys(workspace, definition.name, {
-                added: definition.matchKeys.filter((key) => !before.includes(key)),
-                removed: before.filter((key) => !definition.matchKeys.includes(key))
-              })
-              return { created: previous === undefined, definition }
+              return previous
             })
           )
           generation++
           cache.delete(workspace)
-          return result
-        }).pipe(Effect.catchTag("SqlError", Effect.die))
+          return previous
+        }).pipe(Effect.catchIf((error): error is SqlError => error instanceof SqlError, Effect.die))
     } as const
-  }),
-  dependencies: [RecordsRepo.Default]
+  })
 }) {}

@@ -1,12 +1,12 @@
 /**
  * Per-token rate limits (SPEC §1.8): a token bucket per token, one request one token whatever its size, and the
- * IETF `RateLimit-Policy` / `RateLimit` headers for every response. On SQLite (one node) the buckets live in
- * memory; on PostgreSQL they are rows every node takes from atomically, so the limit is one budget for all nodes.
+ * IETF `RateLimit-Policy` / `RateLimit` headers for every response. On a single node the buckets live in memory; on
+ * shared storage they are rows every node takes from atomically, so the limit is one budget for all nodes.
  */
-import * as SqlClient from "@effect/sql/SqlClient"
 import { Context, Effect, Layer } from "effect"
-import { RateBucketsRepo } from "./RateBucketsRepo.js"
-import { defaultRateLimit, type RateLimitSettings, ServerConfig } from "./ServerConfig.js"
+import { RateBucketsRepo } from "../storage/RateBucketsRepo.js"
+import { Topology } from "../storage/Topology.js"
+import { defaultRateLimit, type RateLimitSettings, ServerConfig } from "../ServerConfig.js"
 
 /** The outcome of taking one request from a bucket. */
 export interface RateDecision {
@@ -62,38 +62,37 @@ export class RateLimiter extends Context.Tag("server/RateLimiter")<
   RateLimiter,
   { readonly take: (tokenId: string, settings: RateLimitSettings | undefined) => Effect.Effect<RateDecision> }
 >() {
-  /** The buckets of the storage: in memory on SQLite (one node), shared rows on PostgreSQL (every node). */
+  /** The buckets of the storage: in memory on a single node, rows every node shares on shared storage. */
   static readonly layer = Layer.effect(
     RateLimiter,
     Effect.gen(function* () {
       const config = yield* ServerConfig
-      const sql = yield* SqlClient.SqlClient
+      const topology = yield* Topology
       const buckets = yield* RateBucketsRepo
       const settingsOf = (settings: RateLimitSettings | undefined) => settings ?? config.rateLimit ?? defaultRateLimit
       const memory = new Map<string, Bucket>()
-      return sql.onDialectOrElse({
-        pg: () => ({
-          take: (tokenId: string, settings: RateLimitSettings | undefined) =>
-            Effect.gen(function* () {
-              const effective = settingsOf(settings)
-              const taken = yield* buckets.take(tokenId, effective.requestsPerSecond, burstOf(effective), Date.now())
-              return decision(taken.allowed, taken.tokens, effective)
-            })
-        }),
-        orElse: () => ({
-          take: (tokenId: string, settings: RateLimitSettings | undefined) =>
-            Effect.sync(() => {
-              const effective = settingsOf(settings)
-              const now = Date.now()
-              let bucket = memory.get(tokenId)
-              if (bucket === undefined) {
-                bucket = { tokens: burstOf(effective), updatedAt: now }
-                memory.set(tokenId, bucket)
-              }
-              return take(bucket, effective, now)
-            })
-        })
-      })
+      return topology === "shared-storage"
+        ? {
+            take: (tokenId: string, settings: RateLimitSettings | undefined) =>
+              Effect.gen(function* () {
+                const effective = settingsOf(settings)
+                const taken = yield* buckets.take(tokenId, effective.requestsPerSecond, burstOf(effective), Date.now())
+                return decision(taken.allowed, taken.tokens, effective)
+              })
+          }
+        : {
+            take: (tokenId: string, settings: RateLimitSettings | undefined) =>
+              Effect.sync(() => {
+                const effective = settingsOf(settings)
+                const now = Date.now()
+                let bucket = memory.get(tokenId)
+                if (bucket === undefined) {
+                  bucket = { tokens: burstOf(effective), updatedAt: now }
+                  memory.set(tokenId, bucket)
+                }
+                return take(bucket, effective, now)
+              })
+          }
     })
   ).pipe(Layer.provide(RateBucketsRepo.Default))
 }

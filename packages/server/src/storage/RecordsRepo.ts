@@ -16,6 +16,7 @@ import * as SqlClient from "@effect/sql/SqlClient"
 import { Array as Arr, Chunk, Effect, Option, Stream } from "effect"
 import * as Cursor from "./Cursor.js"
 import { rowsPerStatement } from "./Database.js"
+import { isoTime } from "./Timestamps.js"
 
 /** A valid record of a batch and its index in the batch. */
 export interface RowInput {
@@ -87,8 +88,6 @@ const stale: RowOutcome = { _tag: "Stale" }
 /** The text a match-key value is stored and compared as. */
 const keyText = (value: unknown): string => JSON.stringify(value)
 
-const hasValue = (value: unknown): boolean => value !== undefined && value !== null
-
 /** A row a batch works on: loaded from storage (`id` set) or created by the batch (`id` set once inserted). */
 interface WorkingRow {
   id: number | undefined
@@ -109,13 +108,11 @@ interface StoredRow {
   readonly updated_at: number
 }
 
-const iso = (millis: unknown): string => new Date(Number(millis)).toISOString()
-
 const toStoredRecord = (row: StoredRow): StoredRecord.StoredRecord => ({
   ...(JSON.parse(row.data) as Record<string, unknown>),
   _id: String(row.id),
-  _createdAt: iso(row.created_at),
-  _updatedAt: iso(row.updated_at)
+  _createdAt: isoTime(row.created_at),
+  _updatedAt: isoTime(row.updated_at)
 })
 
 const recordIdPattern = /^[1-9][0-9]{0,15}$/
@@ -303,8 +300,9 @@ export class RecordsRepo extends Effect.Service<RecordsRepo>()("server/RecordsRe
         // Load the rows the batch merges into, then every owner of a key value the batch can write.
         const valuesOf = (field: string, extra: Iterable<Record<string, unknown>> = []) => {
           const values = new Set<string>()
-          for (const row of rows) if (hasValue(row.record[field])) values.add(keyText(row.record[field]))
-          for (const data of extra) if (hasValue(data[field])) values.add(keyText(data[field]))
+          for (const row of rows)
+            if (RecordValidation.hasValue(row.record[field])) values.add(keyText(row.record[field]))
+          for (const data of extra) if (RecordValidation.hasValue(data[field])) values.add(keyText(data[field]))
           return Array.from(values)
         }
         const initial = new Map<string, Map<string, number>>()
@@ -330,7 +328,7 @@ export class RecordsRepo extends Effect.Service<RecordsRepo>()("server/RecordsRe
         const conflict = (index: number, data: Record<string, unknown>, self: WorkingRow | undefined) => {
           for (const field of matchKeys) {
             const value = data[field]
-            if (!hasValue(value)) continue
+            if (!RecordValidation.hasValue(value)) continue
             const text = keyText(value)
             const owner = owners.get(field)!.get(text)
             if (owner === undefined || owner === self || (typeof owner === "number" && owner === self?.id)) continue
@@ -353,8 +351,8 @@ export class RecordsRepo extends Effect.Service<RecordsRepo>()("server/RecordsRe
         }
         const moveKeys = (row: WorkingRow, before: Record<string, unknown>, after: Record<string, unknown>) => {
           for (const field of matchKeys) {
-            const was = hasValue(before[field]) ? keyText(before[field]) : undefined
-            const is = hasValue(after[field]) ? keyText(after[field]) : undefined
+            const was = RecordValidation.hasValue(before[field]) ? keyText(before[field]) : undefined
+            const is = RecordValidation.hasValue(after[field]) ? keyText(after[field]) : undefined
             if (was === is) continue
             const current = owners.get(field)!
             if (was !== undefined && current.get(was) === row) current.delete(was)
@@ -605,7 +603,8 @@ export class RecordsRepo extends Effect.Service<RecordsRepo>()("server/RecordsRe
               for (const row of rows) {
                 const data = JSON.parse(row.data) as Record<string, unknown>
                 for (const field of change.added) {
-                  if (hasValue(data[field])) keys.push({ field, value: keyText(data[field]), recordId: Number(row.id) })
+                  if (RecordValidation.hasValue(data[field]))
+                    keys.push({ field, value: keyText(data[field]), recordId: Number(row.id) })
                 }
               }
               yield* putKeys(workspace, objectName, keys, "keep")

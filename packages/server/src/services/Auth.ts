@@ -4,7 +4,7 @@
  */
 import { createHash, randomBytes, timingSafeEqual } from "node:crypto"
 import { Context, Effect, Layer, Option } from "effect"
-import { type RateLimitSettings, type Scope, ServerConfig } from "./ServerConfig.js"
+import { type RateLimitSettings, type Scope, ServerConfig } from "../ServerConfig.js"
 
 /** Who is calling: a token's workspace, scopes and rate limit. `tokenId` names the token without revealing it. */
 export interface Principal {
@@ -13,9 +13,6 @@ export interface Principal {
   readonly scopes: ReadonlySet<Scope>
   readonly rateLimit: RateLimitSettings | undefined
 }
-
-/** The principal of the current request, provided by the auth step of the HTTP layer. */
-export class CurrentPrincipal extends Context.Tag("server/CurrentPrincipal")<CurrentPrincipal, Principal>() {}
 
 interface StoredToken {
   readonly hash: Buffer

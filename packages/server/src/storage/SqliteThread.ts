@@ -23,10 +23,11 @@
  * nothing; only the statement that reports the error differs (a caller cannot catch the error of one pipelined
  * write and go on with the transaction).
  *
- * The thread's code is a script evaluated by the worker (`eval`), so it works unchanged inside the bundled CLI,
- * where no separate worker file exists; it loads better-sqlite3 from the path resolved here. Not supported:
+ * The thread's code is its own module, `SqliteWorker.ts`, built as its own entry (also next to the bundled CLI); it
+ * loads better-sqlite3 from the path resolved here. Not supported:
  * `SafeIntegers` (integers come back as numbers) and `executeStream` (as in `SqliteClient`).
  */
+import { existsSync } from "node:fs"
 import { createRequire } from "node:module"
 import { Worker } from "node:worker_threads"
 import * as Reactivity from "@effect/experimental/Reactivity"
@@ -35,6 +36,7 @@ import type { Connection, Row } from "@effect/sql/SqlConnection"
 import { SqlError } from "@effect/sql/SqlError"
 import * as Statement from "@effect/sql/Statement"
 import { Effect, Exit, Layer, Scope, Stream } from "effect"
+import type { PostedRequest, Reply, Request, ThreadData } from "./SqliteWorker.js"
 
 /** Options of {@link layer}. */
 export interface SqliteThreadOptions {
@@ -45,140 +47,17 @@ export interface SqliteThreadOptions {
 }
 
 /**
- * The script the worker thread runs: it opens the database on `open`, then executes one request per message, in
- * order, and answers each request that is not pipelined. `failure` is the error of a pipelined statement, kept
- * until the transaction is rolled back (to a savepoint taken before it, or entirely); `savepoints` are the names
- * of the open savepoints.
+ * The thread's module (`SqliteWorker.ts`, built as its own entry): next to this module in a build (this package's
+ * `dist/storage/`, or the bundled CLI's `dist/`), else, when running from the TypeScript sources (tests, `tsx`), this
+ * package's build, which `pnpm build` makes (and `pnpm test` runs first).
  */
-const threadScript = `"use strict"
-const { parentPort, workerData } = require("node:worker_threads")
-const Database = require(workerData.driver)
-let db
-let failure
-let savepoints = []
-const cache = new Map()
-const prepared = (sql) => {
-  let statement = cache.get(sql)
-  if (statement === undefined) {
-    statement = db.prepare(sql)
-    if (cache.size >= workerData.prepareCacheSize) cache.delete(cache.keys().next().value)
-    cache.set(sql, statement)
+export const workerUrl = (): URL => {
+  for (const candidate of ["./SqliteWorker.js", "../../dist/storage/SqliteWorker.js"]) {
+    const url = new URL(candidate, import.meta.url)
+    if (existsSync(url)) return url
   }
-  return statement
+  throw new Error("the SQLite thread's module (SqliteWorker.js) is not built: run `pnpm build`")
 }
-const rows = (statement, params) => {
-  if (statement.reader) return statement.all(...params)
-  statement.run(...params)
-  return []
-}
-const values = (statement, params) => {
-  if (!statement.reader) {
-    statement.run(...params)
-    return []
-  }
-  statement.raw(true)
-  try {
-    return statement.all(...params)
-  } finally {
-    statement.raw(false)
-  }
-}
-const track = (sql) => {
-  if (sql === "BEGIN" || sql === "COMMIT" || sql === "ROLLBACK") savepoints = []
-  else if (sql.startsWith("SAVEPOINT ")) savepoints.push(sql.slice(10))
-  else if (sql.startsWith("ROLLBACK TO SAVEPOINT ")) {
-    const at = savepoints.lastIndexOf(sql.slice(22))
-    if (at >= 0) savepoints.length = at + 1
-  }
-}
-const execute = (request) => {
-  switch (request.kind) {
-    case "open":
-      db = new Database(request.filename)
-      db.pragma("journal_mode = WAL")
-      return null
-    case "rows": {
-      const statement = prepared(request.sql)
-      return { rows: rows(statement, request.params), reader: statement.reader }
-    }
-    case "raw": {
-      const statement = prepared(request.sql)
-      return statement.reader ? statement.all(...request.params) : statement.run(...request.params)
-    }
-    case "values":
-      return values(prepared(request.sql), request.params)
-    case "unprepared": {
-      let result
-      try {
-        result = rows(db.prepare(request.sql), request.params)
-      } catch (error) {
-        // A COMMIT that fails leaves no transaction open: requests posted after it run on their own.
-        if (request.sql === "COMMIT" && db.inTransaction) {
-          db.exec("ROLLBACK")
-          savepoints = []
-        }
-        throw error
-      }
-      track(request.sql)
-      return result
-    }
-    case "close":
-      if (db !== undefined && db.open) db.close()
-      return null
-  }
-  throw new Error("unknown request " + request.kind)
-}
-const errorOf = (error) => ({ message: String(error && error.message), code: error && error.code })
-// In a failed transaction: whether the request ends the failure (a rollback to before it), else it is refused.
-const endsFailure = (request) => {
-  if (request.kind !== "unprepared") return false
-  if (request.sql === "ROLLBACK") return true
-  if (!request.sql.startsWith("ROLLBACK TO SAVEPOINT ")) return false
-  const at = savepoints.lastIndexOf(request.sql.slice(22))
-  return at >= 0 && failure.depth > at
-}
-const refuse = (request) => {
-  const error = failure
-  if (request.kind === "unprepared" && request.sql === "COMMIT") {
-    if (db.inTransaction) db.exec("ROLLBACK")
-    savepoints = []
-    failure = undefined
-  }
-  return error
-}
-const handle = (request) => {
-  let reply
-  if (failure !== undefined && !endsFailure(request)) {
-    const error = refuse(request)
-    reply = { id: request.id, ok: false, message: error.message, code: error.code }
-  } else {
-    if (failure !== undefined) failure = undefined
-    try {
-      reply = { id: request.id, ok: true, value: execute(request) }
-    } catch (error) {
-      if (request.pipelined) failure = { ...errorOf(error), depth: savepoints.length }
-      reply = { id: request.id, ok: false, ...errorOf(error) }
-    }
-  }
-  if (!request.pipelined) parentPort.postMessage(reply)
-}
-parentPort.on("message", (requests) => {
-  for (const request of requests) handle(request)
-})
-`
-
-type Request =
-  | { readonly kind: "open"; readonly filename: string }
-  | {
-      readonly kind: "rows" | "raw" | "values" | "unprepared"
-      readonly sql: string
-      readonly params: ReadonlyArray<unknown>
-    }
-  | { readonly kind: "close" }
-
-type Reply =
-  | { readonly id: number; readonly ok: true; readonly value: unknown }
-  | { readonly id: number; readonly ok: false; readonly message: string; readonly code: unknown }
 
 /** Where better-sqlite3 is: next to the code (the bundled CLI), else where `@effect/sql-sqlite-node` finds it. */
 export const driverPath = (): string => {
@@ -196,10 +75,12 @@ const flushParams = 10_000
 /** The statements of one thread, each answered by its reply; the thread is referenced only while one is pending. */
 const startThread = (options: SqliteThreadOptions) =>
   Effect.sync(() => {
-    const worker = new Worker(threadScript, {
-      eval: true,
-      workerData: { driver: driverPath(), prepareCacheSize: Math.max(1, options.prepareCacheSize ?? 200) }
-    })
+    const data: ThreadData = {
+      batchwriteSqliteThread: true,
+      driver: driverPath(),
+      prepareCacheSize: Math.max(1, options.prepareCacheSize ?? 200)
+    }
+    const worker = new Worker(workerUrl(), { workerData: data })
     worker.unref()
     const pending = new Map<number, (exit: Exit.Exit<unknown, SqlError>) => void>()
     let nextId = 0
@@ -233,7 +114,7 @@ const startThread = (options: SqliteThreadOptions) =>
 
     // Requests sent without waiting are posted together with the next one (or once they carry enough
     // parameters): every message wakes the thread, and on a busy machine that costs more than the copying.
-    let buffered: Array<Request & { readonly id: number; readonly pipelined?: true }> = []
+    let buffered: Array<PostedRequest> = []
     let bufferedParams = 0
     const flush = () => {
       worker.postMessage(buffered)

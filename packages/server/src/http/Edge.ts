@@ -1,0 +1,108 @@
+/**
+ * The edge of the HTTP application, around every route of the contract: a wrong method answers `405` with `Allow`
+ * before any route runs; every failure becomes its SPEC error envelope here, and only here (api errors with their
+ * status and headers, requests that do not decode as `400`, unknown paths as `404 NOT_FOUND.ROUTE`, defects as a
+ * `500` whose cause is logged, never sent); and each request is counted in the metrics by its route template and,
+ * when asked, logged in one line (method, path, status, records, ms; never a token or a query string).
+ */
+import { type ApiError, errorEnvelopes, InternalError, MethodNotAllowed, RouteNotFound } from "@batchwrite/api"
+import {
+  HttpApiBuilder,
+  HttpApiError,
+  type HttpApp,
+  HttpServerRequest,
+  type HttpServerResponse
+} from "@effect/platform"
+import { RouteNotFound as RouterRouteNotFound } from "@effect/platform/HttpServerError"
+import { Cause, Console, Effect, Option } from "effect"
+import { ServiceMetrics } from "../services/ServiceMetrics.js"
+import { fromDecodeError } from "./ErrorMapping.js"
+import { RequestRecords } from "./RequestRecords.js"
+import { failure, toHttp } from "./Responses.js"
+import { allowedMethods, routeOf } from "./RouteTable.js"
+
+const apiErrorTags: ReadonlySet<string> = new Set(errorEnvelopes.map((schema) => schema.tag))
+
+const isApiError = (error: unknown): error is ApiError =>
+  typeof error === "object" && error !== null && apiErrorTags.has((error as { _tag?: unknown })._tag as string)
+
+const pathOf = (request: HttpServerRequest.HttpServerRequest) => new URL(request.url, "http://localhost").pathname
+
+/** The response of an api error; a 413 also closes the connection, as the rest of the body is not read. */
+const errorResponse = (error: ApiError) =>
+  toHttp(failure(error, error._tag === "PayloadTooLarge" ? { connection: "close" } : {}))
+
+const routeNotFound = (request: HttpServerRequest.HttpServerRequest) =>
+  new RouteNotFound({
+    message: `no route ${request.method} ${pathOf(request)}; the API lives under /public/v1 (see /docs)`
+  })
+
+/** The response of a request that failed. */
+const answerFailure = (request: HttpServerRequest.HttpServerRequest, cause: Cause.Cause<unknown>) => {
+  const failed = Cause.failureOption(cause)
+  if (Option.isSome(failed)) {
+    const error = failed.value
+    if (isApiError(error)) return Effect.succeed(errorResponse(error))
+    if (error instanceof HttpApiError.HttpApiDecodeError) return Effect.succeed(errorResponse(fromDecodeError(error)))
+    if (error instanceof RouterRouteNotFound) return Effect.succeed(errorResponse(routeNotFound(request)))
+  }
+  // The client went away: nothing to answer.
+  if (Cause.isInterruptedOnly(cause)) return Effect.failCause(cause)
+  return Effect.zipRight(
+    Effect.logError("request failed", Cause.pretty(cause)),
+    Effect.succeed(errorResponse(new InternalError({ message: "internal error; the request was not applied" })))
+  )
+}
+
+/** A request whose path is a route, with a method the route does not have: 405 with `Allow`. */
+const wrongMethod = (request: HttpServerRequest.HttpServerRequest) => {
+  const allowed = allowedMethods(pathOf(request))
+  if (allowed.length === 0 || allowed.includes(request.method)) return Option.none()
+  const error = new MethodNotAllowed({
+    message: `${request.method} is not a method of ${pathOf(request)}; use ${allowed.join(", ")}`,
+    details: { allow: allowed }
+  })
+  return Option.some(toHttp(failure(error, { allow: allowed.join(", ") })))
+}
+
+const middleware =
+  (log: false | "text" | "json", metrics: ServiceMetrics) =>
+  (app: HttpApp.Default): HttpApp.Default =>
+    Effect.gen(function* () {
+      const request = yield* HttpServerRequest.HttpServerRequest
+      const started = performance.now()
+      const records: RequestRecords["Type"] = { count: undefined }
+      const response: HttpServerResponse.HttpServerResponse = yield* Option.match(wrongMethod(request), {
+        onSome: Effect.succeed,
+        onNone: () =>
+          app.pipe(
+            Effect.provideService(RequestRecords, records),
+            Effect.catchAllCause((cause) => answerFailure(request, cause))
+          )
+      })
+      const path = pathOf(request)
+      yield* metrics.recordRequest(request.method, routeOf(path), response.status)
+      if (log !== false) {
+        const ms = (performance.now() - started).toFixed(1)
+        const { method } = request
+        const { status } = response
+        const count = records.count
+        yield* Console.log(
+          log === "json"
+            ? JSON.stringify({
+                time: new Date().toISOString(),
+                method,
+                path,
+                status,
+                records: count ?? null,
+                ms: Number(ms)
+              })
+            : `${method} ${path} ${status} records=${count ?? "-"} ${ms}ms`
+        )
+      }
+      return response
+    }) as HttpApp.Default
+
+/** The edge around the contract's routes (see the module comment), as the api's middleware. */
+export const edgeLayer = (log: false | "text" | "json") =>
+  HttpApiBuilder.middleware(Effect.map(ServiceMetrics, (metrics) => middleware(log, metrics)))
