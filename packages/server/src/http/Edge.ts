@@ -1,11 +1,18 @@
 /**
  * The edge of the HTTP application, around every route of the contract: a wrong method answers `405` with `Allow`
  * before any route runs; every failure becomes its SPEC error envelope here, and only here (api errors with their
- * status and headers, requests that do not decode as `400`, unknown paths as `404 NOT_FOUND.ROUTE`, defects as a
- * `500` whose cause is logged, never sent); and each request is counted in the metrics by its route template and,
+ * status and headers, requests that do not decode as `400`, unknown paths as `404 NOT_FOUND.ROUTE`, a failing
+ * database as `503` with `Retry-After`, other defects as a `500` whose cause is logged, never sent); and each request is counted in the metrics by its route template and,
  * when asked, logged in one line (method, path, status, records, ms; never a token or a query string).
  */
-import { type ApiError, errorEnvelopes, InternalError, MethodNotAllowed, RouteNotFound } from "@batchwrite/api"
+import {
+  type ApiError,
+  errorEnvelopes,
+  InternalError,
+  MethodNotAllowed,
+  RouteNotFound,
+  ServiceUnavailable
+} from "@batchwrite/api"
 import {
   HttpApiBuilder,
   HttpApiError,
@@ -14,6 +21,7 @@ import {
   type HttpServerResponse
 } from "@effect/platform"
 import { RouteNotFound as RouterRouteNotFound } from "@effect/platform/HttpServerError"
+import { SqlError } from "@effect/sql/SqlError"
 import { Cause, Console, Effect, Option } from "effect"
 import { ServiceMetrics } from "../services/ServiceMetrics.js"
 import { fromDecodeError } from "./ErrorMapping.js"
@@ -37,6 +45,23 @@ const routeNotFound = (request: HttpServerRequest.HttpServerRequest) =>
     message: `no route ${request.method} ${pathOf(request)}; the API lives under /public/v1 (see /docs)`
   })
 
+/** How soon a request refused because storage failed may be sent again. */
+const storageRetryAfterSeconds = 1
+
+const storageUnavailable = new ServiceUnavailable({
+  message: `storage is unavailable; the request was not applied: send it again after ${storageRetryAfterSeconds} s`
+})
+
+/** Whether a request failed because the database did (unreachable, full disk, connection killed). */
+const isStorageFault = (cause: Cause.Cause<unknown>): boolean =>
+  Cause.reduce(cause, false, (found, part) =>
+    found ||
+    (part._tag === "Fail" && part.error instanceof SqlError) ||
+    (part._tag === "Die" && part.defect instanceof SqlError)
+      ? Option.some(true)
+      : Option.none()
+  )
+
 /** The response of a request that failed. */
 const answerFailure = (request: HttpServerRequest.HttpServerRequest, cause: Cause.Cause<unknown>) => {
   const failed = Cause.failureOption(cause)
@@ -48,6 +73,12 @@ const answerFailure = (request: HttpServerRequest.HttpServerRequest, cause: Caus
   }
   // The client went away: nothing to answer.
   if (Cause.isInterruptedOnly(cause)) return Effect.failCause(cause)
+  if (isStorageFault(cause)) {
+    return Effect.zipRight(
+      Effect.logWarning("storage unavailable", Cause.pretty(cause)),
+      Effect.succeed(toHttp(failure(storageUnavailable, { "retry-after": String(storageRetryAfterSeconds) })))
+    )
+  }
   return Effect.zipRight(
     Effect.logError("request failed", Cause.pretty(cause)),
     Effect.succeed(errorResponse(new InternalError({ message: "internal error; the request was not applied" })))
