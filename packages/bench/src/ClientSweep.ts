@@ -2,7 +2,8 @@
  * The client sweep: the same records sent through the toolkit, as an application would, for each cell of a grid
  * of settings. `write` gets the records of the cell as one lazy input (`maxRecords`, `concurrency`) and returns
  * when every job is done; a `RecordBuffer` (`maxRecords`, `concurrency`, `maxAge`) is offered the records one by one
- * and closed. A cell reports records/s end to end (first record handed over → every job done, or the buffer closed)
+ * (its capacity a group more than it flushes at once, so offers wait as a queue consumer's would) and closed. A cell
+ * reports records/s end to end (first record handed over → every job done, or the buffer closed)
  * and the accept latency of the tool's batch requests, measured on the `HttpClient` under `RecordsClient`. The
  * client's own retry honours `429` and `Retry-After`; every `429` is counted.
  */
@@ -80,7 +81,8 @@ export const runCell = (cell: CellSettings, target: CellTarget): Effect.Effect<C
     const client = RecordsClient.DefaultWithoutDependencies({
       baseUrl: target.baseUrl,
       token: target.token,
-      retry: retryPolicy({ maxElapsed: "2 minutes" }),
+      // Retry-After is always waited out; the backoff beyond it stays short, so a rate-limited cell is not idle for long.
+      retry: retryPolicy({ cap: "5 seconds", maxRetries: 30, maxElapsed: "2 minutes" }),
       // A short poll, so that end to end is not mostly the default poll's 2 s first wait.
       poll: pollPolicy({ initial: "100 millis", factor: 1.5, cap: "1 second" }),
       pollTimeout: "5 minutes"
@@ -122,7 +124,10 @@ export const runCell = (cell: CellSettings, target: CellTarget): Effect.Effect<C
             matchKey: target.matchKey,
             maxRecords: cell.maxRecords,
             maxAge: Duration.millis(cell.maxAgeMs ?? 5_000),
-            concurrency: cell.concurrency
+            concurrency: cell.concurrency,
+            // Room for the groups being flushed and one more: offers then wait, as a queue consumer's would, and the
+            // records offered in the cell's time are what the buffer can take.
+            capacity: cell.maxRecords * (cell.concurrency + 1)
           })
           for (const record of counted()) yield* buffer.offer(record)
           return buffer
