@@ -82,7 +82,7 @@ export const runCell = (cell: CellSettings, target: CellTarget): Effect.Effect<C
       baseUrl: target.baseUrl,
       token: target.token,
       // Retry-After is always waited out; the backoff beyond it stays short, so a rate-limited cell is not idle for long.
-      retry: retryPolicy({ cap: "5 seconds", maxRetries: 30, maxElapsed: "2 minutes" }),
+      retry: retryPolicy({ cap: "5 seconds", maxRetries: 30, maxElapsed: "30 seconds" }),
       // A short poll, so that end to end is not mostly the default poll's 2 s first wait.
       poll: pollPolicy({ initial: "100 millis", factor: 1.5, cap: "1 second" }),
       pollTimeout: "5 minutes"
