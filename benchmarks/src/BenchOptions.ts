@@ -59,7 +59,47 @@ benchmarks/results/latest.json and latest.svg.
   --out <dir>          where latest.json and latest.svg go (default benchmarks/results)
   --markdown           print the table as Markdown (for the README)
   --help               this text
+
+Unknown options and bad values are an error (exit 2) and nothing runs.
+
+pnpm bench --url <API URL> --token <token> [options]
+  measures an existing deployment instead (no service is started): the same command as \`batchwrite bench\`, with
+  the same options (--sizes, --connections, --duration, --p99-budget, --object, --match-key, --dry-run, …);
+  \`pnpm bench --url <API URL> --help\` lists them.
 `
+
+/** The flags of the local mode that stand alone. */
+const switches: ReadonlySet<string> = new Set(["--quick", "--markdown", "--help", "-h"])
+/** The flags of the local mode that take a value. */
+const valued: ReadonlySet<string> = new Set([
+  "--p99-budget",
+  "--sizes",
+  "--backends",
+  "--operations",
+  "--connections",
+  "--workers",
+  "--cpu-prof",
+  "--out"
+])
+
+/** Every argument must be a flag of the local mode (with its value): anything else is an error, never ignored. */
+const checkArguments = (argv: ReadonlyArray<string>) => {
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i]!
+    if (switches.has(arg)) continue
+    if (valued.has(arg)) {
+      i++
+      continue
+    }
+    const name = arg.split("=")[0]!
+    if (arg.includes("=") && valued.has(name)) {
+      throw new Error(`write ${name} and its value apart: ${name} <value> (got '${arg}')`)
+    }
+    throw new Error(
+      arg.startsWith("-") ? `unknown option '${arg}'` : `unexpected argument '${arg}' (the options are listed below)`
+    )
+  }
+}
 
 const value = (argv: ReadonlyArray<string>, name: string): string | undefined => {
   const at = argv.indexOf(`--${name}`)
@@ -72,13 +112,20 @@ const value = (argv: ReadonlyArray<string>, name: string): string | undefined =>
 const positive = (argv: ReadonlyArray<string>, name: string, fallback: number): number => {
   const text = value(argv, name)
   if (text === undefined) return fallback
-  const number = Number(text)
+  const number = text.trim() === "" ? Number.NaN : Number(text)
   if (!Number.isFinite(number) || number <= 0) throw new Error(`--${name} must be a positive number (got '${text}')`)
   return number
 }
 
-/** Reads the options; throws with a message on bad usage. */
+const wholePositive = (argv: ReadonlyArray<string>, name: string, fallback: number): number => {
+  const number = positive(argv, name, fallback)
+  if (!Number.isInteger(number)) throw new Error(`--${name} must be a whole number (got '${value(argv, name)}')`)
+  return number
+}
+
+/** Reads the options; throws with a message on bad usage (an unknown option, a missing or bad value). */
 export const parseOptions = (argv: ReadonlyArray<string>, defaultOutDir: string): BenchOptions => {
+  checkArguments(argv)
   const quick = argv.includes("--quick")
   const sizes = value(argv, "sizes")
   const batchSizes =
@@ -87,7 +134,7 @@ export const parseOptions = (argv: ReadonlyArray<string>, defaultOutDir: string)
         ? quickBatchSizes
         : allBatchSizes
       : sizes.split(",").map((text) => {
-          const size = Number(text)
+          const size = text.trim() === "" ? Number.NaN : Number(text)
           if (!Number.isInteger(size) || size < 1 || size > 10_000) {
             throw new Error(`--sizes takes batch sizes from 1 to 10000 (got '${text}')`)
           }
@@ -113,8 +160,8 @@ export const parseOptions = (argv: ReadonlyArray<string>, defaultOutDir: string)
     minRequests: quick ? 16 : 40,
     maxRequests: quick ? 2_000 : 3_000,
     singleRecordRequests: quick ? 2_000 : 3_000,
-    connections: positive(argv, "connections", 8),
-    workers: positive(argv, "workers", 2),
+    connections: wholePositive(argv, "connections", 8),
+    workers: wholePositive(argv, "workers", 2),
     p99BudgetMs: positive(argv, "p99-budget", 200),
     jobSample: quick ? 300 : 1_000,
     rowTimeoutMs: quick ? 30_000 : 90_000,

@@ -4,7 +4,8 @@
  * size of append-batch and upsert-batch, then the single-record endpoint; each row waits until every job is
  * terminal. The storage ceiling (parse + RecordsRepo, no HTTP) and the HTTP ceiling (a bare node:http server
  * reading the same bodies) are measured in the same run. Prints a table, writes `results/latest.json` and
- * `results/latest.svg`, and recommends a batch size for a p99 budget. `--help` lists the options.
+ * `results/latest.svg`, and recommends a batch size for a p99 budget. `--help` lists the options. With `--url` it
+ * measures an existing deployment instead (`DeploymentMode.ts`, the same command as `batchwrite bench`).
  */
 import { execFileSync } from "node:child_process"
 import { mkdirSync, writeFileSync } from "node:fs"
@@ -13,6 +14,7 @@ import { join } from "node:path"
 import { fileURLToPath } from "node:url"
 import { type Backend, detectBackends } from "./Backends.js"
 import { type BenchOptions, parseOptions, requestsFor, usage } from "./BenchOptions.js"
+import { runDeploymentMode } from "./DeploymentMode.js"
 import { makeBodies, type Operation, pathOf } from "./Bodies.js"
 import { renderChart } from "./Chart.js"
 import { startBareServer } from "./HttpCeiling.js"
@@ -306,7 +308,14 @@ const main = async () => {
   if (finalRows.some((row) => row.errors > 0)) process.exitCode = 1
 }
 
-main().catch((error) => {
+const args = process.argv.slice(2)
+if (args.some((arg) => arg === "--url" || arg.startsWith("--url="))) {
+  runDeploymentMode(args)
+} else {
+  main().catch(failed)
+}
+
+function failed(error: unknown) {
   process.stderr.write(`bench failed: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`)
   process.exit(1)
-})
+}

@@ -4,6 +4,7 @@
 import { Command } from "@effect/cli"
 import packageJson from "../package.json" with { type: "json" }
 import { backupCommand } from "./commands/BackupCommand.js"
+import { benchCommand } from "./commands/BenchCommand.js"
 import { deadLetterCommand } from "./commands/DeadLetterCommand.js"
 import { jobsCommand } from "./commands/JobsCommand.js"
 import { keyCommand } from "./commands/KeyCommand.js"
@@ -27,7 +28,8 @@ export const batchwrite = root.pipe(
     deadLetterCommand,
     keyCommand,
     tokensCommand,
-    backupCommand
+    backupCommand,
+    benchCommand
   ])
 )
 

@@ -46,6 +46,17 @@ export const hoistGlobalOptions = (argv: ReadonlyArray<string>): Array<string> =
   return [runtime, script, ...logLevel, ...global, ...rest]
 }
 
+/** The subcommand of a command line (`argv` with `node` and the script): its first word once the global options are set aside. */
+export const subcommandOf = (argv: ReadonlyArray<string>): string | undefined => {
+  const args = hoistGlobalOptions(argv).slice(2)
+  for (let i = 0; i < args.length; i++) {
+    const option = globalOptions.get(args[i]!)
+    if (option === undefined) return args[i]
+    if (option.takesValue) i++
+  }
+  return undefined
+}
+
 const splitOnce = (arg: string): [string, string] => {
   const at = arg.indexOf("=")
   return [arg.slice(0, at), arg.slice(at + 1)]

@@ -8,7 +8,8 @@ import { NodeContext, NodeRuntime } from "@effect/platform-node"
 import { Cause, Console, Effect, Exit } from "effect"
 import { run } from "./Cli.js"
 import { exitCodeOf } from "./CliError.js"
-import { hoistGlobalOptions } from "./GlobalArguments.js"
+import { benchUsage } from "./commands/BenchCommand.js"
+import { hoistGlobalOptions, subcommandOf } from "./GlobalArguments.js"
 import { plainWhenPiped } from "./Output.js"
 import { exitCodeOnSignal } from "./Shutdown.js"
 
@@ -22,9 +23,13 @@ const program = Effect.suspend(() => run(hoistGlobalOptions(process.argv))).pipe
         return Console.error(`batchwrite: unexpected error: ${Cause.pretty(cause).split("\n")[0]}`).pipe(Effect.as(1))
       }
       const error = failure.value
-      // @effect/cli has already printed its own usage errors.
-      if (ValidationError.isValidationError(error))
-        return Effect.succeed(ValidationError.isHelpRequested(error) ? 0 : 2)
+      // @effect/cli has already printed its own usage errors; bench adds its usage (its many options are easy to mistype).
+      if (ValidationError.isValidationError(error)) {
+        if (ValidationError.isHelpRequested(error)) return Effect.succeed(0)
+        return (subcommandOf(process.argv) === "bench" ? Console.error(`\n${benchUsage()}`) : Effect.void).pipe(
+          Effect.as(2)
+        )
+      }
       return Console.error(`batchwrite: ${error.message}`).pipe(Effect.as(exitCodeOf(error)))
     }
   }),

@@ -1,6 +1,6 @@
 import { assert, describe, it } from "@effect/vitest"
 import * as fc from "fast-check"
-import { hoistGlobalOptions } from "../../src/GlobalArguments.js"
+import { hoistGlobalOptions, subcommandOf } from "../../src/GlobalArguments.js"
 
 const commands: ReadonlyArray<ReadonlyArray<string>> = [
   ["append", "events"],
@@ -60,5 +60,18 @@ describe("hoistGlobalOptions", () => {
         assert.deepStrictEqual([...hoisted].sort(), [...args].sort())
       })
     )
+  })
+})
+
+describe("subcommandOf", () => {
+  it("is the first word once the global options and their values are set aside, wherever they stand", () => {
+    for (const command of commands) {
+      for (const option of globals) {
+        const argv = ["node", "bin.js", ...option, ...command]
+        assert.strictEqual(subcommandOf(argv), command[0], argv.join(" "))
+      }
+    }
+    assert.strictEqual(subcommandOf(["node", "bin.js", "--url", "bench", "append", "events"]), "append")
+    assert.isUndefined(subcommandOf(["node", "bin.js", "--json"]))
   })
 })
