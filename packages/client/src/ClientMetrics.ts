@@ -4,7 +4,7 @@
  */
 import { Metric } from "effect"
 
-/** Records offered to a `RecordBuffer` or a queue consumer. */
+/** Records offered to a `RecordBuffer` or a queue consumer, counted as they are grouped to be sent. */
 export const recordsOffered = Metric.counter("batchwrite_client_records_offered", {
   description: "Records offered to a RecordBuffer or a queue consumer",
   incremental: true

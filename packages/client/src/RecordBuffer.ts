@@ -13,19 +13,20 @@
  */
 import { Batching, type Job, Limits, type RowError } from "@batchwrite/core"
 import {
+  Clock,
   Context,
   Deferred,
   Duration,
   Effect,
   Fiber,
+  FiberSet,
   Layer,
   Mailbox,
   Metric,
+  Option,
   Schedule,
   Schema,
-  type Scope,
-  Sink,
-  Stream
+  type Scope
 } from "effect"
 import * as ClientMetrics from "./ClientMetrics.js"
 import { DeadLetter, type DeadLetterEntry, fromRowErrors, fromUndelivered } from "./DeadLetter.js"
@@ -45,7 +46,13 @@ import type { WriteMode } from "./Write.js"
 export interface RecordBufferSettings {
   /** Send a group when this many records are buffered; default 500. */
   readonly maxRecords?: number | undefined
-  /** Send a group when the buffered records' JSON reaches this many bytes; default 9 MiB. */
+  /**
+   * Most records in one group; default 10,000 (the service's limit). A group is sent once it holds `maxRecords`
+   * and a send slot is free; while every slot is busy it takes the records that arrive meanwhile, up to this many,
+   * so a busy buffer sends fewer, larger batches. Set it to `maxRecords` for groups of exactly that size.
+   */
+  readonly maxBatchRecords?: number | undefined
+  /** Send a group when the buffered records' JSON reaches this many bytes (and never more); default 9 MiB. */
   readonly maxBytes?: number | undefined
   /** Send at least this often while records are buffered; default 5 s. */
   readonly maxAge?: Duration.DurationInput | undefined
@@ -165,14 +172,51 @@ interface Group<A> {
   sealed: boolean
 }
 
-const noGroup: Group<never> = { items: [], bytes: 0, flushes: [], sealed: false }
-
 const sizeOf = (record: unknown): number => {
   try {
     const text = JSON.stringify(record)
     return text === undefined ? 0 : Batching.utf8Length(text) + 1
   } catch {
     return 0
+  }
+}
+
+const isFull = (group: Group<unknown>, records: number, bytes: number): boolean =>
+  group.sealed || group.items.length >= records || group.bytes >= bytes
+
+/** Items a partition took from its mailbox and has not yet put in a group, in order. */
+class Carry<T> {
+  private items: Array<T> = []
+  private next = 0
+
+  isEmpty(): boolean {
+    return this.next >= this.items.length
+  }
+
+  pushAll(items: Iterable<T>): void {
+    if (this.next > 0 && this.isEmpty()) {
+      this.items = []
+      this.next = 0
+    }
+    for (const item of items) this.items.push(item)
+  }
+
+  /** Moves items into `group` until it holds `records` records or `bytes` bytes, or a flush seals it. */
+  moveInto<A>(this: Carry<Item<A> | FlushMark>, group: Group<A>, records: number, bytes: number): void {
+    while (!this.isEmpty() && !isFull(group, records, bytes)) {
+      const item = this.items[this.next++]!
+      if (item instanceof FlushMark) {
+        group.flushes.push(item.done)
+        group.sealed = true
+      } else {
+        group.items.push(item)
+        group.bytes += sizeOf(item.record)
+      }
+    }
+    if (this.isEmpty()) {
+      this.items = []
+      this.next = 0
+    }
   }
 }
 
@@ -217,6 +261,10 @@ export const make = <A = unknown>(
       options.mode === "upsert" ? { mode: "upsert", matchKey: options.matchKey } : { mode: "append" }
     const matchKey = mode.mode === "upsert" ? mode.matchKey : undefined
     const maxRecords = Math.max(1, Math.min(options.maxRecords ?? 500, Limits.maxRecordsPerBatch))
+    const maxBatchRecords = Math.max(
+      maxRecords,
+      Math.min(options.maxBatchRecords ?? Limits.maxRecordsPerBatch, Limits.maxRecordsPerBatch)
+    )
     const maxBytes = options.maxBytes ?? 9 * 1024 * 1024
     const maxAge = Duration.decode(options.maxAge ?? "5 seconds")
     const concurrency = Math.max(1, Math.floor(options.concurrency ?? (mode.mode === "upsert" ? 1 : 4)))
@@ -243,7 +291,6 @@ export const make = <A = unknown>(
     let failure: ConfigurationError | undefined
     /** Completed when closing has run out of time. */
     const deadline = yield* Deferred.make<void>()
-    const awaitPermits = yield* Effect.makeSemaphore(awaitConcurrency)
 
     const keep = (entries: ReadonlyArray<DeadLetterEntry>) =>
       entries.length === 0
@@ -277,6 +324,7 @@ export const make = <A = unknown>(
         counts.buffered -= count
         counts.inFlight += count
         yield* Metric.set(depth, counts.buffered)
+        yield* Metric.incrementBy(ClientMetrics.recordsOffered, count)
         const collector: Collector<A> = { runs: [], refused: [] }
         const late = yield* Deferred.isDone(deadline)
         const error: Stop | undefined =
@@ -357,13 +405,12 @@ export const make = <A = unknown>(
             })
           )
 
-    /** Waits for the jobs of a sent group, in the shared pool, and settles its records. */
+    /** Waits for the jobs of a sent group and settles its records. */
     const settle = ({ group, runs }: { readonly group: Group<A>; readonly runs: ReadonlyArray<AcceptedRun> }) =>
       Effect.forEach(
         runs,
         (run) =>
-          awaitPermits.withPermits(1)(
-            Effect.suspend(() =>
+          Effect.suspend(() =>
               Deferred.isDone(deadline).pipe(
                 Effect.flatMap((late) =>
                   late
@@ -381,7 +428,6 @@ export const make = <A = unknown>(
                       )
                 )
               )
-            )
           ).pipe(Effect.flatMap((outcome) => settleRun(group, outcome))),
         { discard: true }
       )
@@ -444,41 +490,73 @@ export const make = <A = unknown>(
         }
       })
 
-    const grouping = Sink.fold<Group<A>, Item<A> | FlushMark>(
-      noGroup,
-      (group) => !group.sealed && group.items.length < maxRecords && group.bytes < maxBytes,
-      (current, item) => {
-        const group: Group<A> = current === noGroup ? { items: [], bytes: 0, flushes: [], sealed: false } : current
-        if (item instanceof FlushMark) {
-          group.flushes.push(item.done)
-          group.sealed = true
-        } else {
-          group.items.push(item)
-          group.bytes += sizeOf(item.record)
-        }
-        return group
-      }
-    )
-
     const mailboxes = yield* Effect.forEach(Array.from({ length: partitions }), () =>
       Mailbox.make<Item<A> | FlushMark>({ capacity, strategy: "suspend" })
     )
-    const fibers = yield* Effect.forEach(mailboxes, (mailbox) =>
-      Mailbox.toStream(mailbox).pipe(
-        Stream.aggregateWithin(grouping, Schedule.spaced(maxAge)),
-        Stream.filter((group) => group !== noGroup),
-        Stream.mapEffect(send, { concurrency: sendsPerPartition }),
-        // In order: every group before this one was accepted or dead-lettered.
-        Stream.tap(({ group }) => Effect.forEach(group.flushes, (done) => Deferred.succeed(done, undefined))),
-        Stream.mapEffect(settle, { concurrency: awaitConcurrency, unordered: true }),
-        Stream.runDrain,
-        Effect.forkDaemon
-      )
-    )
+    /** Sends and job waits under way, forked by the partitions' loops. */
+    const running = yield* FiberSet.make()
+    /** Groups being sent at once, per partition. */
+    const sendSlots = yield* Effect.forEach(mailboxes, () => Effect.makeSemaphore(sendsPerPartition))
+    /** Groups whose jobs are awaited at once (all partitions). */
+    const awaitSlots = yield* Effect.makeSemaphore(awaitConcurrency)
+
+    /**
+     * One partition: forms a group (until `maxRecords`, `maxBytes`, a flush, or `maxAge` after its first record),
+     * waits for a send slot, adds what arrived meanwhile (up to `maxBatchRecords` and `maxBytes`), and sends it;
+     * then takes a job-wait slot (so sends stop while every slot waits for jobs) and awaits the jobs in the
+     * background. One fiber forms the groups, so a partition's records are sent in offer order.
+     */
+    const partition = (mailbox: Mailbox.Mailbox<Item<A> | FlushMark>, sendSlot: Effect.Semaphore) =>
+      Effect.gen(function* () {
+        const carry = new Carry<Item<A> | FlushMark>()
+        let ended = false
+        let previous: Deferred.Deferred<void> | undefined
+        const take = (chunk: Iterable<Item<A> | FlushMark>, done: boolean) => {
+          carry.pushAll(chunk)
+          ended = ended || done
+        }
+        while (true) {
+          if (carry.isEmpty() && !ended) take(...(yield* mailbox.takeAll))
+          if (carry.isEmpty()) break
+          const group: Group<A> = { items: [], bytes: 0, flushes: [], sealed: false }
+          const due = (yield* Clock.currentTimeMillis) + Duration.toMillis(maxAge)
+          while (true) {
+            carry.moveInto(group, maxRecords, maxBytes)
+            if (isFull(group, maxRecords, maxBytes) || ended) break
+            const wait = due - (yield* Clock.currentTimeMillis)
+            if (wait <= 0) break
+            const more = yield* Effect.timeout(mailbox.takeAll, wait).pipe(Effect.option)
+            if (Option.isNone(more)) break
+            take(...more.value)
+          }
+          yield* sendSlot.take(1)
+          if (!group.sealed) {
+            take(yield* mailbox.clear, false)
+            carry.moveInto(group, maxBatchRecords, maxBytes)
+          }
+          const before = previous
+          const sent = yield* Deferred.make<void>()
+          previous = sent
+          yield* FiberSet.run(
+            running,
+            send(group).pipe(
+              Effect.tap(() => (before === undefined ? Effect.void : Deferred.await(before))),
+              // In order: every group before this one was accepted or dead-lettered.
+              Effect.tap(() => Effect.forEach(group.flushes, (done) => Deferred.succeed(done, undefined))),
+              Effect.tap(() => Deferred.succeed(sent, undefined)),
+              Effect.tap(() => awaitSlots.take(1)),
+              Effect.ensuring(sendSlot.release(1)),
+              Effect.flatMap((sentGroup) => settle(sentGroup).pipe(Effect.ensuring(awaitSlots.release(1))))
+            )
+          )
+        }
+      })
+
+    const fibers = yield* Effect.forEach(mailboxes, (mailbox, i) => Effect.forkDaemon(partition(mailbox, sendSlots[i]!)))
 
     const close = Effect.gen(function* () {
       yield* Effect.forEach(mailboxes, (mailbox) => mailbox.end, { discard: true })
-      const drained = Fiber.joinAll(fibers)
+      const drained = Effect.zipRight(Fiber.joinAll(fibers), FiberSet.awaitEmpty(running))
       const inTime = yield* drained.pipe(Effect.timeout(closeTimeout), Effect.option)
       if (inTime._tag === "None") {
         yield* Effect.logWarning(
@@ -497,12 +575,15 @@ export const make = <A = unknown>(
         ? () => mailboxes[0]!
         : (record: A) => mailboxes[partitionOf(record, matchKey, partitions)]!
 
+    /** Puts an item in its partition's mailbox: at once when there is room, else waiting for room. */
     const put = (item: Item<A>): Effect.Effect<void, RecordBufferClosed | ConfigurationError> =>
       Effect.suspend((): Effect.Effect<void, RecordBufferClosed | ConfigurationError> => {
         if (failure !== undefined) return Effect.fail(failure)
+        const mailbox = mailboxOf(item.record)
         counts.offered++
         counts.buffered++
-        return Effect.flatMap(mailboxOf(item.record).offer(item), (taken) => {
+        if (mailbox.unsafeOffer(item)) return Effect.void
+        return Effect.flatMap(mailbox.offer(item), (taken) => {
           if (taken) return Effect.void
           counts.offered--
           counts.buffered--
@@ -510,21 +591,10 @@ export const make = <A = unknown>(
         })
       })
 
-    const offer = (record: A) =>
-      Effect.zipRight(put({ record, tracked: undefined }), Metric.increment(ClientMetrics.recordsOffered))
+    const offer = (record: A) => put({ record, tracked: undefined })
 
     const offerAll = (records: Iterable<A>) =>
-      Effect.suspend(() => {
-        let count = 0
-        return Effect.forEach(
-          records,
-          (record) => {
-            count++
-            return put({ record, tracked: undefined })
-          },
-          { discard: true }
-        ).pipe(Effect.ensuring(Metric.incrementBy(ClientMetrics.recordsOffered, count)))
-      })
+      Effect.forEach(records, (record) => put({ record, tracked: undefined }), { discard: true })
 
     const track = (record: A) =>
       Effect.gen(function* () {
@@ -533,7 +603,6 @@ export const make = <A = unknown>(
           settled: yield* Deferred.make<RecordOutcome, ConfigurationError>()
         }
         yield* put({ record, tracked })
-        yield* Metric.increment(ClientMetrics.recordsOffered)
         return { accepted: Deferred.await(tracked.accepted), settled: Deferred.await(tracked.settled) }
       })
 

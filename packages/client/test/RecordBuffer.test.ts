@@ -176,6 +176,7 @@ layer(Layer.merge(realService, Layer.scoped(Faults, FaultServer.make)), {
             const buffer = yield* RecordBuffer.make<ReturnType<typeof note>>("notes", {
               mode: "append",
               maxRecords: 50,
+              maxBatchRecords: 50,
               maxAge: "100 millis"
             })
             for (let id = 0; id < total; id++) yield* buffer.offer(note("kill", id))
