@@ -3,14 +3,14 @@
  * through `RecordsClient.write` and through a `RecordBuffer` (its defaults), then upserts N records through `write`
  * and through a `RecordBuffer` with partitions, and appends N records with the seed's Python `RecordBuffer` recipe
  * (`python/record_buffer_recipe.py`). Each path is timed from its first record until every record is stored (every
- * job terminal), and reports the client's peak RSS during the path (`VmHWM`, reset before each path). Records are
- * generated lazily, so the client never holds the whole input.
+ * job terminal), each in its own process, and reports that process's peak RSS (`VmHWM`). Records are generated
+ * lazily, so the client never holds the whole input.
  *
  * Run: `pnpm --filter @batchwrite/benchmarks client` (`-- --records 200000` for a shorter run; `-- --paths
  * write,buffer` for some paths only).
  */
 import { spawn } from "node:child_process"
-import { readFileSync, writeFileSync } from "node:fs"
+import { readFileSync } from "node:fs"
 import { fileURLToPath } from "node:url"
 import { DeadLetter, RecordBuffer, RecordsClient } from "@batchwrite/client"
 import { Effect, Layer } from "effect"
@@ -46,18 +46,10 @@ function* profiles(tag: string, count: number) {
   }
 }
 
-/** This process's peak RSS since the last reset (`VmHWM`), in MiB. */
+/** This process's peak RSS (`VmHWM`), in MiB. */
 const peakRssMb = (): number => {
   const match = /^VmHWM:\s+(\d+)\s+kB/m.exec(readFileSync("/proc/self/status", "utf8"))
   return match === null ? Number.NaN : Math.round(Number(match[1]) / 1024)
-}
-
-const resetPeakRss = () => {
-  try {
-    writeFileSync("/proc/self/clear_refs", "5")
-  } catch {
-    // the figure then covers the run so far
-  }
 }
 
 interface Row {
@@ -69,8 +61,6 @@ interface Row {
 }
 
 const timed = async (path: string, run: () => Promise<{ stored: number; note: string }>): Promise<Row> => {
-  ;(globalThis as { gc?: () => void }).gc?.()
-  resetPeakRss()
   const started = performance.now()
   const { note, stored } = await run()
   const seconds = (performance.now() - started) / 1000
@@ -94,10 +84,11 @@ const python = (origin: string, token: string) =>
     )
   })
 
-const main = async () => {
-  const server = await ServeProcess.start({ workers: 2 })
+/** Runs one path in this process (a child of the benchmark) and prints its row as JSON. */
+const child = async (path: string, origin: string, token: string) => {
   const rows: Array<Row> = []
-  try {
+  const server = { origin, token }
+  {
     const client = Layer.merge(
       RecordsClient.layer({ baseUrl: `${server.origin}/public/v1`, token: server.token }),
       DeadLetter.memory
@@ -118,69 +109,93 @@ const main = async () => {
         stored: stats.delivered,
         note: `delivered ${stats.delivered}, dead-lettered ${stats.deadLettered}, unconfirmed ${stats.unconfirmed}`
       }))
-
-    for (const path of paths) {
-      switch (path) {
-        case "write":
-          rows.push(
-            await timed("write (append)", () =>
-              run(
-                Effect.flatMap(RecordsClient, (records) =>
-                  records.write("events", events("write", recordCount), { mode: "append" })
-                )
-              ).then((summary) => ({
-                stored: summary.inserted,
-                note: `batches ${summary.batches}, inserted ${summary.inserted}`
-              }))
-            )
-          )
-          break
-        case "buffer":
-          rows.push(
-            await timed("RecordBuffer (append, defaults)", () =>
-              buffered("events", { mode: "append" }, events("buffer", recordCount))
-            )
-          )
-          break
-        case "write-upsert":
-          rows.push(
-            await timed("write (upsert)", () =>
-              run(
-                Effect.flatMap(RecordsClient, (records) =>
-                  records.write("profiles", profiles("write", recordCount), { mode: "upsert", matchKey: "email" })
-                )
-              ).then((summary) => ({
-                stored: summary.inserted + summary.updated,
-                note: `batches ${summary.batches}, inserted ${summary.inserted}, updated ${summary.updated}`
-              }))
-            )
-          )
-          break
-        case "buffer-upsert":
-          rows.push(
-            await timed(`RecordBuffer (upsert, ${partitions} partitions)`, () =>
-              buffered(
-                "profiles",
-                { mode: "upsert", matchKey: "email", concurrency: partitions },
-                profiles("buffer", recordCount)
+    switch (path) {
+      case "write":
+        rows.push(
+          await timed("write (append)", () =>
+            run(
+              Effect.flatMap(RecordsClient, (records) =>
+                records.write("events", events("write", recordCount), { mode: "append" })
               )
+            ).then((summary) => ({
+              stored: summary.inserted,
+              note: `batches ${summary.batches}, inserted ${summary.inserted}`
+            }))
+          )
+        )
+        break
+      case "buffer":
+        rows.push(
+          await timed("RecordBuffer (append, defaults)", () =>
+            buffered("events", { mode: "append" }, events("buffer", recordCount))
+          )
+        )
+        break
+      case "write-upsert":
+        rows.push(
+          await timed("write (upsert)", () =>
+            run(
+              Effect.flatMap(RecordsClient, (records) =>
+                records.write("profiles", profiles("write", recordCount), { mode: "upsert", matchKey: "email" })
+              )
+            ).then((summary) => ({
+              stored: summary.inserted + summary.updated,
+              note: `batches ${summary.batches}, inserted ${summary.inserted}, updated ${summary.updated}`
+            }))
+          )
+        )
+        break
+      case "buffer-upsert":
+        rows.push(
+          await timed(`RecordBuffer (upsert, ${partitions} partitions)`, () =>
+            buffered(
+              "profiles",
+              { mode: "upsert", matchKey: "email", concurrency: partitions },
+              profiles("buffer", recordCount)
             )
           )
-          break
-        case "python":
-          rows.push(
-            await timed("python recipe", () =>
-              python(server.origin, server.token).then((result) => ({
-                stored: result.inserted,
-                note: `jobs ${result.jobs}, inserted ${result.inserted} (its own clock: ${result.seconds.toFixed(1)} s)`
-              }))
-            )
+        )
+        break
+      case "python":
+        rows.push(
+          await timed("python recipe", () =>
+            python(origin, token).then((result) => ({
+              stored: result.inserted,
+              note: `jobs ${result.jobs}, inserted ${result.inserted} (its own clock: ${result.seconds.toFixed(1)} s)`
+            }))
           )
-          break
-        default:
-          throw new Error(`unknown path ${path}`)
-      }
+        )
+        break
+      default:
+        throw new Error(`unknown path ${path}`)
     }
+  }
+  console.log(JSON.stringify(rows[0]))
+}
+
+/** Each path in its own process, so that each peak RSS is its own. */
+const runChild = (path: string, server: ServeProcess) =>
+  new Promise<Row>((resolve, reject) => {
+    const script = fileURLToPath(import.meta.url)
+    const args = [...process.execArgv, script, "--child", path, "--origin", server.origin, "--token", server.token]
+    const proc = spawn(process.execPath, [...args, "--records", String(recordCount)], {
+      stdio: ["ignore", "pipe", "inherit"]
+    })
+    let out = ""
+    proc.stdout.on("data", (chunk: Buffer) => {
+      out += chunk.toString()
+    })
+    proc.on("error", reject)
+    proc.on("exit", (code) =>
+      code === 0 ? resolve(JSON.parse(out.trim().split("\n").pop()!)) : reject(new Error(`${path} exited with ${code}`))
+    )
+  })
+
+const main = async () => {
+  const server = await ServeProcess.start({ workers: 2 })
+  const rows: Array<Row> = []
+  try {
+    for (const path of paths) rows.push(await runChild(path, server))
   } finally {
     await server.stop()
   }
@@ -204,10 +219,12 @@ const main = async () => {
     rate("write (upsert)"),
     rate("RecordBuffer (upsert")
   ]
-  if (write !== undefined && buffer !== undefined) console.log(`RecordBuffer / write (append): ${(buffer / write).toFixed(2)}×`)
+  if (write !== undefined && buffer !== undefined)
+    console.log(`RecordBuffer / write (append): ${(buffer / write).toFixed(2)}×`)
   if (writeUpsert !== undefined && bufferUpsert !== undefined) {
     console.log(`RecordBuffer / write (upsert): ${(bufferUpsert / writeUpsert).toFixed(2)}×`)
   }
 }
 
-await main()
+const childPath = process.argv.indexOf("--child") >= 0 ? argument("child", "") : undefined
+await (childPath === undefined ? main() : child(childPath, argument("origin", ""), argument("token", "")))

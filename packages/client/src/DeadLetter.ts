@@ -150,10 +150,7 @@ export const fromWriteSummary = (
 ]
 
 /** The entry of an undelivered record; `matchKey` for an upsert's. */
-export const fromUndelivered = (
-  undelivered: Undelivered<unknown>,
-  matchKey?: string | undefined
-): DeadLetterEntry => ({
+export const fromUndelivered = (undelivered: Undelivered<unknown>, matchKey?: string | undefined): DeadLetterEntry => ({
   record: undelivered.record,
   objectName: undelivered.objectName,
   code: undelivered.code,

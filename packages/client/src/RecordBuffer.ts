@@ -24,13 +24,20 @@ import {
   Mailbox,
   Metric,
   Option,
-  Schedule,
+  type Schedule,
   Schema,
   type Scope
 } from "effect"
 import * as ClientMetrics from "./ClientMetrics.js"
 import { DeadLetter, type DeadLetterEntry, fromRowErrors, fromUndelivered } from "./DeadLetter.js"
-import { type AcceptedRun, awaitRun, type Collector, type DeliverySettings, type RunOutcome, sendGroup } from "./Delivery.js"
+import {
+  type AcceptedRun,
+  awaitRun,
+  type Collector,
+  type DeliverySettings,
+  type RunOutcome,
+  sendGroup
+} from "./Delivery.js"
 import {
   type ConfigurationError,
   closeTimeoutCode,
@@ -315,7 +322,9 @@ export const make = <A = unknown>(
     })
 
     /** Sends a group; resolves when it is accepted (or dead-lettered), with its accepted runs. */
-    const send = (group: Group<A>): Effect.Effect<{ readonly group: Group<A>; readonly runs: ReadonlyArray<AcceptedRun> }> =>
+    const send = (
+      group: Group<A>
+    ): Effect.Effect<{ readonly group: Group<A>; readonly runs: ReadonlyArray<AcceptedRun> }> =>
       Effect.gen(function* () {
         const items = group.items
         const count = items.length
@@ -411,23 +420,23 @@ export const make = <A = unknown>(
         runs,
         (run) =>
           Effect.suspend(() =>
-              Deferred.isDone(deadline).pipe(
-                Effect.flatMap((late) =>
-                  late
-                    ? Effect.succeed<RunOutcome>({ _tag: "Unconfirmed", run, message: closeTimeoutMessage(closeTimeout) })
-                    : awaitRun(client, settings, run).pipe(
-                        Effect.raceFirst(
-                          Deferred.await(deadline).pipe(
-                            Effect.as<RunOutcome>({
-                              _tag: "Unconfirmed",
-                              run,
-                              message: closeTimeoutMessage(closeTimeout)
-                            })
-                          )
+            Deferred.isDone(deadline).pipe(
+              Effect.flatMap((late) =>
+                late
+                  ? Effect.succeed<RunOutcome>({ _tag: "Unconfirmed", run, message: closeTimeoutMessage(closeTimeout) })
+                  : awaitRun(client, settings, run).pipe(
+                      Effect.raceFirst(
+                        Deferred.await(deadline).pipe(
+                          Effect.as<RunOutcome>({
+                            _tag: "Unconfirmed",
+                            run,
+                            message: closeTimeoutMessage(closeTimeout)
+                          })
                         )
                       )
-                )
+                    )
               )
+            )
           ).pipe(Effect.flatMap((outcome) => settleRun(group, outcome))),
         { discard: true }
       )
@@ -552,7 +561,9 @@ export const make = <A = unknown>(
         }
       })
 
-    const fibers = yield* Effect.forEach(mailboxes, (mailbox, i) => Effect.forkDaemon(partition(mailbox, sendSlots[i]!)))
+    const fibers = yield* Effect.forEach(mailboxes, (mailbox, i) =>
+      Effect.forkDaemon(partition(mailbox, sendSlots[i]!))
+    )
 
     const close = Effect.gen(function* () {
       yield* Effect.forEach(mailboxes, (mailbox) => mailbox.end, { discard: true })
