@@ -548,7 +548,7 @@ export const make = <A = unknown>(
           previous = sent
           yield* FiberSet.run(
             running,
-            send(group).pipe(
+            Effect.interruptible(send(group)).pipe(
               Effect.tap(() => (before === undefined ? Effect.void : Deferred.await(before))),
               // In order: every group before this one was accepted or dead-lettered.
               Effect.tap(() => Effect.forEach(group.flushes, (done) => Deferred.succeed(done, undefined))),
@@ -562,13 +562,14 @@ export const make = <A = unknown>(
       })
 
     const fibers = yield* Effect.forEach(mailboxes, (mailbox, i) =>
-      Effect.forkDaemon(partition(mailbox, sendSlots[i]!))
+      Effect.forkDaemon(Effect.interruptible(partition(mailbox, sendSlots[i]!)))
     )
 
     const close = Effect.gen(function* () {
       yield* Effect.forEach(mailboxes, (mailbox) => mailbox.end, { discard: true })
       const drained = Effect.zipRight(Fiber.joinAll(fibers), FiberSet.awaitEmpty(running))
-      const inTime = yield* drained.pipe(Effect.timeout(closeTimeout), Effect.option)
+      // A finalizer runs uninterruptibly: the wait is made interruptible so that the timeout can end it.
+      const inTime = yield* drained.pipe(Effect.interruptible, Effect.timeout(closeTimeout), Effect.option)
       if (inTime._tag === "None") {
         yield* Effect.logWarning(
           `RecordBuffer: ${objectName}: closing took more than ${Duration.format(closeTimeout)}; the rest goes to the dead letter`
