@@ -25,7 +25,11 @@ interface Event {
 const makeQueue = () => {
   const visible = Array.from({ length: 25 }, (_, n) => ({
     id: `msg-${n}`,
-    body: { event: "page_view", occurred_at: n === 13 ? "yesterday" : "2026-04-21T15:00:00Z", user_id: `queue-user-${n}` }
+    body: {
+      event: "page_view",
+      occurred_at: n === 13 ? "yesterday" : "2026-04-21T15:00:00Z",
+      user_id: `queue-user-${n}`
+    }
   }))
   const inFlight = new Map<string, (typeof visible)[number]>()
   const acknowledged = new Set<string>()
@@ -66,7 +70,9 @@ const program = Effect.gen(function* () {
   )
   const jobs = new Set([...groups].flatMap((group) => group.jobIds))
   const deadLettered = [...groups].reduce((sum, group) => sum + group.deadLettered, 0)
-  yield* Console.log(JSON.stringify({ example: "QueueConsumer", ...(yield* queue.stats), jobs: jobs.size, deadLettered }))
+  yield* Console.log(
+    JSON.stringify({ example: "QueueConsumer", ...(yield* queue.stats), jobs: jobs.size, deadLettered })
+  )
 })
 
 const deadLetterFile = process.argv[2] ?? "queue-dead-letter.ndjson"

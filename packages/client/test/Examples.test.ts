@@ -101,7 +101,8 @@ layer(clientLayer(), { excludeTestServices: true, timeout: 60_000 })("examples",
   it.effect("BufferedApp: SIGTERM flushes every buffered event before exiting", () =>
     Effect.gen(function* () {
       const { origin } = yield* RealService
-      const run = start(origin, "BufferedApp.ts")
+      const directory = mkdtempSync(join(tmpdir(), "batchwrite-buffered-"))
+      const run = start(origin, "BufferedApp.ts", [join(directory, "dead.ndjson")])
       yield* Effect.promise(
         () =>
           new Promise<void>((resolve) => {
@@ -116,7 +117,15 @@ layer(clientLayer(), { excludeTestServices: true, timeout: 60_000 })("examples",
       yield* Effect.sleep("700 millis")
       run.child.kill("SIGTERM")
       const [stats] = yield* finish(run)
-      assert.include(stats, { example: "BufferedApp", buffered: 0, inFlight: 0, deadLettered: 0 })
+      rmSync(directory, { recursive: true, force: true })
+      assert.include(stats, {
+        example: "BufferedApp",
+        buffered: 0,
+        inFlight: 0,
+        awaiting: 0,
+        deadLettered: 0,
+        unconfirmed: 0
+      })
       assert.isAbove(stats!.delivered as number, 0)
       const client = yield* RecordsClient
       const rows = yield* Stream.runCollect(client.allRecords("events"))

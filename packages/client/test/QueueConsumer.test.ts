@@ -60,9 +60,7 @@ layer(Layer.merge(realService, Layer.scoped(Faults, FaultServer.make)), {
         QueueConsumer.deliver("queue_notes", { mode: "append", maxRecords: 10, maxAge: "200 millis" }),
         Stream.runCollect,
         Effect.map(Chunk.toReadonlyArray),
-        Effect.provide(
-          Layer.merge(RecordsClient.layer(testOptions(`${faults.origin}/public/v1`)), DeadLetter.memory)
-        )
+        Effect.provide(Layer.merge(RecordsClient.layer(testOptions(`${faults.origin}/public/v1`)), DeadLetter.memory))
       )
       const stored = yield* Effect.flatMap(RecordsClient, (client) =>
         Stream.runCollect(client.allRecords("queue_notes"))
@@ -99,9 +97,7 @@ layer(Layer.merge(realService, Layer.scoped(Faults, FaultServer.make)), {
         Stream.map((id) => ({ record: { id: 1_000, run: `key-${id}` }, messageId: id, ack: Effect.void })),
         QueueConsumer.deliver("queue_notes", { mode: "append", maxRecords: 3, maxAge: "1 second" }),
         Stream.runDrain,
-        Effect.provide(
-          Layer.merge(RecordsClient.layer(testOptions(`${faults.origin}/public/v1`)), DeadLetter.memory)
-        )
+        Effect.provide(Layer.merge(RecordsClient.layer(testOptions(`${faults.origin}/public/v1`)), DeadLetter.memory))
       )
       const keys = faults.requests.filter((r) => r.method === "POST").map((r) => r.headers["idempotency-key"])
       assert.deepStrictEqual(keys, [Keys.queueBatchKey(ids)])

@@ -406,10 +406,7 @@ layer(Layer.merge(realService, Layer.scoped(Faults, FaultServer.make)), {
       assert.include(outcome.stats, { offered: 2, accepted: 0 })
       const written = yield* Effect.flatMap(RecordsClient, (client) =>
         client.write("notes", [note("token", 4)], { mode: "append", onError: "deadLetter" })
-      ).pipe(
-        Effect.flip,
-        Effect.provide(services("direct", { token: "not-a-token-of-this-service" }))
-      )
+      ).pipe(Effect.flip, Effect.provide(services("direct", { token: "not-a-token-of-this-service" })))
       assert.strictEqual(written._tag, "Unauthorized")
     })
   )
@@ -428,7 +425,12 @@ layer(Layer.merge(realService, Layer.scoped(Faults, FaultServer.make)), {
       const file = join(directory, "dead.ndjson")
       const total = 1_000
       // without the deadline, each group would retry for up to two minutes
-      const patient = retryPolicy({ base: "100 millis", cap: "500 millis", maxRetries: 10_000, maxElapsed: "2 minutes" })
+      const patient = retryPolicy({
+        base: "100 millis",
+        cap: "500 millis",
+        maxRetries: 10_000,
+        maxElapsed: "2 minutes"
+      })
       const { seconds, stats } = yield* Effect.gen(function* () {
         const buffer = yield* Effect.scoped(
           Effect.gen(function* () {
@@ -447,12 +449,7 @@ layer(Layer.merge(realService, Layer.scoped(Faults, FaultServer.make)), {
         const stats = yield* buffer.buffer.stats
         return { seconds: (Date.now() - buffer.closing) / 1_000, stats }
       }).pipe(
-        Effect.provide(
-          Layer.merge(
-            services("faults"),
-            DeadLetter.file(file).pipe(Layer.provide(NodeFileSystem.layer))
-          )
-        )
+        Effect.provide(Layer.merge(services("faults"), DeadLetter.file(file).pipe(Layer.provide(NodeFileSystem.layer))))
       )
       const entries = readFileSync(file, "utf8")
         .trimEnd()
