@@ -3,9 +3,12 @@
  * shutdown: on SIGTERM or SIGINT, `NodeRuntime.runMain` interrupts the program, the buffer's scope closes, and every
  * buffered event is flushed before the process exits.
  *
- * Run: `BATCHWRITE_URL=… BATCHWRITE_TOKEN=… pnpm exec tsx --conditions=@batchwrite/source examples/BufferedApp.ts`, then Ctrl-C.
+ * Records that cannot be stored go to an NDJSON dead-letter file, which outlives the process (`DeadLetter.memory` would
+ * lose them at exit).
+ *
+ * Run: `BATCHWRITE_URL=… BATCHWRITE_TOKEN=… pnpm exec tsx --conditions=@batchwrite/source examples/BufferedApp.ts [dead-letter.ndjson]`, then Ctrl-C.
  */
-import { NodeRuntime } from "@effect/platform-node"
+import { NodeFileSystem, NodeRuntime } from "@effect/platform-node"
 import { Console, Effect, Layer, Schedule } from "effect"
 import { DeadLetter, RecordBuffer, RecordsClient } from "../src/index.js"
 
@@ -30,6 +33,11 @@ app.pipe(
       Effect.flatMap((done) => Console.log(JSON.stringify({ example: "BufferedApp", ...done })))
     )
   ),
-  Effect.provide(Layer.merge(RecordsClient.layerConfig(), DeadLetter.memory)),
+  Effect.provide(
+    Layer.merge(
+      RecordsClient.layerConfig(),
+      DeadLetter.file(process.argv[2] ?? "buffered-dead-letter.ndjson").pipe(Layer.provide(NodeFileSystem.layer))
+    )
+  ),
   NodeRuntime.runMain
 )

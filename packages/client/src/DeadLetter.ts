@@ -8,7 +8,7 @@ import { FileSystem } from "@effect/platform"
 import { Context, Effect, Layer, Ref, Schema } from "effect"
 import type { RecordsClientError } from "./Errors.js"
 import { RecordsClient } from "./RecordsClient.js"
-import type { InvalidRow, Undelivered, WriteOptions, WriteSummary } from "./Write.js"
+import type { InvalidRow, Undelivered, WriteMode, WriteSettings, WriteSummary } from "./Write.js"
 
 /**
  * One dead-lettered record: the record, its object, the error code and message, the job if there is one, and the
@@ -40,9 +40,12 @@ export interface DeadLetterShape {
   readonly entries: Effect.Effect<ReadonlyArray<DeadLetterEntry>, DeadLetterError>
 }
 
-/** Where undeliverable records go. Provide {@link DeadLetter.memory} or {@link DeadLetter.file}. */
+/**
+ * Where undeliverable records go. Provide {@link DeadLetter.file} in applications; {@link DeadLetter.memory} keeps
+ * its entries only as long as the process runs, so they are lost at exit.
+ */
 export class DeadLetter extends Context.Tag("@batchwrite/client/DeadLetter")<DeadLetter, DeadLetterShape>() {
-  /** Entries kept in memory; `entries` reads them back. */
+  /** Entries kept in memory; `entries` reads them back. Lost when the process exits: for tests and short programs. */
   static readonly memory: Layer.Layer<DeadLetter> = Layer.effect(
     DeadLetter,
     Effect.map(Ref.make<ReadonlyArray<DeadLetterEntry>>([]), (ref) => ({
@@ -117,36 +120,43 @@ const toLine = (entry: DeadLetterEntry): string => {
   }
 }
 
-/** The entries of a job's row errors (as `RecordsClient.jobErrors` streams them). */
+/**
+ * The entries of a job's row errors (as `RecordsClient.jobErrors` streams them); `matchKey` for an upsert's, so
+ * that a replay upserts them by it again.
+ */
 export const fromRowErrors = (
   objectName: string,
   jobId: string,
-  errors: Iterable<RowError.RowErrorWithRecord>
+  errors: Iterable<RowError.RowErrorWithRecord>,
+  matchKey?: string | undefined
 ): ReadonlyArray<DeadLetterEntry> =>
   Array.from(errors, (error) => ({
     record: error.record,
     objectName,
     code: error.code,
     message: error.field === null ? error.message : `${error.field}: ${error.message}`,
-    jobId
+    jobId,
+    ...(matchKey === undefined ? {} : { matchKey })
   }))
 
-/** The entries of a `write`: its undelivered records and its invalid rows. */
+/** The entries of a `write`: its undelivered records and its invalid rows; `matchKey` for an upsert's. */
 export const fromWriteSummary = (
   objectName: string,
-  summary: WriteSummary<unknown>
+  summary: WriteSummary<unknown>,
+  matchKey?: string | undefined
 ): ReadonlyArray<DeadLetterEntry> => [
-  ...summary.deadLetters.map(fromUndelivered),
-  ...summary.invalidRows.map((row: InvalidRow) => fromRowErrors(objectName, row.jobId, [row])[0]!)
+  ...summary.deadLetters.map((undelivered) => fromUndelivered(undelivered, matchKey)),
+  ...summary.invalidRows.map((row: InvalidRow) => fromRowErrors(objectName, row.jobId, [row], matchKey)[0]!)
 ]
 
-/** The entry of an undelivered record. */
-export const fromUndelivered = (undelivered: Undelivered<unknown>): DeadLetterEntry => ({
+/** The entry of an undelivered record; `matchKey` for an upsert's. */
+export const fromUndelivered = (undelivered: Undelivered<unknown>, matchKey?: string | undefined): DeadLetterEntry => ({
   record: undelivered.record,
   objectName: undelivered.objectName,
   code: undelivered.code,
   message: undelivered.message,
-  ...(undelivered.jobId === undefined ? {} : { jobId: undelivered.jobId })
+  ...(undelivered.jobId === undefined ? {} : { jobId: undelivered.jobId }),
+  ...(matchKey === undefined ? {} : { matchKey })
 })
 
 /**
@@ -157,7 +167,7 @@ export const fromUndelivered = (undelivered: Undelivered<unknown>): DeadLetterEn
  */
 export const replay = (
   objectName: string,
-  options: Omit<WriteOptions, "idempotencyKey">
+  options: WriteMode & Omit<WriteSettings, "idempotencyKey">
 ): Effect.Effect<WriteSummary<unknown>, DeadLetterError | RecordsClientError, DeadLetter | RecordsClient> =>
   Effect.gen(function* () {
     const deadLetter = yield* DeadLetter

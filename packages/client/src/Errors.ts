@@ -114,6 +114,21 @@ export type RequestError =
 /** Any failure the client reports: a request's, or a job's. */
 export type RecordsClientError = RequestError | JobFailed | JobTimeout
 
+/**
+ * A failure no record is to blame for and that no retry or later record can fix: a wrong token (`Unauthorized`),
+ * a token without the scope (`Forbidden`), an unknown object (`NotFound`). `write` and `RecordBuffer` fail with it
+ * rather than dead-letter every record.
+ */
+export type ConfigurationError = Unauthorized | Forbidden | NotFound
+
+/** Whether a failure is a {@link ConfigurationError}. */
+export const isConfigurationError = (error: unknown): error is ConfigurationError =>
+  Predicate.hasProperty(error, "_tag") &&
+  (error._tag === "Unauthorized" || error._tag === "Forbidden" || error._tag === "NotFound")
+
+/** The dead-letter code of records a closing buffer could not send before its `closeTimeout`. */
+export const closeTimeoutCode = "CDP_ETL.CLIENT.CLOSE_TIMEOUT"
+
 const notRetriedStatuses: ReadonlySet<number> = new Set([501, 505])
 
 /**

@@ -4,7 +4,7 @@
  * attempt; every other route goes through the typed client of the `packages/api` contract. Every call is retried
  * with the retry schedule where SPEC §3 allows it, and every failure is one of the errors of `Errors.ts`.
  */
-import { AcceptedBatchResponse, BatchwriteApi, basePath, clientBaseUrl, JobResponse } from "@batchwrite/api"
+import { AcceptedBatchResponse, BatchwriteApi, basePath, clientBaseUrl, JobResponse, preferWait } from "@batchwrite/api"
 import { Batching, Job, Keys, type ObjectSchema, type RowError, type StoredRecord } from "@batchwrite/core"
 import {
   FetchHttpClient,
@@ -22,12 +22,14 @@ import {
   Effect,
   Either,
   Layer,
+  Metric,
   Option,
   Redacted,
-  type Schedule,
+  Schedule,
   Schema,
   Stream
 } from "effect"
+import * as ClientMetrics from "./ClientMetrics.js"
 import {
   fromCallError,
   fromErrorResponse,
@@ -66,10 +68,29 @@ export interface JobRef {
   readonly jobId: string
 }
 
+/** When to retry a failed request, for one call: replaces the client's `retry`; `Schedule.stop` never retries. */
+export interface RetryOverride {
+  readonly retry?: Schedule.Schedule<unknown, RecordsClientError> | undefined
+}
+
 /** Options of a batch write. */
-export interface BatchOptions {
+export interface BatchOptions extends RetryOverride {
   /** The `Idempotency-Key`; default `Keys.batchIdempotencyKey(records)`, the hosted API's recipe. */
   readonly idempotencyKey?: string | undefined
+}
+
+/** Options of `awaitJob`. */
+export interface AwaitJobOptions extends RetryOverride {
+  /** How to poll; default the client's `poll`. */
+  readonly schedule?: Schedule.Schedule<Job.Job, Job.Job> | undefined
+  /** How long to poll before `JobTimeout`; default the client's `pollTimeout`. */
+  readonly timeout?: Duration.DurationInput | undefined
+  /**
+   * Long-poll instead of polling with `schedule`: each `GET` asks the service to hold its answer until the job is
+   * terminal, up to this long (`Prefer: wait=N`, N at most 30 s and under half the request timeout), and the next
+   * `GET` follows 200 ms after a non-terminal answer. Fewer requests, and the outcome as soon as the job ends.
+   */
+  readonly longPoll?: Duration.DurationInput | undefined
 }
 
 /** Options of an upsert batch. */
@@ -137,26 +158,39 @@ const make = (options: RecordsClientOptions) =>
       Effect.provideService(HttpClient.HttpClient, http)
     )
 
-    /** One attempt, bounded by the request timeout; then retried where SPEC §3 allows. */
-    const retried = <A>(attempt: Effect.Effect<A, RequestError>): Effect.Effect<A, RequestError> =>
+    /** One attempt, bounded by the request timeout; then retried where SPEC §3 allows, each retry counted. */
+    const retried = <A>(
+      attempt: Effect.Effect<A, RequestError>,
+      schedule: Schedule.Schedule<unknown, RecordsClientError> = retry
+    ): Effect.Effect<A, RequestError> =>
       attempt.pipe(
         Effect.timeoutFail({
           duration: requestTimeout,
           onTimeout: () => new TransportError({ message: `no answer within ${Duration.format(requestTimeout)}` })
         }),
-        Effect.retry({ schedule: retry, while: isRetryable })
+        Effect.retry({
+          schedule: schedule.pipe(
+            Schedule.onDecision((_, decision) =>
+              decision._tag === "Continue" ? Metric.increment(ClientMetrics.retries) : Effect.void
+            )
+          ),
+          while: isRetryable
+        })
       )
 
     /** A call of the typed client, its failures mapped and retried. */
     const call = <A, E extends Parameters<typeof fromCallError>[0]>(
-      attempt: Effect.Effect<A, E>
-    ): Effect.Effect<A, RequestError> => retried(Effect.catchAll(attempt, fromCallError))
+      attempt: Effect.Effect<A, E>,
+      schedule?: Schedule.Schedule<unknown, RecordsClientError>
+    ): Effect.Effect<A, RequestError> => retried(Effect.catchAll(attempt, fromCallError), schedule)
 
     const postBatch = (
       objectName: string,
       body: string,
       matchKey: string | undefined,
-      idempotencyKey: string
+      idempotencyKey: string,
+      schedule: Schedule.Schedule<unknown, RecordsClientError> | undefined,
+      records: number
     ): Effect.Effect<Job.AcceptedBatch, RequestError> => {
       const operation = matchKey === undefined ? "append-batch" : "upsert-batch"
       const request = HttpClientRequest.post(
@@ -174,7 +208,19 @@ const make = (options: RecordsClientOptions) =>
           ),
           Effect.catchAll((error: HttpClientError.HttpClientError) => fromHttpClientError(error)),
           Effect.flatMap(({ headers, status, text }) => readBatchResponse(status, headers, text, sentBytes))
-        )
+        ),
+        schedule
+      ).pipe(
+        Effect.tap((accepted) => Effect.annotateCurrentSpan("batchwrite.job_id", accepted.jobId)),
+        Effect.withSpan("batchwrite.sendBatch", {
+          kind: "client",
+          attributes: {
+            "batchwrite.object": objectName,
+            "batchwrite.mode": matchKey === undefined ? "append" : "upsert",
+            "batchwrite.records": records,
+            "batchwrite.bytes": sentBytes
+          }
+        })
       )
     }
 
@@ -197,7 +243,9 @@ const make = (options: RecordsClientOptions) =>
           objectName,
           batch.body,
           batch.matchKey,
-          batchOptions.idempotencyKey ?? Keys.batchIdempotencyKey(batch.records)
+          batchOptions.idempotencyKey ?? Keys.batchIdempotencyKey(batch.records),
+          batchOptions.retry,
+          batch.records.length
         )
       )
 
@@ -219,20 +267,42 @@ const make = (options: RecordsClientOptions) =>
         sendBatch(objectName, { body, records, matchKey: upsertOptions.matchKey }, upsertOptions)
       )
 
-    const getJob = (objectName: string, jobId: string): Effect.Effect<Job.Job, RequestError> =>
-      call(api.jobs.getJob({ path: { object: objectName, jobId }, headers: {} })).pipe(
-        Effect.map((response) => response.data)
+    const getJob = (
+      objectName: string,
+      jobId: string,
+      getOptions: RetryOverride & { readonly waitSeconds?: number | undefined } = {}
+    ): Effect.Effect<Job.Job, RequestError> =>
+      call(
+        api.jobs.getJob({
+          path: { object: objectName, jobId },
+          headers: getOptions.waitSeconds === undefined ? {} : { prefer: preferWait(getOptions.waitSeconds) }
+        }),
+        getOptions.retry
+      ).pipe(Effect.map((response) => response.data))
+
+    /** The seconds a long-poll asks the service to hold an answer: at most 30 and under half the request timeout. */
+    const longPollSeconds = (longPoll: Duration.DurationInput): number =>
+      Math.max(
+        1,
+        Math.min(30, Math.floor(Duration.toSeconds(longPoll)), Math.floor(Duration.toSeconds(requestTimeout) / 2))
       )
 
-    const awaitJob = (
-      job: JobRef,
-      awaitOptions: {
-        readonly schedule?: Schedule.Schedule<Job.Job, Job.Job> | undefined
-        readonly timeout?: Duration.DurationInput | undefined
-      } = {}
-    ): Effect.Effect<Job.Job, RecordsClientError> =>
-      getJob(job.objectName, job.jobId).pipe(
-        Effect.repeat(awaitOptions.schedule ?? poll),
+    /** Between long-poll answers: at once while the service held the answer, and a short wait if it did not. */
+    const longPollRepeat = Schedule.identity<Job.Job>().pipe(
+      Schedule.zipLeft(Schedule.spaced("200 millis")),
+      Schedule.whileInput((job: Job.Job) => !Job.isTerminal(job.state))
+    )
+
+    const awaitJob = (job: JobRef, awaitOptions: AwaitJobOptions = {}): Effect.Effect<Job.Job, RecordsClientError> =>
+      (awaitOptions.longPoll === undefined
+        ? getJob(job.objectName, job.jobId, { retry: awaitOptions.retry }).pipe(
+            Effect.repeat(awaitOptions.schedule ?? poll)
+          )
+        : getJob(job.objectName, job.jobId, {
+            retry: awaitOptions.retry,
+            waitSeconds: longPollSeconds(awaitOptions.longPoll)
+          }).pipe(Effect.repeat(longPollRepeat))
+      ).pipe(
         Effect.timeoutFail({
           duration: awaitOptions.timeout ?? pollTimeout,
           onTimeout: () =>
@@ -253,19 +323,24 @@ const make = (options: RecordsClientOptions) =>
                 })
               )
             : Effect.succeed(done)
-        )
+        ),
+        Effect.withSpan("batchwrite.awaitJob", {
+          kind: "client",
+          attributes: { "batchwrite.object": job.objectName, "batchwrite.job_id": job.jobId }
+        })
       )
 
     const jobErrors = (
       job: JobRef,
-      pageOptions: { readonly pageSize?: number | undefined } = {}
+      pageOptions: RetryOverride & { readonly pageSize?: number | undefined } = {}
     ): Stream.Stream<RowError.RowErrorWithRecord, RequestError> =>
       Stream.paginateChunkEffect(undefined as string | undefined, (cursor) =>
         call(
           api.jobs.listJobErrors({
             path: { object: job.objectName, jobId: job.jobId },
             urlParams: { limit: pageOptions.pageSize ?? 1_000, ...(cursor === undefined ? {} : { cursor }) }
-          })
+          }),
+          pageOptions.retry
         ).pipe(
           Effect.map(
             (page) => [Chunk.fromIterable(page.data.errors), Option.fromNullable(page.data.nextCursor)] as const
@@ -343,7 +418,7 @@ const make = (options: RecordsClientOptions) =>
       write: <A, E = never, R = never>(
         objectName: string,
         records: WriteInput<A, E, R>,
-        writeOptions: WriteOptions
+        writeOptions: WriteOptions<NoInfer<A>>
       ): Effect.Effect<WriteSummary<A>, E | RecordsClientError, R> => write(sender, objectName, records, writeOptions)
     } as const
   })

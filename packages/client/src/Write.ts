@@ -5,19 +5,36 @@
  * and sums it all up: nothing is dropped silently, each record is counted as accepted or dead-lettered, and each
  * row the jobs reject comes back with its record.
  */
-import { Batching, ErrorCode, Keys, Limits, type RowError } from "@batchwrite/core"
-import { Chunk, Effect, Option, Predicate, Stream } from "effect"
-import { errorCodeOf, InvalidRequest, type RecordsClientError, type RequestError } from "./Errors.js"
+import { Batching, ErrorCode, type Job, Keys, Limits, type RowError } from "@batchwrite/core"
+import { Chunk, type Duration, Effect, Option, Predicate, type Schedule, Stream } from "effect"
+import {
+  errorCodeOf,
+  InvalidRequest,
+  isConfigurationError,
+  type RecordsClientError,
+  type RequestError
+} from "./Errors.js"
 
 /** Records to write: any `Iterable` (read lazily) or `Stream`. */
 export type WriteInput<A, E = never, R = never> = Iterable<A> | Stream.Stream<A, E, R>
 
-/** How to write. */
-export interface WriteOptions {
-  /** `append` every record as a new row, or `upsert` by `matchKey`. */
-  readonly mode: "append" | "upsert"
-  /** The match key of an upsert: one of the object's `matchKeys`. */
-  readonly matchKey?: string | undefined
+/**
+ * `append` every record as a new row, or `upsert` by `matchKey` (one of the object's `matchKeys`): an upsert
+ * without a match key does not compile.
+ */
+export type WriteMode =
+  | { readonly mode: "append"; readonly matchKey?: undefined }
+  | { readonly mode: "upsert"; readonly matchKey: string }
+
+/** The mode of a match key that may be absent: an upsert by it, or an append without one. */
+export const writeMode = (matchKey: string | undefined): WriteMode =>
+  matchKey === undefined ? { mode: "append" } : { mode: "upsert", matchKey }
+
+/** How to write: a {@link WriteMode} and {@link WriteSettings}. */
+export type WriteOptions<A = unknown> = WriteMode & WriteSettings<A>
+
+/** How to write, besides the mode. */
+export interface WriteSettings<A = unknown> {
   /**
    * Batches in flight at once; default 4 for appends and 1 for upserts. With more than one, batches may be
    * accepted out of input order, so a later record of the input may lose to an earlier one of another batch:
@@ -31,10 +48,11 @@ export interface WriteOptions {
   /** Most bytes per body; default 10,485,760. */
   readonly maxBytes?: number | undefined
   /**
-   * What to do when a batch still fails after retries (the service unreachable, auth, an unknown object):
-   * `"fail"` the write with that error (default), or `"deadLetter"` the batch's records with the error's code
-   * and go on. With `"deadLetter"` a job whose outcome cannot be read is listed in `unconfirmedJobs` (its records
-   * are accepted and durable) and `write` fails only if its input does.
+   * What to do when a batch still fails after retries (the service unreachable, a job timeout): `"fail"` the
+   * write with that error (default), or `"deadLetter"` the batch's records with the error's code and go on. With
+   * `"deadLetter"` a job whose outcome cannot be read is listed in `unconfirmedJobs` (its records are accepted and
+   * durable). A {@link ConfigurationError} (`Unauthorized`, `Forbidden`, `NotFound`: a wrong token or object)
+   * fails the write either way: every other batch would fail the same.
    */
   readonly onError?: "fail" | "deadLetter" | undefined
   /** The `Idempotency-Key` of a batch; default `Keys.batchIdempotencyKey(batch.records)`. */
@@ -53,7 +71,13 @@ export interface WriteOptions {
    * Called as the write goes: when a batch is accepted and when a run of the input is settled (its job done, or
    * its records dead-lettered). Events of one run of the input come in that order; runs settle in any order.
    */
-  readonly onEvent?: ((event: WriteEvent<unknown>) => Effect.Effect<void>) | undefined
+  readonly onEvent?: ((event: WriteEvent<A>) => Effect.Effect<void>) | undefined
+  /** When to retry a failed request of this write; default the client's `retry`. `Schedule.stop` never retries. */
+  readonly retry?: Schedule.Schedule<unknown, RecordsClientError> | undefined
+  /** How to poll the jobs of this write; default the client's `poll`. */
+  readonly poll?: Schedule.Schedule<Job.Job, Job.Job> | undefined
+  /** Long-poll the jobs instead (`Prefer: wait=N`, see `RecordsClient.awaitJob`); default off. */
+  readonly longPoll?: Duration.DurationInput | undefined
 }
 
 /**
@@ -140,9 +164,19 @@ export interface BatchSender {
   readonly sendBatch: (
     objectName: string,
     batch: Batching.Batch<unknown>,
-    options: { readonly idempotencyKey: string }
+    options: {
+      readonly idempotencyKey: string
+      readonly retry?: Schedule.Schedule<unknown, RecordsClientError> | undefined
+    }
   ) => Effect.Effect<{ readonly jobId: string; readonly acceptedRecords: number }, RequestError>
-  readonly awaitJob: (job: { readonly objectName: string; readonly jobId: string }) => Effect.Effect<
+  readonly awaitJob: (
+    job: { readonly objectName: string; readonly jobId: string },
+    options: {
+      readonly retry?: Schedule.Schedule<unknown, RecordsClientError> | undefined
+      readonly schedule?: Schedule.Schedule<Job.Job, Job.Job> | undefined
+      readonly longPoll?: Duration.DurationInput | undefined
+    }
+  ) => Effect.Effect<
     {
       readonly jobId: string
       readonly metrics: {
@@ -154,10 +188,10 @@ export interface BatchSender {
     },
     RecordsClientError
   >
-  readonly jobErrors: (job: {
-    readonly objectName: string
-    readonly jobId: string
-  }) => Stream.Stream<RowError.RowErrorWithRecord, RequestError>
+  readonly jobErrors: (
+    job: { readonly objectName: string; readonly jobId: string },
+    options: { readonly retry?: Schedule.Schedule<unknown, RecordsClientError> | undefined }
+  ) => Stream.Stream<RowError.RowErrorWithRecord, RequestError>
 }
 
 /**
@@ -226,7 +260,7 @@ export const write = <A, E, R>(
   client: BatchSender,
   objectName: string,
   records: WriteInput<A, E, R>,
-  options: WriteOptions
+  options: WriteOptions<NoInfer<A>>
 ): Effect.Effect<WriteSummary<A>, E | RecordsClientError, R> => {
   const matchKey = options.mode === "upsert" ? options.matchKey : undefined
   const maxBytes = options.maxBytes ?? Limits.maxBodyBytes
@@ -261,7 +295,7 @@ export const write = <A, E, R>(
     Effect.suspend(() => sendWithKey(batch, keyOf(batch)))
 
   const sendWithKey = (batch: Batching.Batch<A>, idempotencyKey: string): Effect.Effect<Part<A>, RequestError> =>
-    client.sendBatch(objectName, batch, { idempotencyKey }).pipe(
+    client.sendBatch(objectName, batch, { idempotencyKey, retry: options.retry }).pipe(
       Effect.tap((accepted) =>
         onEvent({ _tag: "Accepted", firstIndex: batch.firstIndex, count: batch.records.length, jobId: accepted.jobId })
       ),
@@ -300,7 +334,9 @@ export const write = <A, E, R>(
           Effect.succeed(refused(batch, ErrorCode.IdempotencyKeyReused, `${error.message} (key ${idempotencyKey})`))
       }),
       Effect.catchAll((error) =>
-        deadLetterErrors ? Effect.succeed(refused(batch, errorCodeOf(error), error.message)) : Effect.fail(error)
+        deadLetterErrors && !isConfigurationError(error)
+          ? Effect.succeed(refused(batch, errorCodeOf(error), error.message))
+          : Effect.fail(error)
       )
     )
 
@@ -333,10 +369,11 @@ export const write = <A, E, R>(
     const jobIds = [accepted.jobId]
     const acceptedOnly = { ...emptySummary<A>(), batches: 1, accepted: accepted.acceptedRecords, jobIds }
     if (!wait) return Effect.succeed(acceptedOnly)
-    return client.awaitJob({ objectName, jobId: accepted.jobId }).pipe(
+    const ref = { objectName, jobId: accepted.jobId }
+    return client.awaitJob(ref, { retry: options.retry, schedule: options.poll, longPoll: options.longPoll }).pipe(
       Effect.flatMap((job) =>
         (job.metrics.invalidRows > 0
-          ? Stream.runCollect(client.jobErrors({ objectName, jobId: accepted.jobId }))
+          ? Stream.runCollect(client.jobErrors(ref, { retry: options.retry }))
           : Effect.succeed(Chunk.empty<RowError.RowErrorWithRecord>())
         ).pipe(
           Effect.map((errors) => ({
@@ -364,7 +401,9 @@ export const write = <A, E, R>(
             )
           )
         }
-        return deadLetterErrors ? Effect.succeed({ ...acceptedOnly, unconfirmedJobs: jobIds }) : Effect.fail(error)
+        return deadLetterErrors && !isConfigurationError(error)
+          ? Effect.succeed({ ...acceptedOnly, unconfirmedJobs: jobIds })
+          : Effect.fail(error)
       })
     )
   }
@@ -410,7 +449,13 @@ export const write = <A, E, R>(
   if (options.mode === "upsert" && (matchKey === undefined || matchKey.length === 0)) {
     return Effect.fail(new InvalidRequest({ message: "an upsert needs a matchKey" }))
   }
+  let offered = 0
   return items.pipe(
+    Stream.tap((item) =>
+      Effect.sync(() => {
+        offered += item._tag === "Batch" ? item.records.length : 1
+      })
+    ),
     Stream.mapEffect(itemPart, { concurrency: options.concurrency ?? (options.mode === "upsert" ? 1 : 4) }),
     Stream.mapEffect(settle, { concurrency: options.awaitConcurrency ?? 16, unordered: true }),
     Stream.runFold(emptySummary<A>(), merge),
@@ -418,7 +463,17 @@ export const write = <A, E, R>(
       ...summary,
       invalidRows: [...summary.invalidRows].sort((a, b) => a.inputIndex - b.inputIndex),
       deadLetters: [...summary.deadLetters].sort((a, b) => a.inputIndex - b.inputIndex)
-    }))
+    })),
+    Effect.tap((summary) =>
+      Effect.annotateCurrentSpan({
+        "batchwrite.records": offered,
+        "batchwrite.accepted": summary.accepted,
+        "batchwrite.dead_lettered": summary.deadLettered
+      })
+    ),
+    Effect.withSpan("batchwrite.write", {
+      attributes: { "batchwrite.object": objectName, "batchwrite.mode": options.mode }
+    })
   )
 }
 

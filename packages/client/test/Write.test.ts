@@ -150,6 +150,8 @@ layer(clientLayer(), { excludeTestServices: true, timeout: 40_000 })("write on t
         Chunk.toReadonlyArray(stored).map((row) => row.text),
         ["a", "b", "e"]
       )
+      // an upsert without a match key does not compile; from untyped code it fails
+      // @ts-expect-error: an upsert needs a matchKey
       const noKey = yield* records.write("profiles", [{ email: "k@example.com" }], { mode: "upsert" }).pipe(Effect.flip)
       assert.include(noKey, { _tag: "InvalidRequest", message: "an upsert needs a matchKey" })
       const missing = yield* records.write("no_such_object", [{ text: "x" }], { mode: "append" }).pipe(Effect.flip)

@@ -5,7 +5,7 @@
  * again go to `--dead-letter <file>` (another file: the replayed one is left as it is).
  */
 import { resolve } from "node:path"
-import { DeadLetter, type DeadLetterEntry } from "@batchwrite/client"
+import { DeadLetter, type DeadLetterEntry, writeMode } from "@batchwrite/client"
 import { Args, Command, Options } from "@effect/cli"
 import { NodeFileSystem } from "@effect/platform-node"
 import { Console, Effect, Option } from "effect"
@@ -77,8 +77,7 @@ const replay = Command.make("replay", { file, deadLetter, objectFilter, strict }
       const started = performance.now()
       const summary = yield* patient
         .write(group.objectName, group.records, {
-          mode,
-          matchKey: group.matchKey,
+          ...writeMode(group.matchKey),
           collectRows: false,
           idempotencyKey: () => crypto.randomUUID(),
           onEvent: (event) =>

@@ -4,6 +4,7 @@
  * `--concurrency` at a time, jobs awaited unless `--no-wait`), with progress on a terminal, rejected rows to
  * `--dead-letter`, a checkpoint for `--resume`, and a summary at the end.
  */
+import { writeMode } from "@batchwrite/client"
 import type { ObjectSchema } from "@batchwrite/core"
 import { Args, Command, Options } from "@effect/cli"
 import { Console, Effect, Either, Option, Stream } from "effect"
@@ -163,8 +164,8 @@ const runWrite = (mode: "append" | "upsert", key: string | undefined, flags: Wri
     yield* withProgress(
       progress,
       patient.write(flags.objectName, records, {
-        mode,
-        matchKey: key,
+        // checkMatchKey made sure an upsert has its key and an append has none
+        ...writeMode(key),
         concurrency: Option.getOrUndefined(flags.concurrency),
         awaitConcurrency,
         wait: !flags.noWait,
