@@ -7,7 +7,7 @@
  * and the accept latency of the tool's batch requests, measured on the `HttpClient` under `RecordsClient`. The
  * client's own retry honours `429` and `Retry-After`; every `429` is counted.
  */
-import { DeadLetter, pollPolicy, RecordBuffer, RecordsClient, retryPolicy } from "@batchwrite/client"
+import { DeadLetter, pollPolicy, RecordBuffer, RecordsClient, retryPolicy, writeMode } from "@batchwrite/client"
 import { FetchHttpClient, HttpClient } from "@effect/platform"
 import { Duration, Effect, Layer } from "effect"
 import type { BatchOperation } from "./BenchPlan.js"
@@ -87,7 +87,7 @@ export const runCell = (cell: CellSettings, target: CellTarget): Effect.Effect<C
       poll: pollPolicy({ initial: "100 millis", factor: 1.5, cap: "1 second" }),
       pollTimeout: "5 minutes"
     }).pipe(Layer.provide(measuringHttpClient(seen)))
-    const mode = cell.operation === "append-batch" ? "append" : "upsert"
+    const mode = writeMode(cell.operation === "append-batch" ? undefined : target.matchKey)
     const errorDetails: Array<string> = []
     let handedOver = 0
     let delivered = 0
@@ -102,8 +102,7 @@ export const runCell = (cell: CellSettings, target: CellTarget): Effect.Effect<C
     if (cell.tool === "write") {
       const outcome = yield* Effect.flatMap(RecordsClient, (records) =>
         records.write(target.objectName, counted(), {
-          mode,
-          matchKey: target.matchKey,
+          ...mode,
           maxRecords: cell.maxRecords,
           concurrency: cell.concurrency,
           collectRows: false
@@ -120,8 +119,7 @@ export const runCell = (cell: CellSettings, target: CellTarget): Effect.Effect<C
       const outcome = yield* Effect.scoped(
         Effect.gen(function* () {
           const buffer = yield* RecordBuffer.make<unknown>(target.objectName, {
-            mode,
-            matchKey: target.matchKey,
+            ...mode,
             maxRecords: cell.maxRecords,
             maxAge: Duration.millis(cell.maxAgeMs ?? 5_000),
             concurrency: cell.concurrency,
