@@ -5,7 +5,7 @@
  */
 import { Options } from "@effect/cli"
 import type { Either, Option } from "effect"
-import { type BenchPlan, defaults, makePlan, type PlanError } from "./BenchPlan.js"
+import { type BenchPlan, defaults, makePlan, type PlanError, type PlanFlags } from "./BenchPlan.js"
 
 /** What the command does, for its help. */
 export const benchDescription =
@@ -87,23 +87,11 @@ export const benchOptions = {
   dryRun: Options.boolean("dry-run").pipe(Options.withDescription("Print the plan and send nothing"))
 }
 
-/** The values of {@link benchOptions} once parsed. */
-export interface BenchOptionValues {
-  readonly object: Option.Option<string>
-  readonly matchKey: Option.Option<string>
-  readonly operations: Option.Option<string>
-  readonly sizes: string
-  readonly connections: string
-  readonly duration: number
-  readonly records: number
-  readonly jobTimeout: number
-  readonly p99Budget: number
-  readonly clientSizes: string
-  readonly clientConcurrency: string
-  readonly maxAge: string
-  readonly noClientSweep: boolean
-  readonly out: string
-  readonly dryRun: boolean
+/** The values of {@link benchOptions} once parsed: the plan's flags, an absent option as `None`. */
+export type BenchOptionValues = {
+  readonly [K in keyof Omit<PlanFlags, "url" | "now">]: undefined extends PlanFlags[K]
+    ? Option.Option<Exclude<PlanFlags[K], undefined>>
+    : PlanFlags[K]
 }
 
 const orUndefined = <A>(option: Option.Option<A>): A | undefined => (option._tag === "Some" ? option.value : undefined)

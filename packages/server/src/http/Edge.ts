@@ -21,9 +21,9 @@ import {
   type HttpServerResponse
 } from "@effect/platform"
 import { RouteNotFound as RouterRouteNotFound } from "@effect/platform/HttpServerError"
-import { SqlError } from "@effect/sql/SqlError"
 import { Cause, Console, Effect, Option } from "effect"
 import { ServiceMetrics } from "../services/ServiceMetrics.js"
+import { isStorageFault } from "../storage/StorageFault.js"
 import { fromDecodeError } from "./ErrorMapping.js"
 import { RequestRecords } from "./RequestRecords.js"
 import { failure, toHttp } from "./Responses.js"
@@ -51,16 +51,6 @@ const storageRetryAfterSeconds = 1
 const storageUnavailable = new ServiceUnavailable({
   message: `storage is unavailable; the request was not applied: send it again after ${storageRetryAfterSeconds} s`
 })
-
-/** Whether a request failed because the database did (unreachable, full disk, connection killed). */
-const isStorageFault = (cause: Cause.Cause<unknown>): boolean =>
-  Cause.reduce(cause, false, (found, part) =>
-    found ||
-    (part._tag === "Fail" && part.error instanceof SqlError) ||
-    (part._tag === "Die" && part.defect instanceof SqlError)
-      ? Option.some(true)
-      : Option.none()
-  )
 
 /** The response of a request that failed. */
 const answerFailure = (request: HttpServerRequest.HttpServerRequest, cause: Cause.Cause<unknown>) => {

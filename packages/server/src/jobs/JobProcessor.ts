@@ -11,11 +11,11 @@
  */
 import { ErrorCode, Job, RecordValidation, type RowError } from "@batchwrite/core"
 import * as SqlClient from "@effect/sql/SqlClient"
-import { SqlError } from "@effect/sql/SqlError"
 import { Cause, Clock, Data, Duration, Effect, Either, Option } from "effect"
 import { type ClaimedJob, JobLease, JobsRepo, type RowErrorEntry } from "../storage/JobsRepo.js"
 import { ObjectsRepo } from "../storage/ObjectsRepo.js"
 import { RecordsRepo, type RowInput } from "../storage/RecordsRepo.js"
+import { isStorageFault } from "../storage/StorageFault.js"
 import { AcceptedRecords } from "./AcceptedRecords.js"
 
 /** What became of a claimed job: `completed` or `failed` (terminal), back in the queue, or taken by another worker. */
@@ -58,15 +58,6 @@ const rejectedRecordText = (record: unknown): string => {
     return "null"
   }
 }
-
-const isStorageError = (cause: Cause.Cause<unknown>): boolean =>
-  Cause.reduce(cause, false, (found, part) =>
-    found ||
-    (part._tag === "Fail" && part.error instanceof SqlError) ||
-    (part._tag === "Die" && part.defect instanceof SqlError)
-      ? Option.some(true)
-      : Option.none()
-  )
 
 const defectMessage = (cause: Cause.Cause<unknown>): string => {
   const defect = Cause.squash(cause)
@@ -226,7 +217,7 @@ export class JobProcessor extends Effect.Service<JobProcessor>()("server/JobProc
         Effect.onInterrupt(() => jobs.requeue(claimed, false)),
         Effect.catchTag("JobLost", ({ jobId }) => Effect.succeed<ProcessResult>({ jobId, state: "lost" })),
         Effect.catchAllCause((cause) =>
-          isStorageError(cause) && claimed.attempts < maxAttempts
+          isStorageFault(cause) && claimed.attempts < maxAttempts
             ? Effect.logWarning("job processing hit a storage error; the job is queued again", cause).pipe(
                 // The job stays claimed while backing off, so other workers do not retry it at once.
                 Effect.zipRight(Effect.sleep(storageRetryBackoff(claimed.attempts))),
