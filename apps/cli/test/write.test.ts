@@ -120,6 +120,25 @@ describe("append and upsert", () => {
     assert.strictEqual(summary.records.inserted, 1_500)
   })
 
+  it("a line that is not a JSON object is that row's error alone; the other rows land (issue 17, point 3)", async () => {
+    const good = (tag: string) => JSON.stringify(event(tag, 1))
+    const path = file("mixed.ndjson", `${good("m1")}\n42\n${good("m2")}\n${good("m3")}\n${good("m4")}\n`)
+    const dead = join(session.directory, "mixed-rejected.ndjson")
+    const summary = summaryOf(await cli(["append", "events", path, "--dead-letter", dead, "--json"]))
+    assert.strictEqual(summary.records.sent, 5)
+    assert.strictEqual(summary.records.inserted, 4)
+    assert.strictEqual(summary.records.invalid, 1)
+    const entries = readFileSync(dead, "utf8")
+      .split("\n")
+      .filter((line) => line.length > 0)
+      .map((line) => JSON.parse(line) as { record: unknown; message: string })
+    assert.strictEqual(entries.length, 1)
+    assert.strictEqual(entries[0]!.record, 42)
+    assert.match(entries[0]!.message, /JSON object/)
+    const stored = (await storedRows("events")).map((row) => row.event)
+    for (const tag of ["m1", "m2", "m3", "m4"]) assert.include(stored, `${tag}-1`)
+  })
+
   it("bad rows end with the right counts and a dead-letter file whose rows, fixed and replayed, land", async () => {
     await putObject("signups", {
       fields: { email: { type: "email", required: true }, plan: { type: "string", required: true } },

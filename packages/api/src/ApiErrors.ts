@@ -41,8 +41,8 @@ const decodeTooManyRecords = Schema.decodeUnknownOption(TooManyRecordsDetails)
 const decodeInvalidRecord = Schema.decodeUnknownOption(InvalidRecordDetails)
 
 /**
- * `400 CDP_ETL.VALIDATION.REQUEST_INVALID`: the request is malformed (not JSON, no `records` array, a record that is
- * not an object, no records, a bad match key or query parameter), the batch has too many records (`details`:
+ * `400 CDP_ETL.VALIDATION.REQUEST_INVALID`: the request is malformed (not JSON, no `records` array, no records, a
+ * bad match key or query parameter; a record of a batch that is not an object is that row's error, not the request's), the batch has too many records (`details`:
  * {@link TooManyRecordsDetails}), or the one record of `POST /records/{object}` is invalid (`details`:
  * {@link InvalidRecordDetails}).
  */

@@ -33,7 +33,9 @@ const acceptance =
   "Checked before anything is queued; a failed check rejects the whole request: body over 10 MB after gzip is " +
   "undone (413), not JSON or a bad `records` array (400 `REQUEST_INVALID`), more than 10,000 records (400 " +
   "`REQUEST_INVALID`, `details: {limit, count}`), a field not on the schema (400 `REQUEST_SCHEMA`, " +
-  "`details: {unknownFields}`), unknown object (404), `Content-Type` not JSON (415). Otherwise the batch, its job " +
+  "`details: {unknownFields}`), unknown object (404), `Content-Type` not JSON (415). A record that is not a JSON " +
+  "object is not one of them: it is that row's error (`REQUEST_INVALID`, pointer `/records/N`) and the other " +
+  "records are applied. Otherwise the batch, its job " +
   "and its idempotency record are stored in one transaction and the answer is `202` with `Location` pointing at " +
   "the job. With `Prefer: wait=N` (N ≤ 30) a job terminal within N seconds is answered `200` with the job, every " +
   "row error inline, and `Preference-Applied: wait=N`. `Idempotency-Key`: a replay answers the stored response " +

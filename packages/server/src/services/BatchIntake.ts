@@ -1,7 +1,8 @@
 /**
  * The checks a batch passes before it is queued (SPEC §1.5): a JSON body with a `records` array of 1 to 10,000
- * objects, no field the object does not have, and for an upsert a `matchKey` that is one of the object's match
- * keys. Each failure rejects the whole request; nothing is queued.
+ * records, no field the object does not have, and for an upsert a `matchKey` that is one of the object's match
+ * keys. Each failure rejects the whole request; nothing is queued. A record that is not a JSON object is not one of
+ * them: it is a row error of its own when the job runs, and the other records are applied.
  */
 import { Job, Limits, type ObjectSchema, RecordValidation } from "@batchwrite/core"
 import { Either } from "effect"
@@ -9,15 +10,13 @@ import { MalformedInput, TooManyRecords, UnknownFields } from "./Errors.js"
 
 /** A batch that passed the checks, and how its job is to be applied. */
 export interface CheckedBatch {
-  /** The records as parsed from the body: every one a JSON object. */
+  /** The records as parsed from the body. */
   readonly records: ReadonlyArray<unknown>
   readonly plan: Job.BatchPlan
 }
 
 /** What a batch can fail its checks with. */
 export type BatchRejected = MalformedInput | TooManyRecords | UnknownFields
-
-const isRecord = (value: unknown): boolean => typeof value === "object" && value !== null && !Array.isArray(value)
 
 const checkMatchKey = (
   matchKey: unknown,
@@ -58,15 +57,6 @@ export const checkBatch = (
     }
     if (records.length > Limits.maxRecordsPerBatch) {
       return yield* Either.left(new TooManyRecords({ count: records.length, limit: Limits.maxRecordsPerBatch }))
-    }
-    const notObject = records.findIndex((record) => !isRecord(record))
-    if (notObject >= 0) {
-      return yield* Either.left(
-        new MalformedInput({
-          message: `record ${notObject} is ${Job.describeJson(records[notObject])}; every record must be a JSON object`,
-          details: { index: notObject, pointer: `/records/${notObject}` }
-        })
-      )
     }
     const mergeKey = operation === "upsert-batch" ? yield* checkMatchKey(body.matchKey, definition) : null
     const unknownFields = RecordValidation.findUnknownFields(definition, records)

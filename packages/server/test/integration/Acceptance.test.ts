@@ -144,21 +144,25 @@ TestService.forEachAdapter((adapter) => {
       })
     )
 
-    it.effect("a record that is not an object is 400 REQUEST_INVALID", () =>
+    it.effect("a record that is not an object is a row error of its own; the other records are stored", () =>
       Effect.gen(function* () {
         const { api } = yield* TestService.TestService
         for (const bad of [42, "event", null, [event(1)]]) {
-          const error = yield* queuesNothing(
-            Effect.flip(
-              api.alpha.records.appendBatch({
-                path: { object: "events" },
-                headers: {},
-                payload: { records: [event(0), bad] }
-              })
-            )
-          )
-          assert.strictEqual(error._tag, "RequestInvalid")
-          assert.match(error.message, /record 1/)
+          const accepted = yield* api.alpha.records.appendBatch({
+            path: { object: "events" },
+            headers: {},
+            payload: { records: [event(0), bad, event(2)] }
+          })
+          assert.strictEqual(accepted.data.acceptedRecords, 3)
+          const job = yield* TestService.awaitJob(api.alpha, "events", accepted.data.jobId)
+          assert.strictEqual(job.state, "completed")
+          assert.strictEqual(job.metrics.insertedRows, 2)
+          assert.strictEqual(job.metrics.invalidRows, 1)
+          const [error] = job.errors
+          assert.strictEqual(error?.index, 1)
+          assert.strictEqual(error?.pointer, "/records/1")
+          assert.strictEqual(error?.code, "CDP_ETL.VALIDATION.REQUEST_INVALID")
+          assert.match(error?.message ?? "", /JSON object/)
         }
       })
     )
