@@ -60,6 +60,9 @@ export interface ServeOptions extends ServerSettings {
   readonly singleWriteWait?: Duration.DurationInput | undefined
 }
 
+/** How long an idle keep-alive connection stays open. */
+export const keepAliveTimeoutMillis = 65_000
+
 /** Where the settings store, for people: the SQLite file's absolute path, or the PostgreSQL URL without its password. */
 export const describeDatabase = (settings: DatabaseSettings): string => {
   if (settings._tag === "Sqlite") return `SQLite file ${resolve(settings.filename)}`
@@ -145,6 +148,11 @@ export const servicesLayer = (options: ServeOptions) =>
 export const layer = (options: ServeOptions) => {
   const services = servicesLayer(options)
   const nodeServer = createServer()
+  // An idle keep-alive connection is closed after 65 s, not Node's 5 s: a client that reuses a connection just as the
+  // server closes it sees "socket closed" instead of an answer, and a busy event loop closes late, so with 5 s that
+  // race hit clients sending again after a pause of a few seconds. (Load balancers keep connections 60 s.)
+  nodeServer.keepAliveTimeout = keepAliveTimeoutMillis
+  nodeServer.headersTimeout = keepAliveTimeoutMillis + 1_000
   const api = HttpApiBuilder.api(BatchwriteApi).pipe(
     Layer.provide([RecordsHttpLive, JobsHttpLive, ObjectsHttpLive, OpsHttpLive]),
     Layer.provide(AuthenticationLive)
