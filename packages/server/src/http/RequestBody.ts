@@ -1,7 +1,8 @@
 /**
- * Reading a request body safely (SPEC §1.5, §1.11): JSON content type only (415), a size guard that answers 413
- * before reading a body declared too large and stops reading one that grows too large, and gzip decoded with an
- * output cap so a gzip bomb cannot exhaust memory. Yields the decoded body text, never re-serialized.
+ * Reading a request body safely (SPEC §1.5, §1.11): JSON content type only (415), a size guard that answers 413 for
+ * a body declared too large, or one that grows too large, without keeping it (the rest is read and thrown away,
+ * within bounds, so that the client reads the 413), and gzip decoded with an output cap so a gzip bomb cannot
+ * exhaust memory. Yields the decoded body text, never re-serialized.
  */
 import { gunzip } from "node:zlib"
 import { PayloadTooLarge, RequestInvalid, UnsupportedMediaType } from "@batchwrite/api"
@@ -35,6 +36,41 @@ const unsupportedMediaType = (contentType: string | undefined) =>
     message: `the body must be JSON: send 'Content-Type: application/json' (got ${contentType === undefined ? "none" : `'${contentType}'`})`
   })
 
+/** How much of a body over the limit is read and thrown away before the 413, so that the client reads the 413. */
+export const drainLimitBytes = 4 * Limits.maxBodyBytes
+
+/** How long a body over the limit is read and thrown away at most before the 413. */
+export const drainTimeoutMillis = 10_000
+
+/**
+ * Reads and throws away the rest of a body over the limit, at most {@link drainLimitBytes} in all and
+ * {@link drainTimeoutMillis}, then answers: a client still sending its body when the 413 and the connection's close
+ * come sees a broken pipe instead of the 413 (and cannot halve its batch). Beyond the bounds the answer goes at once.
+ */
+const drainRest = (request: HttpServerRequest.HttpServerRequest, seen: number) =>
+  Effect.async<void>((resume) => {
+    const incoming = NodeHttpServerRequest.toIncomingMessage(request)
+    if (incoming.complete || incoming.destroyed) return resume(Effect.void)
+    let size = seen
+    const done = () => {
+      clearTimeout(timer)
+      incoming.off("data", onData).off("end", done).off("error", done).off("aborted", done)
+      resume(Effect.void)
+    }
+    const onData = (chunk: Buffer) => {
+      size += chunk.length
+      if (size > drainLimitBytes) done()
+    }
+    const timer = setTimeout(done, drainTimeoutMillis)
+    incoming.on("data", onData).once("end", done).once("error", done).once("aborted", done)
+    incoming.resume()
+    return Effect.sync(done)
+  })
+
+/** The 413 of a body over the limit, once the rest of it is drained. */
+const tooLarge = (request: HttpServerRequest.HttpServerRequest, size: number, whole: boolean, seen: number) =>
+  Effect.zipRight(drainRest(request, seen), Effect.fail(payloadTooLarge(size, whole)))
+
 const readRaw = (request: HttpServerRequest.HttpServerRequest, limit: number) =>
   Effect.async<Buffer, BodyRejected>((resume) => {
     const incoming = NodeHttpServerRequest.toIncomingMessage(request)
@@ -47,8 +83,7 @@ const readRaw = (request: HttpServerRequest.HttpServerRequest, limit: number) =>
       size += chunk.length
       if (size > limit) {
         cleanup()
-        incoming.resume() // drain and discard the rest
-        resume(Effect.fail(payloadTooLarge(size, false)))
+        resume(tooLarge(request, size, false, size))
         return
       }
       chunks.push(chunk)
@@ -100,7 +135,7 @@ export const readJsonBody = (
       )
     }
     const declared = Number(request.headers["content-length"])
-    if (Number.isFinite(declared) && declared > limit) return yield* Effect.fail(payloadTooLarge(declared, true))
+    if (Number.isFinite(declared) && declared > limit) return yield* tooLarge(request, declared, true, 0)
     const raw = yield* readRaw(request, limit)
     const decoded = encoding === "gzip" ? yield* gunzipCapped(raw, limit) : raw
     return decoded.toString("utf8")

@@ -3,6 +3,7 @@
  * code and details, queues nothing, and leaves the service answering; valid batches (10,000 records, gzip) are
  * accepted and stored.
  */
+import { connect } from "node:net"
 import { gzipSync } from "node:zlib"
 import { preferWait } from "@batchwrite/api"
 import { Limits } from "@batchwrite/core"
@@ -66,6 +67,44 @@ TestService.forEachAdapter((adapter) => {
         assert.strictEqual(error.limit, Limits.maxBodyBytes)
         assert.strictEqual(error.size, size)
       })
+    )
+
+    it.effect(
+      "a client still sending a body declared over 10 MB reads the 413: the rest is drained, no broken pipe",
+      () =>
+        Effect.gen(function* () {
+          const { origin } = yield* TestService.TestService
+          const port = Number(new URL(origin).port)
+          const declared = 20_000_000
+          const answer = yield* Effect.promise(
+            () =>
+              new Promise<{ readonly response: string; readonly writeError: string | undefined }>((resolve) => {
+                let response = ""
+                let writeError: string | undefined
+                const socket = connect(port, "127.0.0.1", async () => {
+                  socket.write(
+                    `POST ${appendPath} HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer ${TestService.tokens.alpha}\r\n` +
+                      `Content-Type: application/json\r\nContent-Length: ${declared}\r\n\r\n`
+                  )
+                  const chunk = Buffer.alloc(65_536, 0x20)
+                  for (let sent = 0; sent < declared && writeError === undefined; sent += chunk.length) {
+                    const piece = chunk.subarray(0, Math.min(chunk.length, declared - sent))
+                    if (!socket.write(piece)) await new Promise((drained) => socket.once("drain", drained))
+                  }
+                })
+                socket.on("data", (data) => {
+                  response += data.toString("utf8")
+                })
+                socket.on("error", (error) => {
+                  writeError = error.message
+                })
+                socket.on("close", () => resolve({ response, writeError }))
+              })
+          )
+          assert.isUndefined(answer.writeError, "the client could send its whole body")
+          assert.match(answer.response, /^HTTP\/1\.1 413 /)
+          assert.include(answer.response, "PAYLOAD_TOO_LARGE")
+        })
     )
 
     it.effect("a body sent chunked (no Content-Length) that grows past 10 MB is 413 with the limit and size", () =>
