@@ -15,6 +15,13 @@ export const maxRowErrorsInline = 100
 /** Default `maxLength` of a `string` field, counted in Unicode code points (SPEC §1.1). */
 export const defaultStringMaxLength = 65_535
 
+/**
+ * Longest value of a `string` field that is a match key, in Unicode code points: match-key values are indexed, and
+ * an index entry has a size limit (PostgreSQL's b-tree refuses entries over about 2.7 kB; 512 characters are at most
+ * 2 kB in UTF-8). A longer value is a row error. Fixed.
+ */
+export const maxMatchKeyLength = 512
+
 /** Longest accepted `email` value, in UTF-16 code units (equal to characters for ASCII addresses). Fixed. */
 export const maxEmailLength = 254
 

@@ -19,7 +19,7 @@
  */
 import { Schema } from "effect"
 import { RequestInvalid, RequestSchema } from "./ErrorCode.js"
-import { defaultStringMaxLength, maxEmailLength, maxJsonDepth } from "./Limits.js"
+import { defaultStringMaxLength, maxEmailLength, maxJsonDepth, maxMatchKeyLength } from "./Limits.js"
 import type { ObjectDefinition } from "./ObjectSchema.js"
 import type { RowError } from "./RowError.js"
 
@@ -94,6 +94,8 @@ interface CompiledField {
   readonly name: string
   readonly kind: number
   readonly maxLength: number
+  /** Why `maxLength` is what it is, when the field's own limit is not the reason (a match key). */
+  readonly maxLengthNote: string
   /** The message when the field must have a value and has none (required or the match key), else `undefined`. */
   readonly missingMessage: string | undefined
   readonly nullMessage: string | undefined
@@ -417,7 +419,9 @@ const valueProblem = (field: CompiledField, value: unknown): string | undefined 
       if (typeof value !== "string") return `expected a string, got ${show(value)}`
       if (value.length <= field.maxLength) return undefined
       const length = codePointLength(value)
-      return length > field.maxLength ? `string longer than ${field.maxLength} characters (${length})` : undefined
+      return length > field.maxLength
+        ? `string longer than ${field.maxLength} characters (${length})${field.maxLengthNote}`
+        : undefined
     }
     case KIND_INTEGER:
       if (typeof value !== "number" || !Number.isInteger(value)) return `expected an integer, got ${show(value)}`
@@ -447,10 +451,16 @@ const compile = (definition: ObjectDefinition, options: ValidateOptions | undefi
   for (const name of Object.keys(definition.fields)) {
     const field = definition.fields[name]!
     const isMatchKey = name === matchKey
+    const ownMaxLength =
+      field.type === "string" ? (field.maxLength ?? defaultStringMaxLength) : Number.POSITIVE_INFINITY
+    const indexedMax = definition.matchKeys.includes(name) && ownMaxLength > maxMatchKeyLength
     const compiled: CompiledField = {
       name,
       kind: kinds[field.type] ?? KIND_JSON,
-      maxLength: field.type === "string" ? (field.maxLength ?? defaultStringMaxLength) : Number.POSITIVE_INFINITY,
+      maxLength: indexedMax ? maxMatchKeyLength : ownMaxLength,
+      maxLengthNote: indexedMax
+        ? `; values of a match key are indexed and hold at most ${maxMatchKeyLength} characters`
+        : "",
       missingMessage: isMatchKey
         ? `no value for the match key "${name}"`
         : field.required === true

@@ -83,6 +83,22 @@ describe("RecordValidation", () => {
     })
   })
 
+  describe("match-key strings", () => {
+    it("hold at most 512 characters (they are indexed); other strings keep their own limit", () => {
+      const keyed = objectWith({ code: { type: "string" }, note: { type: "string" } }, { matchKeys: ["code"] })
+      assert.deepStrictEqual(errorsOf(keyed, { code: "k".repeat(512), note: "n".repeat(5_000) }), [])
+      const [error, ...rest] = errorsOf(keyed, { code: "k".repeat(513) })
+      assert.deepStrictEqual(rest, [])
+      assert.strictEqual(error?.pointer, "/records/0/code")
+      assert.strictEqual(
+        error?.message,
+        "string longer than 512 characters (513); values of a match key are indexed and hold at most 512 characters"
+      )
+      const short = objectWith({ code: { type: "string", maxLength: 40 } }, { matchKeys: ["code"] })
+      assert.strictEqual(errorsOf(short, { code: "k".repeat(41) })[0]?.message, "string longer than 40 characters (41)")
+    })
+  })
+
   describe("integer", () => {
     it("accepts whole numbers in the safe range", () => {
       for (const value of [0, -0, 1, -12, 1.0, 2 ** 53 - 1, -(2 ** 53 - 1)]) accepts("integer", value)

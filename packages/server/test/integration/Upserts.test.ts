@@ -135,6 +135,39 @@ TestService.forEachAdapter((adapter) => {
       })
     )
 
+    it.effect(
+      "a match-key value too long to index is that row's error; the job completes and the object's next jobs run",
+      () =>
+        Effect.gen(function* () {
+          const { api } = yield* TestService.TestService
+          // ~3,000 characters that do not compress: over PostgreSQL's b-tree entry limit (issue 15, case 1).
+          const next = random(15)
+          const long = Array.from({ length: 3_000 }, () => String.fromCharCode(0x21 + Math.floor(next() * 90))).join("")
+          const answer = yield* api.alpha.records.upsertBatch({
+            path: { object: "accounts" },
+            headers: { prefer: preferWait(10) },
+            payload: {
+              records: [{ account_id: "short-1" }, { account_id: long }, { account_id: "short-2" }],
+              matchKey: "account_id"
+            }
+          })
+          const job = answer.data as Job.Job
+          assert.strictEqual(job.state, "completed", JSON.stringify(job.failure))
+          assert.strictEqual(job.metrics.insertedRows, 2)
+          assert.deepStrictEqual(
+            job.errors.map((error) => [error.index, error.pointer, error.code]),
+            [[1, "/records/1/account_id", ErrorCode.RequestInvalid]]
+          )
+          assert.match(job.errors[0]!.message, /match key are indexed/)
+          const later = yield* api.alpha.records.upsertBatch({
+            path: { object: "accounts" },
+            headers: { prefer: preferWait(10) },
+            payload: { records: [{ account_id: "short-3" }], matchKey: "account_id" }
+          })
+          assert.strictEqual((later.data as Job.Job).state, "completed")
+        })
+    )
+
     it.effect("a request sent after another's 202 gets a larger sequence", () =>
       Effect.gen(function* () {
         const { api } = yield* TestService.TestService
