@@ -50,16 +50,25 @@ const closeWhenDrained = (server: Http.Server, timeout: Duration.Duration) =>
         resume(Effect.void)
       })
       sweep = setInterval(() => {
-        if (Date.now() - lastConnection >= idleGrace) server.closeIdleConnections()
+        // In the check phase, after this turn's I/O: a connection whose request arrived while the event loop was
+        // busy has it parsed by then, and is not idle.
+        if (Date.now() - lastConnection >= idleGrace) setImmediate(() => server.closeIdleConnections())
       }, 100)
     }
-    const waitForQuiet = setInterval(() => {
+    const quiet = () => {
       const now = Date.now()
-      if (now - lastConnection >= acceptQuiet || now - started >= acceptGraceMax) {
-        clearInterval(waitForQuiet)
-        closeListener()
-      }
-    }, 50)
+      return now - lastConnection >= acceptQuiet || now - started >= acceptGraceMax
+    }
+    // Timers run before a turn's I/O: after a busy stretch, connections the kernel queued are accepted in the poll
+    // phase that follows, so look again in the check phase before closing the listener.
+    const waitForQuiet = () => {
+      const check = setInterval(() => {
+        if (!quiet()) return
+        clearInterval(check)
+        setImmediate(() => (quiet() ? closeListener() : waitForQuiet()))
+      }, 50)
+    }
+    waitForQuiet()
   })
 
 /** Serves `app` on the `HttpServer` backed by `server`, stopping gracefully when the scope closes. */

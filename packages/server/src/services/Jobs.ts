@@ -32,7 +32,7 @@ export class Jobs extends Effect.Service<Jobs>()("server/Jobs", {
       get: (workspace: string, objectName: string, jobId: string): Effect.Effect<Job.Job, JobNotFound> =>
         read(workspace, objectName, jobId, "first"),
 
-      /** The job once terminal, if it gets there within `seconds`; `None` when it does not. */
+      /** The job once terminal, if it gets there within `seconds`; `None` when it does not (at once for 0 seconds). */
       awaitFinished: (
         workspace: string,
         objectName: string,
@@ -40,9 +40,11 @@ export class Jobs extends Effect.Service<Jobs>()("server/Jobs", {
         seconds: number,
         errors: ErrorsShown
       ): Effect.Effect<Option.Option<Job.Job>, JobNotFound> =>
-        Effect.flatMap(workers.awaitTerminal(jobId, Duration.seconds(seconds)), (terminal) =>
-          terminal ? Effect.asSome(read(workspace, objectName, jobId, errors)) : Effect.succeedNone
-        ),
+        seconds <= 0
+          ? Effect.succeedNone
+          : Effect.flatMap(workers.awaitTerminal(jobId, Duration.seconds(seconds)), (terminal) =>
+              terminal ? Effect.asSome(read(workspace, objectName, jobId, errors)) : Effect.succeedNone
+            ),
 
       /** A page of the job's row errors, each with its rejected record. */
       errorsPage: (

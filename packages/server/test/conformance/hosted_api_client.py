@@ -612,7 +612,11 @@ def too_many_records(c, opts):
     expect_error(c.append("events", []), 400, "CDP_ETL.VALIDATION.REQUEST_INVALID")
     no_records = c.request("POST", "/records/events/append-batch", {"rows": []})
     expect_error(no_records, 400, "CDP_ETL.VALIDATION.REQUEST_INVALID")
-    expect_error(c.append("events", [event(700), 5]), 400, "CDP_ETL.VALIDATION.REQUEST_INVALID")
+    # A record that is not an object is that row's error; the other records are applied.
+    mixed = accepted(c.append("events", [event(700), 5]), "events", "append-batch", 2)
+    job = c.wait_job("events", mixed["jobId"])
+    expect(job["metrics"]["insertedRows"] == 1 and job["metrics"]["invalidRows"] == 1, "job: %r" % job)
+    expect(job["errors"][0]["pointer"] == "/records/1", "row error: %r" % job["errors"])
 
 
 @check("unknown-field")

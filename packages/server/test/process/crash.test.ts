@@ -249,7 +249,11 @@ forEachProcessAdapter((adapter) => {
         resent.map((answer) => answer.jobId!)
       )
       assert.strictEqual(await server.stop(), 0)
-      assert.deepStrictEqual(problems, [], "SPEC §1.10: SIGTERM stops accepting, finishes in-flight requests, exits 0")
+      assert.deepStrictEqual(
+        problems,
+        [],
+        `SPEC §1.10: SIGTERM stops accepting, finishes in-flight requests, exits 0: ${problems.join("; ")}`
+      )
     }, 60_000)
 
     it("a request arriving during the shutdown is answered or refused, and the process still exits 0", async () => {
