@@ -4,8 +4,8 @@
  * (`GET …/jobs/{id}`, all of them or an even sample) give the accept → completed latency from their `createdAt` and
  * `completedAt`, and, when every job was read, the exact time the last one completed.
  */
-import type { ServeProcess } from "./ServeProcess.js"
-import { sleep } from "./ServeProcess.js"
+import type { ServeProcess } from "@batchwrite/server/testing/ServeProcess"
+import { sleep } from "@batchwrite/server/testing/ServeProcess"
 
 /** The counters of `/metrics` the harness reads. */
 export interface Counters {

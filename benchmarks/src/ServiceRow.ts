@@ -8,7 +8,7 @@ import { objectOf, pathOf } from "./Bodies.js"
 import { awaitJobs, type JobsOutcome, JobsTimeout, watchJobs } from "./JobTracking.js"
 import { runLoad } from "./Load.js"
 import type { HttpCeiling, Row } from "./Results.js"
-import type { ServeProcess } from "./ServeProcess.js"
+import type { ServeProcess } from "@batchwrite/server/testing/ServeProcess"
 
 /** How a row runs. */
 export interface RowSettings {

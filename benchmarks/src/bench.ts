@@ -22,7 +22,7 @@ import { awaitJobs, JobsTimeout, watchJobs } from "./JobTracking.js"
 import { runLoad } from "./Load.js"
 import { recommend, renderCeilings, renderErrors, renderRecommendations, renderTable } from "./Report.js"
 import type { HttpCeiling, Results, Row, StorageCeilingResult } from "./Results.js"
-import { binBuiltAt, ServeProcess } from "./ServeProcess.js"
+import { binBuiltAt, ServeProcess } from "@batchwrite/server/testing/ServeProcess"
 import { type MeasuredRow, measureRow } from "./ServiceRow.js"
 import { measureStorageCeiling, type StorageCeiling } from "./StorageCeiling.js"
 
@@ -143,6 +143,8 @@ const main = async () => {
         server = await ServeProcess.start({
           database: backend.database,
           workers: options.workers,
+          rateLimit: 1_000_000,
+          output: "files",
           nodeArgs: options.cpuProfileDir === undefined ? [] : ["--cpu-prof", "--cpu-prof-dir", options.cpuProfileDir]
         })
       } catch (error) {
@@ -155,9 +157,7 @@ const main = async () => {
       }
       try {
         cliBuilds[backend.name] = binBuiltAt() ?? "unknown"
-        progress(
-          `${backend.name}: serve pid ${server.child.pid} on ${server.origin} (CLI built ${cliBuilds[backend.name]})`
-        )
+        progress(`${backend.name}: serve pid ${server.pid} on ${server.origin} (CLI built ${cliBuilds[backend.name]})`)
         let givenUp = false
         for (const operation of options.operations) {
           const warmUpFailure = givenUp ? undefined : await warmUp(server, options, operation, backend.name)
@@ -230,7 +230,8 @@ const main = async () => {
           }
         }
       } finally {
-        const code = await server.stop()
+        const code = await server.stop().catch((error: unknown) => (error as Error).message.split("\n")[0])
+        await server.dispose()
         if (code !== 0) notes.push(`${backend.name}: serve exited with code ${code} on SIGTERM`)
       }
       const atEnd = await measureCeilings(backend, "end")
