@@ -58,6 +58,7 @@ with the ratios and the targets of issue 13, and writes benchmarks/results/lates
                        127.0.0.1:5432 answers, \`createdb\` works and the service accepts a postgres:// database
   --operations <a,b>   append-batch, upsert-batch or both (default both)
   --records <n>        records per row (default 300,000; --quick: 100,000), within the request bounds above
+  --row-timeout <s>    how long a row's jobs may take after its last answer (default 90; --quick: 30)
   --upsert-updates <s> share of upsert records (after a row's first batch) updating a key of an earlier batch of
                        the row, a third of them with every field and the rest partial (default 0.5; 0: all inserts)
   --connections <n>    autocannon connections (default 8)
@@ -88,7 +89,8 @@ const valued: ReadonlySet<string> = new Set([
   "--cpu-prof",
   "--out",
   "--records",
-  "--upsert-updates"
+  "--upsert-updates",
+  "--row-timeout"
 ])
 
 /** Every argument must be a flag of the local mode (with its value): anything else is an error, never ignored. */
@@ -184,7 +186,7 @@ export const parseOptions = (argv: ReadonlyArray<string>, defaultOutDir: string)
     workers: wholePositive(argv, "workers", 2),
     p99BudgetMs: positive(argv, "p99-budget", 200),
     jobSample: quick ? 300 : 1_000,
-    rowTimeoutMs: quick ? 30_000 : 90_000,
+    rowTimeoutMs: positive(argv, "row-timeout", quick ? 30 : 90) * 1000,
     ceilingBatches: quick ? 9 : 24,
     cpuProfileDir: value(argv, "cpu-prof"),
     operations,

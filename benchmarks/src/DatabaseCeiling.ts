@@ -5,8 +5,8 @@
  * through any of batchwrite's code. Batches go in the row's order, one at a time, except PostgreSQL appends, which
  * use as many connections at once as the load (`connections`): appends have no order to keep, and PostgreSQL
  * commits several at once. Upserts stay one at a time, as their order is part of the result (SPEC §1.4). Each
- * measurement starts from empty tables after two batches of warm-up; it is taken twice when the first took under
- * 5 s, and the better counts (the machine is shared).
+ * measurement starts from empty tables after two batches of warm-up; it is repeated (at most three times) while
+ * the measurements so far took under 4 s in all, and the best counts (the machine is shared).
  */
 import type { DirectOperation, DirectWriter, Fields } from "./DirectWriter.js"
 
@@ -52,8 +52,13 @@ export const measureDatabaseCeiling = async (
     await Promise.all(Array.from({ length: Math.min(concurrency, batches.length) }, lane))
     return records / ((performance.now() - started) / 1000)
   }
-  const measurements = [await once()]
-  if (records / measurements[0]! < 5) measurements.push(await once())
+  const measurements: Array<number> = []
+  let seconds = 0
+  while (measurements.length < 3 && seconds < 4) {
+    const rate = await once()
+    measurements.push(rate)
+    seconds += records / rate
+  }
   await writer.reset()
   return {
     backend: settings.backend,
