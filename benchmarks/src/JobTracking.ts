@@ -63,7 +63,7 @@ export interface JobLatency {
   readonly max: number
 }
 
-/** Queued jobs (accepted, not yet claimed) in the `/metrics` polls of a row, every 50 ms from its first request. */
+/** Queued jobs (accepted, not yet claimed) in the `/metrics` polls of a row (each 50 ms after the previous answer). */
 export interface QueueDepth {
   readonly mean: number
   readonly max: number
