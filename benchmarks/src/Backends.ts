@@ -4,7 +4,8 @@
  * itself supports PostgreSQL is learnt by starting it: a service that refuses the URL is skipped with a note.
  * Each backend also gives the storage ceiling fresh, migrated storages of its own: for SQLite one with the
  * connection on a worker thread (the service's default) and one on the calling thread, as the better of the two is
- * the ceiling (the service must not look better only because its connection got slower).
+ * the ceiling (the service must not look better only because its connection got slower). The database ceiling and
+ * the synchronous baseline get databases of their own on the same backend (`plainDatabase`).
  */
 import { execFileSync } from "node:child_process"
 import { mkdtempSync, rmSync } from "node:fs"
@@ -32,6 +33,11 @@ export interface Backend {
   readonly connections: ReadonlyArray<Connection>
   /** A fresh storage for the storage ceiling, migrated like the service's. */
   readonly freshStorage: (connection: Connection) => FreshStorage
+  /**
+   * An empty database of this backend for the database ceiling or the synchronous baseline (batchwrite never
+   * touches it): `sqlite:<file>` or a `postgres://` URL, and how to remove it.
+   */
+  readonly plainDatabase: (purpose: "direct" | "sync") => { readonly target: string; readonly dispose: () => void }
   /** Removes what the backend created for the run. */
   readonly dispose: () => void
 }
@@ -100,6 +106,13 @@ export const detectBackends = async (
           database: undefined,
           connections: ["worker-thread", "main-thread"],
           freshStorage: freshSqlite,
+          plainDatabase: (purpose) => {
+            const directory = mkdtempSync(join(tmpdir(), `batchwrite-${purpose}-`))
+            return {
+              target: `sqlite:${join(directory, `${purpose}.db`)}`,
+              dispose: () => rmSync(directory, { recursive: true, force: true })
+            }
+          },
           dispose: () => {}
         }
       ]
@@ -130,6 +143,11 @@ export const detectBackends = async (
         layer: Database.postgres({ url: `postgres://postgres@127.0.0.1:5432/${database}`, poolSize: 2 }),
         dispose: () => dropDatabase(database)
       }
+    },
+    plainDatabase: (purpose) => {
+      const database = `${name}_${purpose}`
+      if (!createDatabase(database)) throw new Error(`createdb ${database} failed`)
+      return { target: `postgres://postgres@127.0.0.1:5432/${database}`, dispose: () => dropDatabase(database) }
     },
     dispose: () => dropDatabase(name)
   })

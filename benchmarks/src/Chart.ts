@@ -1,5 +1,6 @@
 /**
- * The SVG chart of a run: records/s (committed, solid; accepted, dashed; the storage ceilings, dotted) and accept
+ * The SVG chart of a run: records/s (committed, solid; accepted, dashed; the database ceiling of each row, dotted;
+ * the synchronous baseline of each row, dash-dotted; the service storage code's ceilings, dotted lines) and accept
  * latency p99 (solid; job latency p99, dashed; the budget, dotted) by batch size, both on log axes. Self-contained
  * (no scripts, no fonts to fetch), so it reads the same in a browser, an image viewer or on GitHub.
  */
@@ -51,6 +52,8 @@ interface Series {
   readonly label: string
   readonly color: string
   readonly dashed: boolean
+  /** A dash pattern other than the `dashed` one. */
+  readonly dash?: string | undefined
   readonly points: ReadonlyArray<readonly [number, number]>
 }
 
@@ -115,19 +118,21 @@ const panel = (
     const path = s.points.map(
       ([size, value], j) => `${j === 0 ? "M" : "L"}${x(size).toFixed(1)},${y(value).toFixed(1)}`
     )
+    const dasharray = s.dash ?? (s.dashed ? "7 5" : undefined)
     parts.push(
       `<path d="${path.join(" ")}" fill="none" stroke="${s.color}" stroke-width="2.5"` +
-        `${s.dashed ? ' stroke-dasharray="7 5"' : ""}/>`,
+        `${dasharray === undefined ? "" : ` stroke-dasharray="${dasharray}"`}/>`,
       ...s.points.map(
         ([size, value]) =>
           `<circle cx="${x(size).toFixed(1)}" cy="${y(value).toFixed(1)}" r="3.5" fill="${s.dashed ? "#fff" : s.color}" ` +
           `stroke="${s.color}" stroke-width="1.5"/>`
       )
     )
-    const legendY = top + margin.top + 10 + i * 20
+    // Legends step closer together when there are many series, so they stay beside their panel.
+    const legendY = top + margin.top + 10 + i * Math.min(20, (bottom - top - margin.top - 10) / series.length)
     parts.push(
       `<line x1="${width - margin.right + 6}" x2="${width - margin.right + 30}" y1="${legendY}" y2="${legendY}" ` +
-        `stroke="${s.color}" stroke-width="2.5"${s.dashed ? ' stroke-dasharray="7 5"' : ""}/>`,
+        `stroke="${s.color}" stroke-width="2.5"${dasharray === undefined ? "" : ` stroke-dasharray="${dasharray}"`}/>`,
       `<text x="${width - margin.right + 36}" y="${legendY + 4}" class="legend">${escapeXml(s.label)}</text>`
     )
   })
@@ -155,7 +160,21 @@ export const renderChart = (results: Results, p99BudgetMs: number): string => {
     const color = colorOf(rows[0]!.backend, rows[0]!.operation)
     throughput.push(
       { label: `${name(key)} committed`, color, dashed: false, points: points(rows, (r) => r.committedRecordsPerSec) },
-      { label: `${name(key)} accepted`, color, dashed: true, points: points(rows, (r) => r.acceptedRecordsPerSec) }
+      { label: `${name(key)} accepted`, color, dashed: true, points: points(rows, (r) => r.acceptedRecordsPerSec) },
+      {
+        label: `${name(key)} DB ceiling`,
+        color,
+        dashed: true,
+        dash: "2 4",
+        points: points(rows, (r) => r.databaseCeilingRecordsPerSec ?? undefined)
+      },
+      {
+        label: `${name(key)} sync baseline`,
+        color,
+        dashed: true,
+        dash: "10 3 2 3",
+        points: points(rows, (r) => r.syncBaselineRecordsPerSec ?? undefined)
+      }
     )
     latency.push(
       { label: `${name(key)} accept p99`, color, dashed: false, points: points(rows, (r) => r.latencyMs.p99) },
@@ -170,7 +189,7 @@ export const renderChart = (results: Results, p99BudgetMs: number): string => {
   }
   const storage = results.ceilings.storage.map((ceiling) => ({
     label:
-      `${backends.size > 1 ? `${ceiling.backend} ` : ""}${ceiling.operation.replace("-batch", "")} storage ceiling: ` +
+      `${backends.size > 1 ? `${ceiling.backend} ` : ""}${ceiling.operation.replace("-batch", "")} storage code ceiling: ` +
       `${short(ceiling.recordsPerSec)} records/s`,
     color: colorOf(ceiling.backend, ceiling.operation),
     value: ceiling.recordsPerSec

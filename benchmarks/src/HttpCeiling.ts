@@ -4,7 +4,7 @@
  * what HTTP on this machine allows before the service does any work.
  */
 import { type ChildProcess, spawn } from "node:child_process"
-import { freePort, sleep } from "./ServeProcess.js"
+import { freePort, sleep } from "@batchwrite/server/testing/ServeProcess"
 
 const program = `
 const http = require("node:http")

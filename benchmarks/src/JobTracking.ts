@@ -2,10 +2,11 @@
  * When accepted jobs are done, from the service's own figures: `/metrics` is polled until the jobs that reached a
  * terminal state (completed or failed) cover every job of the row and the queue is empty; then the jobs themselves
  * (`GET …/jobs/{id}`, all of them or an even sample) give the accept → completed latency from their `createdAt` and
- * `completedAt`, and, when every job was read, the exact time the last one completed.
+ * `completedAt`, and, when every job was read, the exact time the last one completed. The same polls sample the queue
+ * depth (`batchwrite_queue_depth{state="queued"}`) over the row.
  */
-import type { ServeProcess } from "./ServeProcess.js"
-import { sleep } from "./ServeProcess.js"
+import type { ServeProcess } from "@batchwrite/server/testing/ServeProcess"
+import { sleep } from "@batchwrite/server/testing/ServeProcess"
 
 /** The counters of `/metrics` the harness reads. */
 export interface Counters {
@@ -48,9 +49,25 @@ export interface JobsOutcome {
   readonly committedRecords: number
   readonly failedJobs: number
   readonly invalidRecords: number
-  readonly jobLatencyMs: { readonly p50: number; readonly p99: number }
+  readonly jobLatencyMs: JobLatency
   /** How many jobs the latency percentiles come from. */
   readonly sampledJobs: number
+  readonly queueDepth: QueueDepth
+}
+
+/** Accept → completed of the jobs read, milliseconds. */
+export interface JobLatency {
+  readonly p50: number
+  readonly p90: number
+  readonly p99: number
+  readonly max: number
+}
+
+/** Queued jobs (accepted, not yet claimed) in the `/metrics` polls of a row (each 50 ms after the previous answer). */
+export interface QueueDepth {
+  readonly mean: number
+  readonly max: number
+  readonly samples: number
 }
 
 const percentile = (sorted: ReadonlyArray<number>, p: number): number =>
@@ -76,6 +93,8 @@ export interface JobWatch {
    */
   readonly until: (jobs: number, timeoutMs: number) => Promise<{ readonly counters: Counters; readonly at: number }>
   readonly before: Counters
+  /** The queue depth over the polls so far. */
+  readonly queueDepth: () => QueueDepth
 }
 
 const terminalJobs = (counters: Counters) => counters.jobsCompleted + counters.jobsFailed
@@ -87,9 +106,15 @@ export const watchJobs = async (server: ServeProcess, intervalMs = 50): Promise<
   let reachedAt: { jobs: number; at: number } | undefined
   let target = Number.POSITIVE_INFINITY
   let stopped = false
+  let depthSum = 0
+  let depthMax = 0
+  let depthSamples = 0
   const loop = (async () => {
     while (!stopped) {
       latest = await readCounters(server)
+      depthSum += latest.queued
+      depthMax = Math.max(depthMax, latest.queued)
+      depthSamples++
       const done = terminalJobs(latest) - terminalJobs(before)
       if (reachedAt === undefined && done >= target) reachedAt = { jobs: target, at: Date.now() }
       await sleep(intervalMs)
@@ -97,6 +122,11 @@ export const watchJobs = async (server: ServeProcess, intervalMs = 50): Promise<
   })()
   return {
     before,
+    queueDepth: () => ({
+      mean: depthSamples === 0 ? 0 : depthSum / depthSamples,
+      max: depthMax,
+      samples: depthSamples
+    }),
     until: async (jobs, timeoutMs) => {
       target = jobs
       const deadline = Date.now() + timeoutMs
@@ -153,7 +183,13 @@ export const awaitJobs = async (
     committedRecords: now.recordsInserted + now.recordsUpdated - before.recordsInserted - before.recordsUpdated,
     failedJobs: now.jobsFailed - before.jobsFailed,
     invalidRecords: now.recordsInvalid - before.recordsInvalid,
-    jobLatencyMs: { p50: percentile(latencies, 50), p99: percentile(latencies, 99) },
-    sampledJobs: latencies.length
+    jobLatencyMs: {
+      p50: percentile(latencies, 50),
+      p90: percentile(latencies, 90),
+      p99: percentile(latencies, 99),
+      max: latencies.length === 0 ? Number.NaN : latencies[latencies.length - 1]!
+    },
+    sampledJobs: latencies.length,
+    queueDepth: watch.queueDepth()
   }
 }

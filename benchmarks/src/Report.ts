@@ -1,6 +1,6 @@
 /**
  * What a run prints: the table of rows (on the terminal, or as Markdown for the README), the ceilings, the loud
- * warnings for rows with errors, and the recommended batch size for a p99 budget.
+ * warnings for rows with errors, the recommended batch size for a p99 budget, and the targets of issue 13.
  */
 import type { Operation } from "./Bodies.js"
 import type { HttpCeiling, Recommendation, Results, Row, StorageCeilingResult } from "./Results.js"
@@ -17,13 +17,19 @@ const columns: ReadonlyArray<readonly [string, (row: Row) => string]> = [
   ["req/s", (row) => count(row.requestsPerSec)],
   ["accepted rec/s", (row) => count(row.acceptedRecordsPerSec)],
   ["committed rec/s", (row) => count(row.committedRecordsPerSec)],
-  ["× storage", (row) => row.fractionOfStorageCeiling?.toFixed(2) ?? "–"],
+  ["DB ceiling rec/s", (row) => count(row.databaseCeilingRecordsPerSec)],
+  ["× DB", (row) => row.fractionOfDatabaseCeiling?.toFixed(2) ?? "–"],
+  ["sync rec/s", (row) => count(row.syncBaselineRecordsPerSec)],
+  ["× sync", (row) => row.fractionOfSyncBaseline?.toFixed(2) ?? "–"],
+  ["× storage code", (row) => row.fractionOfStorageCeiling?.toFixed(2) ?? "–"],
   ["p50 ms", (row) => ms(row.latencyMs.p50)],
   ["p90 ms", (row) => ms(row.latencyMs.p90)],
   ["p99 ms", (row) => ms(row.latencyMs.p99)],
   ["max ms", (row) => ms(row.latencyMs.max)],
   ["job p50 ms", (row) => ms(row.jobLatencyMs?.p50)],
   ["job p99 ms", (row) => ms(row.jobLatencyMs?.p99)],
+  ["queue mean", (row) => (row.queueDepth === null ? "–" : count(row.queueDepth.mean))],
+  ["queue max", (row) => (row.queueDepth === null ? "–" : count(row.queueDepth.max))],
   ["errors", (row) => (row.errors === 0 ? "0" : `${row.errors} !!`)],
   ["peak RSS MB", (row) => (row.serverPeakRssMb === null ? "–" : String(Math.round(row.serverPeakRssMb)))],
   ["HTTP ceiling rec/s", (row) => count(row.httpCeilingRecordsPerSec)]
@@ -48,9 +54,15 @@ export const renderCeilings = (
   storage: ReadonlyArray<StorageCeilingResult>,
   http: ReadonlyArray<HttpCeiling>
 ): ReadonlyArray<string> => [
+  "database ceiling (DB ceiling, × DB): each row's records written straight into the database by the harness " +
+    "(natural tables, multi-row INSERT / INSERT … ON CONFLICT DO UPDATE with field-level merge, one transaction per " +
+    "batch; not batchwrite's code)",
+  "synchronous baseline (sync, × sync): each row's bodies, same connections, through a plain node:http service " +
+    "writing each request in one transaction and answering after the commit, same backend",
   ...storage.map(
     (ceiling) =>
-      `storage ceiling, ${ceiling.backend} ${ceiling.operation}: ${count(ceiling.recordsPerSec)} records/s ` +
+      `service storage code ceiling (× storage code), ${ceiling.backend} ${ceiling.operation}: ` +
+      `${count(ceiling.recordsPerSec)} records/s ` +
       `(best of 3 rounds of ${ceiling.batches / 3} batches of ${count(ceiling.batchSize)}, parse + RecordsRepo in one ` +
       `transaction each, no HTTP; ${count(ceiling.measuredAtStart)} at the start of the run, ` +
       `${count(ceiling.measuredAtEnd)} at the end${
@@ -118,3 +130,28 @@ export const renderErrors = (results: Results): ReadonlyArray<string> =>
       (row) =>
         `!!! ERRORS in ${row.backend} ${row.operation} × ${row.batchSize}: ${row.errors} — ${row.errorDetails.join("; ")}`
     )
+
+/** Whether a target of issue 13 holds for one row, as a line. */
+const targetLine = (row: Row, what: string, value: number | null, bound: number, alsoNeeded = true): string =>
+  `target ${row.backend} ${row.operation} × ${count(row.batchSize)}: ${what} ≥ ${bound.toFixed(1)}: ` +
+  `${value === null ? "–" : value.toFixed(2)} ${value !== null && value >= bound && alsoNeeded ? "met" : "NOT met"}`
+
+/**
+ * The targets of issue 13 on the rows of this run: committed ≥ 0.6 × the database ceiling at 1,000 and 10,000 per
+ * batch; at 10 and 100 per batch, committed ≥ 1.0 × the synchronous baseline with job latency p99 under 1 s.
+ */
+export const renderTargets = (rows: ReadonlyArray<Row>): ReadonlyArray<string> =>
+  rows.flatMap((row) => {
+    if (row.operation === "single-record") return []
+    if (row.batchSize === 1_000 || row.batchSize === 10_000) {
+      return [targetLine(row, "× DB ceiling", row.fractionOfDatabaseCeiling, 0.6)]
+    }
+    if (row.batchSize === 10 || row.batchSize === 100) {
+      const p99 = row.jobLatencyMs?.p99
+      const fast = p99 !== undefined && p99 < 1_000
+      return [
+        `${targetLine(row, "× sync", row.fractionOfSyncBaseline, 1.0, fast)} (job p99 ${ms(p99)} ms, must be < 1,000)`
+      ]
+    }
+    return []
+  })

@@ -4,7 +4,10 @@
  */
 import type { Operation } from "./Bodies.js"
 import type { Connection } from "./Backends.js"
+import type { DatabaseCeiling } from "./DatabaseCeiling.js"
+import type { JobLatency, QueueDepth } from "./JobTracking.js"
 import type { StorageCeiling } from "./StorageCeiling.js"
+import type { SyncBaselineRow } from "./SyncBaseline.js"
 
 /** One measured row. */
 export interface Row {
@@ -17,15 +20,31 @@ export interface Row {
   /** Records committed over the wall time from the first request until every job was terminal. */
   readonly committedRecordsPerSec: number
   /**
-   * Committed records/s over the storage ceiling of the same operation (the single-record row uses append's);
-   * `null` when that ceiling was not measured (a run without append-batch has none for the single-record row).
+   * Committed records/s over the database ceiling of the same records: the row's records written straight into
+   * the database by the harness (`DatabaseCeiling.ts`); `null` for the single-record row.
+   */
+  readonly fractionOfDatabaseCeiling: number | null
+  /** The database ceiling of the row's records, records/s. */
+  readonly databaseCeilingRecordsPerSec: number | null
+  /**
+   * Committed records/s over the synchronous baseline of the same bodies and connections (a plain HTTP service
+   * writing each request in one transaction and answering after the commit); `null` for the single-record row.
+   */
+  readonly fractionOfSyncBaseline: number | null
+  /** The synchronous baseline of the row's bodies, records/s. */
+  readonly syncBaselineRecordsPerSec: number | null
+  /**
+   * Committed records/s over the service's own storage code's ceiling (`RecordsRepo`, batches of 10,000) of the
+   * same operation (the single-record row uses append's); `null` when that ceiling was not measured.
    */
   readonly fractionOfStorageCeiling: number | null
   /** Accept latency: from sending the request to its answer (`202`, or `201` for the single-record endpoint). */
   readonly latencyMs: { readonly p50: number; readonly p90: number; readonly p99: number; readonly max: number }
   /** From the job's `createdAt` to its `completedAt`; `null` for the synchronous single-record endpoint. */
-  readonly jobLatencyMs: { readonly p50: number; readonly p99: number } | null
+  readonly jobLatencyMs: JobLatency | null
   readonly jobsSampled: number
+  /** Queued jobs over the row (polled every 50 ms); `null` for the single-record endpoint. */
+  readonly queueDepth: QueueDepth | null
   /** Non-2xx answers. */
   readonly non2xx: number
   /** Every kind of error: non-2xx answers, connection errors and timeouts, failed jobs, invalid records. */
@@ -83,6 +102,11 @@ export interface Results {
   readonly machine: Record<string, unknown>
   readonly settings: Record<string, unknown>
   readonly ceilings: {
+    /** Per row: the row's records written straight into the database (the ratios and targets use it). */
+    readonly database: ReadonlyArray<DatabaseCeiling>
+    /** Per row: the row's bodies through a plain synchronous HTTP → database service. */
+    readonly syncBaseline: ReadonlyArray<SyncBaselineRow & { backend: string; operation: Operation; batchSize: number }>
+    /** The service's own storage code (`RecordsRepo`), batches of 10,000. */
     readonly storage: ReadonlyArray<StorageCeilingResult>
     readonly http: ReadonlyArray<HttpCeiling>
   }

@@ -8,7 +8,7 @@ import { objectOf, pathOf } from "./Bodies.js"
 import { awaitJobs, type JobsOutcome, JobsTimeout, watchJobs } from "./JobTracking.js"
 import { runLoad } from "./Load.js"
 import type { HttpCeiling, Row } from "./Results.js"
-import type { ServeProcess } from "./ServeProcess.js"
+import type { ServeProcess } from "@batchwrite/server/testing/ServeProcess"
 
 /** How a row runs. */
 export interface RowSettings {
@@ -26,8 +26,15 @@ export interface RowSettings {
 
 const mb = (bytes: number | undefined) => (bytes === undefined ? null : Math.round((bytes / 1048576) * 10) / 10)
 
-/** A row before it is set beside the storage ceiling, which is known at the end of the run. */
-export type MeasuredRow = Omit<Row, "fractionOfStorageCeiling">
+/** A row before it is set beside the ceilings and the baseline. */
+export type MeasuredRow = Omit<
+  Row,
+  | "fractionOfStorageCeiling"
+  | "fractionOfDatabaseCeiling"
+  | "databaseCeilingRecordsPerSec"
+  | "fractionOfSyncBaseline"
+  | "syncBaselineRecordsPerSec"
+>
 
 /** Measures one row; the HTTP ceiling of the same bodies comes back beside it. */
 export const measureRow = async (
@@ -75,8 +82,9 @@ export const measureRow = async (
               watch.before.recordsUpdated,
             failedJobs: counters.jobsFailed - watch.before.jobsFailed,
             invalidRecords: counters.recordsInvalid - watch.before.recordsInvalid,
-            jobLatencyMs: { p50: Number.NaN, p99: Number.NaN },
-            sampledJobs: 0
+            jobLatencyMs: { p50: Number.NaN, p90: Number.NaN, p99: Number.NaN, max: Number.NaN },
+            sampledJobs: 0,
+            queueDepth: watch.queueDepth()
           }
         })
   clearInterval(sampler)
@@ -106,6 +114,7 @@ export const measureRow = async (
     latencyMs: load.latencyMs,
     jobLatencyMs: jobs === undefined ? null : jobs.jobLatencyMs,
     jobsSampled: jobs?.sampledJobs ?? 0,
+    queueDepth: jobs?.queueDepth ?? null,
     non2xx: load.non2xx,
     errors:
       load.non2xx +

@@ -1,9 +1,11 @@
 /**
  * `pnpm bench`: throughput and latency of batchwrite by batch size (SPEC §6). For each backend a fresh
  * `batchwrite serve` runs as its own process; autocannon sends pre-built bodies (each body once) for every batch
- * size of append-batch and upsert-batch, then the single-record endpoint; each row waits until every job is
- * terminal. The storage ceiling (parse + RecordsRepo, no HTTP) and the HTTP ceiling (a bare node:http server
- * reading the same bodies) are measured in the same run. Prints a table, writes `results/latest.json` and
+ * size of append-batch and upsert-batch (upserts that merge), then the single-record endpoint; each row waits until
+ * every job is terminal. After each row the same records go straight into the database (the database ceiling) and
+ * the same bodies through a plain synchronous HTTP → database service (the synchronous baseline); the service's
+ * own storage code's ceiling (parse + RecordsRepo, no HTTP) and the HTTP ceiling (a bare node:http server reading
+ * the same bodies) are measured in the same run. Prints a table, writes `results/latest.json` and
  * `results/latest.svg`, and recommends a batch size for a p99 budget. `--help` lists the options. With `--url` it
  * measures an existing deployment instead (`DeploymentMode.ts`, the same command as `batchwrite bench`).
  */
@@ -15,16 +17,19 @@ import { fileURLToPath } from "node:url"
 import { type Backend, detectBackends } from "./Backends.js"
 import { type BenchOptions, parseOptions, requestsFor, usage } from "./BenchOptions.js"
 import { runDeploymentMode } from "./DeploymentMode.js"
-import { makeBodies, type Operation, pathOf } from "./Bodies.js"
+import { makeBodies, type Operation, objectOf, pathOf } from "./Bodies.js"
+import { type DatabaseCeiling, measureDatabaseCeiling } from "./DatabaseCeiling.js"
+import { openPgWriter, openSqliteWriter } from "./DirectWriter.js"
 import { renderChart } from "./Chart.js"
 import { startBareServer } from "./HttpCeiling.js"
 import { awaitJobs, JobsTimeout, watchJobs } from "./JobTracking.js"
 import { runLoad } from "./Load.js"
-import { recommend, renderCeilings, renderErrors, renderRecommendations, renderTable } from "./Report.js"
+import { recommend, renderCeilings, renderErrors, renderRecommendations, renderTable, renderTargets } from "./Report.js"
 import type { HttpCeiling, Results, Row, StorageCeilingResult } from "./Results.js"
-import { binBuiltAt, ServeProcess } from "./ServeProcess.js"
+import { startSyncBaseline, type SyncBaselineRow } from "./SyncBaseline.js"
 import { type MeasuredRow, measureRow } from "./ServiceRow.js"
 import { measureStorageCeiling, type StorageCeiling } from "./StorageCeiling.js"
+import { binBuiltAt, ServeProcess } from "@batchwrite/server/testing/ServeProcess"
 
 const progress = (line: string) => process.stderr.write(`[bench] ${line}\n`)
 const round = (n: number) => Math.round(n)
@@ -63,7 +68,9 @@ const warmUp = async (
   operation: "append-batch" | "upsert-batch",
   tag: string
 ): Promise<string | undefined> => {
-  const bodies = makeBodies(operation, 100, options.quick ? 60 : 150, `${tag}-warm`)
+  const bodies = makeBodies(operation, 100, options.quick ? 60 : 150, `${tag}-warm`, {
+    updateShare: options.upsertUpdateShare
+  })
   const watch = await watchJobs(server)
   const load = await runLoad({
     url: server.origin,
@@ -111,7 +118,9 @@ const main = async () => {
   const measureCeilings = async (backend: Backend, when: string) => {
     const ceilings: Array<ReadonlyArray<StorageCeiling>> = []
     for (const operation of options.operations) {
-      const bodies = makeBodies(operation, 10_000, options.ceilingBatches + 2, "ceiling")
+      const bodies = makeBodies(operation, 10_000, options.ceilingBatches + 2, "ceiling", {
+        updateShare: options.upsertUpdateShare
+      })
       const byConnection: Array<StorageCeiling> = []
       for (const connection of backend.connections) {
         const fresh = backend.freshStorage(connection)
@@ -133,16 +142,33 @@ const main = async () => {
   const bare = await startBareServer()
   const http: Array<HttpCeiling> = []
   const rows: Array<MeasuredRow> = []
+  const databaseCeilings: Array<DatabaseCeiling> = []
+  const syncBaselines: Array<SyncBaselineRow & { backend: string; operation: Operation; batchSize: number }> = []
   const { backends, notes: backendNotes } = await detectBackends(options.backends)
   notes.push(...backendNotes)
   try {
     for (const backend of backends) {
       const atStart = await measureCeilings(backend, "start")
+      // The database ceiling's and the synchronous baseline's databases: plain tables, never batchwrite's.
+      const direct = backend.plainDatabase("direct")
+      const plain = backend.plainDatabase("sync")
+      const writer = direct.target.startsWith("sqlite:")
+        ? openSqliteWriter(direct.target.slice("sqlite:".length))
+        : openPgWriter(direct.target, options.connections)
+      const baseline = await startSyncBaseline(plain.target, options.connections)
+      const disposePlain = async () => {
+        await baseline.stop()
+        await writer.close()
+        direct.dispose()
+        plain.dispose()
+      }
       let server: ServeProcess
       try {
         server = await ServeProcess.start({
           database: backend.database,
           workers: options.workers,
+          rateLimit: 1_000_000,
+          output: "files",
           nodeArgs: options.cpuProfileDir === undefined ? [] : ["--cpu-prof", "--cpu-prof-dir", options.cpuProfileDir]
         })
       } catch (error) {
@@ -150,14 +176,13 @@ const main = async () => {
         const reason = (lines.slice(-1)[0] ?? "no output").replace(/ \(got '.*$/, "")
         notes.push(`${backend.name} skipped: the service did not start on it (${reason})`)
         progress(notes[notes.length - 1]!)
+        await disposePlain()
         backend.dispose()
         continue
       }
       try {
         cliBuilds[backend.name] = binBuiltAt() ?? "unknown"
-        progress(
-          `${backend.name}: serve pid ${server.child.pid} on ${server.origin} (CLI built ${cliBuilds[backend.name]})`
-        )
+        progress(`${backend.name}: serve pid ${server.pid} on ${server.origin} (CLI built ${cliBuilds[backend.name]})`)
         let givenUp = false
         for (const operation of options.operations) {
           const warmUpFailure = givenUp ? undefined : await warmUp(server, options, operation, backend.name)
@@ -169,7 +194,9 @@ const main = async () => {
           for (const batchSize of options.batchSizes) {
             if (givenUp) break
             const requests = requestsFor(options, batchSize)
-            const bodies = makeBodies(operation, batchSize, requests, `${backend.name}-${batchSize}`)
+            const bodies = makeBodies(operation, batchSize, requests, `${backend.name}-${batchSize}`, {
+              updateShare: options.upsertUpdateShare
+            })
             const { row, httpCeiling, timedOut } = await measureRow(server, {
               backend: backend.name,
               operation,
@@ -190,6 +217,29 @@ const main = async () => {
                 `${round(row.committedRecordsPerSec).toLocaleString("en")} committed rec/s, ` +
                 `p99 ${round(row.latencyMs.p99)} ms${row.errors > 0 ? `, ${row.errors} ERRORS` : ""}`
             )
+            if (!timedOut) {
+              const sync = await baseline.measure(
+                pathOf(operation, objectOf(operation)),
+                bodies,
+                batchSize,
+                options.connections
+              )
+              syncBaselines.push({ backend: backend.name, operation, batchSize, ...sync })
+              const database = await measureDatabaseCeiling(writer, {
+                backend: backend.name,
+                operation,
+                batchSize,
+                bodies,
+                // PostgreSQL commits appends side by side; upserts keep their order, and SQLite has one writer.
+                concurrency: backend.name === "postgres" && operation === "append-batch" ? options.connections : 1
+              })
+              databaseCeilings.push(database)
+              progress(
+                `${backend.name} ${operation} × ${batchSize}: synchronous baseline ` +
+                  `${round(sync.recordsPerSec).toLocaleString("en")} rec/s${sync.errors > 0 ? ` (${sync.errors} ERRORS)` : ""}, ` +
+                  `database ceiling ${round(database.recordsPerSec).toLocaleString("en")} rec/s`
+              )
+            }
             if (timedOut) {
               givenUp = true
               notes.push(
@@ -230,7 +280,9 @@ const main = async () => {
           }
         }
       } finally {
-        const code = await server.stop()
+        const code = await server.stop().catch((error: unknown) => (error as Error).message.split("\n")[0])
+        await server.dispose()
+        await disposePlain()
         if (code !== 0) notes.push(`${backend.name}: serve exited with code ${code} on SIGTERM`)
       }
       const atEnd = await measureCeilings(backend, "end")
@@ -258,10 +310,27 @@ const main = async () => {
 
   const storageOf = (backend: string, operation: Operation) =>
     storage.find((c) => c.backend === backend && c.operation === operation)?.recordsPerSec
+  const sameRow = (row: MeasuredRow) => (c: { backend: string; operation: Operation; batchSize: number }) =>
+    c.backend === row.backend && c.operation === row.operation && c.batchSize === row.batchSize
   const finalRows: Array<Row> = rows.map((row) => {
     const ceiling = storageOf(row.backend, row.operation === "single-record" ? "append-batch" : row.operation)
-    return { ...row, fractionOfStorageCeiling: ceiling === undefined ? null : row.committedRecordsPerSec / ceiling }
+    const database = databaseCeilings.find(sameRow(row))?.recordsPerSec
+    const sync = syncBaselines.find(sameRow(row))
+    const syncRate = sync === undefined || sync.errors > 0 ? undefined : sync.recordsPerSec
+    return {
+      ...row,
+      fractionOfDatabaseCeiling: database === undefined ? null : row.committedRecordsPerSec / database,
+      databaseCeilingRecordsPerSec: database ?? null,
+      fractionOfSyncBaseline: syncRate === undefined ? null : row.committedRecordsPerSec / syncRate,
+      syncBaselineRecordsPerSec: syncRate ?? null,
+      fractionOfStorageCeiling: ceiling === undefined ? null : row.committedRecordsPerSec / ceiling
+    }
   })
+  for (const sync of syncBaselines.filter((s) => s.errors > 0)) {
+    notes.push(
+      `${sync.backend} ${sync.operation} × ${sync.batchSize}: the synchronous baseline had ${sync.errors} errors`
+    )
+  }
   const recommendations = recommend(finalRows, options.p99BudgetMs)
   const results: Results = {
     generatedAt: new Date().toISOString(),
@@ -277,13 +346,14 @@ const main = async () => {
       workers: options.workers,
       rateLimit: "1000000/s",
       recordsPerRow: options.recordsPerRow,
+      upsertUpdateShare: options.upsertUpdateShare,
       requestsPerRow: { min: options.minRequests, max: options.maxRequests },
       singleRecordRequests: options.singleRecordRequests,
       jobSample: options.jobSample,
       p99BudgetMs: options.p99BudgetMs,
       cpuProfileDir: options.cpuProfileDir ?? null
     },
-    ceilings: { storage, http },
+    ceilings: { database: databaseCeilings, syncBaseline: syncBaselines, storage, http },
     rows: finalRows,
     recommendations,
     notes
@@ -299,6 +369,7 @@ const main = async () => {
     "",
     ...renderCeilings(storage, http),
     ...renderRecommendations(recommendations),
+    ...renderTargets(finalRows),
     ...notes.map((note) => `note: ${note}`),
     ...renderErrors(results),
     `${mode} run in ${results.durationSec} s; wrote ${join(options.outDir, "latest.json")} and latest.svg`,

@@ -11,7 +11,7 @@ import { createWriteStream, mkdtempSync, readFileSync, rmSync, statSync } from "
 import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { once } from "node:events"
-import { binPath, ServeProcess, sleep } from "./ServeProcess.js"
+import { binPath, ServeProcess, sleep } from "@batchwrite/server/testing/ServeProcess"
 
 const argument = (name: string, fallback: number): number => {
   const at = process.argv.indexOf(`--${name}`)
@@ -53,7 +53,7 @@ const main = async () => {
   const directory = mkdtempSync(join(tmpdir(), "batchwrite-cli-bench-"))
   const file = join(directory, "events.ndjson")
   await writeFile(file, recordCount)
-  const server = await ServeProcess.start({ workers: 2 })
+  const server = await ServeProcess.start({ workers: 2, rateLimit: 1_000_000, output: "files" })
   try {
     const started = performance.now()
     const child = spawn(process.execPath, [binPath, "append", "events", file, "--json"], {
@@ -88,6 +88,7 @@ const main = async () => {
     if (code !== 0 || summary.records.inserted !== recordCount) process.exitCode = 1
   } finally {
     await server.stop()
+    await server.dispose()
     rmSync(directory, { recursive: true, force: true })
   }
 }

@@ -14,7 +14,7 @@ import { readFileSync } from "node:fs"
 import { fileURLToPath } from "node:url"
 import { DeadLetter, RecordBuffer, RecordsClient } from "@batchwrite/client"
 import { Effect, Layer } from "effect"
-import { ServeProcess } from "./ServeProcess.js"
+import { ServeProcess } from "@batchwrite/server/testing/ServeProcess"
 
 const argument = (name: string, fallback: string): string => {
   const at = process.argv.indexOf(`--${name}`)
@@ -192,12 +192,13 @@ const runChild = (path: string, server: ServeProcess) =>
   })
 
 const main = async () => {
-  const server = await ServeProcess.start({ workers: 2 })
+  const server = await ServeProcess.start({ workers: 2, rateLimit: 1_000_000, output: "files" })
   const rows: Array<Row> = []
   try {
     for (const path of paths) rows.push(await runChild(path, server))
   } finally {
     await server.stop()
+    await server.dispose()
   }
   console.log(
     `client benchmark: ${recordCount.toLocaleString("en")} records per path to one local serve (SQLite, 2 workers), ${process.version}, ${new Date().toISOString()}`

@@ -30,6 +30,10 @@ describe("the local mode's options", () => {
     assert.deepStrictEqual(options.batchSizes, [100, 1_000])
     assert.strictEqual(options.connections, 4)
     assert.isTrue(options.quick)
+    const full = parseOptions(["--records", "50000", "--upsert-updates", "0", "--row-timeout", "120"], "/tmp/out")
+    assert.strictEqual(full.recordsPerRow, 50_000)
+    assert.strictEqual(full.upsertUpdateShare, 0)
+    assert.strictEqual(full.rowTimeoutMs, 120_000)
   })
 
   it("an unknown option, a stray argument or a bad value is an error", () => {
@@ -42,6 +46,9 @@ describe("the local mode's options", () => {
     assert.match(errorOf(["--workers", "0"]), /--workers must be a positive number/)
     assert.match(errorOf(["--p99-budget", "fast"]), /--p99-budget must be a positive number/)
     assert.match(errorOf(["--backends", "mysql"]), /--backends takes sqlite and\/or postgres/)
+    assert.match(errorOf(["--upsert-updates", "1.5"]), /--upsert-updates must be a number from 0 to 1/)
+    assert.match(errorOf(["--records", "10.5"]), /--records must be a whole number/)
+    assert.match(errorOf(["--row-timeout", "0"]), /--row-timeout must be a positive number/)
   })
 })
 

@@ -6,10 +6,13 @@
  * same file and port. Every wait is bounded, and no process outlives the test run: `dispose()` in `afterAll`,
  * and a last-resort SIGKILL of every live child when the test process exits.
  *
- * Needs the built CLI (`apps/cli/dist/bin.js`); turbo builds it before `test`.
+ * Needs the built CLI (`apps/cli/dist/bin.js`); turbo builds it before `test`. The benchmarks (`benchmarks/src`) start
+ * the service with this harness too: under extra `node` flags (`nodeArgs`, e.g. `--cpu-prof`), with its output sent
+ * to files rather than kept in memory (`output: "files"`: a long run logs one line per request), reading its memory
+ * from `/proc` and the time the CLI was built.
  */
 import { type ChildProcess, spawn } from "node:child_process"
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs"
+import { existsSync, mkdtempSync, openSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs"
 import { createServer, type Socket } from "node:net"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
@@ -18,6 +21,10 @@ import { createDatabase } from "./Postgres.js"
 
 /** Where the built `batchwrite` binary lives. */
 export const binPath = fileURLToPath(new URL("../../../../apps/cli/dist/bin.js", import.meta.url))
+
+/** When the built CLI was last built (its file's modification time), or `undefined` when it is missing. */
+export const binBuiltAt = (): string | undefined =>
+  existsSync(binPath) ? statSync(binPath).mtime.toISOString() : undefined
 
 /** How to start `batchwrite serve`. */
 export interface ServeOptions {
@@ -46,6 +53,13 @@ export interface ServeOptions {
   readonly command?: string | undefined
   /** How long to wait for `/healthz` to answer; default 20 s. */
   readonly startTimeoutMs?: number | undefined
+  /** `node` flags before the CLI's script, e.g. `--cpu-prof --cpu-prof-dir <dir>` (not with `command`). */
+  readonly nodeArgs?: ReadonlyArray<string> | undefined
+  /**
+   * Where the process's stdout (one line per request) and stderr go: kept in memory (default), or written to
+   * `stdout.log` and `stderr.log` in its temporary directory (for long runs; `stdout`/`stderr` read the files).
+   */
+  readonly output?: "memory" | "files" | undefined
 }
 
 /** How a run of the process ended. */
@@ -59,8 +73,22 @@ interface Run {
   readonly exited: Promise<ExitStatus>
   stdout: string
   stderr: string
+  /** With `output: "files"`: the files stdout and stderr go to. */
+  readonly files: { readonly stdout: string; readonly stderr: string } | undefined
   exit: ExitStatus | undefined
 }
+
+const readText = (file: string): string => {
+  try {
+    return readFileSync(file, "utf8")
+  } catch {
+    return ""
+  }
+}
+
+const stdoutOf = (run: Run): string => (run.files === undefined ? run.stdout : readText(run.files.stdout))
+const stderrOf = (run: Run): string =>
+  run.files === undefined ? run.stderr : `${readText(run.files.stderr)}${run.stderr}`
 
 const live = new Set<ChildProcess>()
 const liveDirectories = new Set<string>()
@@ -105,7 +133,8 @@ export const freePort = (): Promise<number> =>
     })
   })
 
-const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms))
+/** Resolves after `ms` milliseconds. */
+export const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms))
 
 const withTimeout = <A>(promise: Promise<A>, ms: number): Promise<A | "timeout"> =>
   new Promise((resolve, reject) => {
@@ -144,6 +173,7 @@ export class ServeProcess {
     private readonly commandLine: ReadonlyArray<string>,
     private readonly env: NodeJS.ProcessEnv,
     private readonly startTimeoutMs: number,
+    private readonly outputTo: "memory" | "files",
     token: string
   ) {
     this.token = token
@@ -154,6 +184,9 @@ export class ServeProcess {
 
   /** Starts `batchwrite serve` on a free port and a fresh database; resolves once `/healthz` answers. */
   static async start(options: ServeOptions = {}): Promise<ServeProcess> {
+    if (options.command !== undefined && options.nodeArgs !== undefined) {
+      throw new Error("nodeArgs apply to the workspace's build only, not to another command")
+    }
     if (options.command === undefined && !existsSync(binPath)) {
       throw new Error(`the built CLI is missing (${binPath}): run \`pnpm build\` first (turbo runs it before test)`)
     }
@@ -190,13 +223,15 @@ export class ServeProcess {
     }
     args.push(...(options.args ?? []))
     Object.assign(env, options.env)
-    const command = options.command === undefined ? [process.execPath, binPath] : [options.command]
+    const command =
+      options.command === undefined ? [process.execPath, ...(options.nodeArgs ?? []), binPath] : [options.command]
     const server = new ServeProcess(
       port,
       directory,
       [...command, ...args],
       env,
       options.startTimeoutMs ?? 20_000,
+      options.output ?? "memory",
       token
     )
     server.dropDatabase = dropDatabase
@@ -228,18 +263,20 @@ export class ServeProcess {
 
   /** What the current run printed on stdout (one line per request). */
   get stdout(): string {
-    return this.current?.stdout ?? ""
+    const run = this.current
+    return run === undefined ? "" : stdoutOf(run)
   }
 
   /** What the current run printed on stderr. */
   get stderr(): string {
-    return this.current?.stderr ?? ""
+    const run = this.current
+    return run === undefined ? "" : stderrOf(run)
   }
 
   /** Everything every run printed, for failure messages. */
   get output(): string {
     return this.runs
-      .map((run, i) => `--- run ${i + 1} stdout ---\n${run.stdout}\n--- run ${i + 1} stderr ---\n${run.stderr}`)
+      .map((run, i) => `--- run ${i + 1} stdout ---\n${stdoutOf(run)}\n--- run ${i + 1} stderr ---\n${stderrOf(run)}`)
       .join("\n")
   }
 
@@ -252,9 +289,20 @@ export class ServeProcess {
     if (this.disposed) throw new Error("this ServeProcess was disposed")
     installExitHook()
     const [program, ...args] = this.commandLine
+    const runNumber = this.runs.length + 1
+    const files =
+      this.outputTo === "files"
+        ? {
+            stdout: join(this.directory, `stdout.${runNumber}.log`),
+            stderr: join(this.directory, `stderr.${runNumber}.log`)
+          }
+        : undefined
     const child = spawn(program!, args, {
       env: this.env,
-      stdio: ["ignore", "pipe", "pipe"]
+      stdio:
+        files === undefined
+          ? ["ignore", "pipe", "pipe"]
+          : ["ignore", openSync(files.stdout, "w"), openSync(files.stderr, "w")]
     })
     live.add(child)
     child.unref()
@@ -266,7 +314,7 @@ export class ServeProcess {
         resolve(run.exit)
       })
     })
-    const run: Run = { child, exited, stdout: "", stderr: "", exit: undefined }
+    const run: Run = { child, exited, stdout: "", stderr: "", files, exit: undefined }
     child.stdout?.setEncoding("utf8").on("data", (text: string) => {
       run.stdout += text
     })
@@ -285,7 +333,7 @@ export class ServeProcess {
     while (Date.now() < deadline) {
       if (run.exit !== undefined) {
         throw new Error(
-          `batchwrite serve exited before answering /healthz (code ${run.exit.code}, signal ${run.exit.signal}):\n${run.stderr}${run.stdout}`
+          `batchwrite serve exited before answering /healthz (code ${run.exit.code}, signal ${run.exit.signal}):\n${stderrOf(run)}${stdoutOf(run)}`
         )
       }
       try {
@@ -299,7 +347,7 @@ export class ServeProcess {
     }
     run.child.kill("SIGKILL")
     await withTimeout(run.exited, 5_000)
-    throw new Error(`batchwrite serve did not answer /healthz within ${this.startTimeoutMs} ms:\n${run.stderr}`)
+    throw new Error(`batchwrite serve did not answer /healthz within ${this.startTimeoutMs} ms:\n${stderrOf(run)}`)
   }
 
   /**
@@ -314,7 +362,7 @@ export class ServeProcess {
     if (status === "timeout") {
       run.child.kill("SIGKILL")
       await withTimeout(run.exited, 5_000)
-      throw new Error(`batchwrite serve did not exit within ${timeoutMs} ms of SIGTERM:\n${run.stderr}`)
+      throw new Error(`batchwrite serve did not exit within ${timeoutMs} ms of SIGTERM:\n${stderrOf(run)}`)
     }
     return status.code
   }
@@ -358,6 +406,16 @@ export class ServeProcess {
   /** Current resident set size (`VmRSS`), in bytes; `undefined` off Linux or when the process is gone. */
   rssBytes(): number | undefined {
     return procStatusBytes(this.pid, "VmRSS")
+  }
+
+  /** Resets the peak (`VmHWM`) to the current RSS (Linux `clear_refs` 5); `false` when the kernel does not allow it. */
+  resetPeakRss(): boolean {
+    try {
+      writeFileSync(`/proc/${this.pid}/clear_refs`, "5")
+      return true
+    } catch {
+      return false
+    }
   }
 
   /**
