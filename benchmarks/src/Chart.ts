@@ -4,6 +4,7 @@
  * latency p99 (solid; job latency p99, dashed; the budget, dotted) by batch size, both on log axes. Self-contained
  * (no scripts, no fonts to fetch), so it reads the same in a browser, an image viewer or on GitHub.
  */
+import { escapeXml, logScale, logTicks, short } from "@batchwrite/bench"
 import type { Results, Row } from "./Results.js"
 
 const width = 1000
@@ -19,27 +20,6 @@ const palette: Record<string, string> = {
   "postgres single-record": "#8c564b"
 }
 const colorOf = (backend: string, operation: string) => palette[`${backend} ${operation}`] ?? "#555"
-
-const escapeXml = (text: string) => text.replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;")
-
-const short = (n: number): string =>
-  n >= 1e6 ? `${+(n / 1e6).toFixed(1)}M` : n >= 1e3 ? `${+(n / 1e3).toFixed(1)}k` : `${+n.toPrecision(3)}`
-
-/** A log scale from `[min, max]` onto `[from, to]` pixels. */
-const logScale = (min: number, max: number, from: number, to: number) => {
-  const lo = Math.log10(min)
-  const hi = Math.log10(max)
-  return (value: number) => from + ((Math.log10(Math.max(value, min)) - lo) / (hi - lo)) * (to - from)
-}
-
-/** 1-2-5 ticks covering `[min, max]`. */
-const ticks = (min: number, max: number): Array<number> => {
-  const out: Array<number> = []
-  for (let decade = 10 ** Math.floor(Math.log10(min)); decade <= max; decade *= 10) {
-    for (const step of [1, 2, 5]) if (decade * step >= min && decade * step <= max) out.push(decade * step)
-  }
-  return out
-}
 
 /** A panel's y range: powers of ten around every value. */
 const range = (values: ReadonlyArray<number>): readonly [number, number] => {
@@ -80,7 +60,7 @@ const panel = (
     `<rect x="${margin.left}" y="${top + margin.top}" width="${width - margin.left - margin.right}" ` +
       `height="${bottom - top - margin.top}" fill="none" stroke="#999"/>`
   ]
-  for (const tick of ticks(yMin, yMax)) {
+  for (const tick of logTicks(yMin, yMax)) {
     const major = Number.isInteger(Math.log10(tick))
     parts.push(
       `<line x1="${margin.left}" x2="${width - margin.right}" y1="${y(tick)}" y2="${y(tick)}" ` +

@@ -4,30 +4,12 @@
  * (no scripts, no fonts to fetch). Rows with errors are left out of the lines (they are in the table).
  */
 import type { BenchResults, ServerRow } from "./BenchResults.js"
+import { escapeXml, logScale, logTicks, short } from "./Svg.js"
 
 const width = 960
 const panelHeight = 320
 const margin = { left: 80, right: 220, top: 50, bottom: 50 }
 const colors = ["#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#ff7f0e", "#8c564b", "#e377c2", "#17becf", "#7f7f7f"]
-
-const escapeXml = (text: string) => text.replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;")
-
-const short = (n: number): string =>
-  n >= 1e6 ? `${+(n / 1e6).toFixed(1)}M` : n >= 1e3 ? `${+(n / 1e3).toFixed(1)}k` : `${+n.toPrecision(3)}`
-
-const logScale = (min: number, max: number, from: number, to: number) => {
-  const lo = Math.log10(min)
-  const hi = Math.log10(max)
-  return (value: number) => from + ((Math.log10(Math.max(value, min)) - lo) / (hi - lo || 1)) * (to - from)
-}
-
-const decades = (min: number, max: number): Array<number> => {
-  const out: Array<number> = []
-  for (let d = 10 ** Math.floor(Math.log10(min)); d <= max; d *= 10) {
-    for (const step of [1, 2, 5]) if (d * step >= min && d * step <= max) out.push(d * step)
-  }
-  return out
-}
 
 interface Series {
   readonly label: string
@@ -55,7 +37,7 @@ const panel = (
     `<text x="${margin.left}" y="${top + 30}" class="title">${escapeXml(title)}</text>`,
     `<rect x="${margin.left}" y="${top + margin.top}" width="${width - margin.left - margin.right}" height="${bottom - top - margin.top}" fill="none" stroke="#999"/>`
   ]
-  for (const tick of decades(yMin, yMax)) {
+  for (const tick of logTicks(yMin, yMax)) {
     parts.push(
       `<line x1="${margin.left}" x2="${width - margin.right}" y1="${y(tick)}" y2="${y(tick)}" stroke="#eee"/>`,
       `<text x="${margin.left - 8}" y="${y(tick) + 4}" text-anchor="end" class="tick">${short(tick)}</text>`

@@ -16,3 +16,6 @@ export type * from "./BenchResults.js"
 
 /** Running a plan. */
 export { BenchFailure, type RunOptions, type RunOutcome, runBench } from "./DeploymentBench.js"
+
+/** The pieces of the SVG charts: escaping, short numbers, log scales and ticks. */
+export * from "./Svg.js"

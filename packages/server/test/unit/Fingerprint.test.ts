@@ -6,23 +6,22 @@ import { assert, describe, it } from "@effect/vitest"
 import * as fc from "fast-check"
 import { fingerprintOf } from "../../src/http/IdempotentRequest.js"
 
-/** The value with every object's keys in reverse order. */
-const reversed = (value: unknown): unknown => {
-  if (Array.isArray(value)) return value.map(reversed)
-  if (value === null || typeof value !== "object") return value
-  const out: Record<string, unknown> = Object.create(null)
-  for (const key of Object.keys(value).reverse()) out[key] = reversed((value as Record<string, unknown>)[key])
-  return out
-}
+/** The value with every object's keys put in the order `order` gives. */
+const withKeys =
+  (order: (keys: Array<string>) => Array<string>) =>
+  (value: unknown): unknown => {
+    if (Array.isArray(value)) return value.map(withKeys(order))
+    if (value === null || typeof value !== "object") return value
+    const out: Record<string, unknown> = Object.create(null)
+    for (const key of order(Object.keys(value))) out[key] = withKeys(order)((value as Record<string, unknown>)[key])
+    return out
+  }
 
-/** The value with every object's keys sorted (the test's own oracle). */
-const keysSorted = (value: unknown): unknown => {
-  if (Array.isArray(value)) return value.map(keysSorted)
-  if (value === null || typeof value !== "object") return value
-  const out: Record<string, unknown> = Object.create(null)
-  for (const key of Object.keys(value).sort()) out[key] = keysSorted((value as Record<string, unknown>)[key])
-  return out
-}
+/** Every object's keys in reverse order. */
+const reversed = withKeys((keys) => keys.reverse())
+
+/** Every object's keys sorted (the test's own oracle). */
+const keysSorted = withKeys((keys) => keys.sort())
 
 const json = fc.jsonValue({ depthSize: "small" })
 
