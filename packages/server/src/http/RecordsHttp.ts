@@ -62,9 +62,9 @@ const batch =
       const jobs = yield* Jobs
       const response = yield* withIdempotency(scope, body, (key) =>
         Effect.gen(function* () {
-          const request = { workspace, objectName: path.object, operation, body }
+          const batchRequest = { workspace, objectName: path.object, operation, body }
           const accepted = yield* answering(
-            acceptance.accept(request, (accepted) => key.completeWithin(acceptedResponse(accepted)))
+            acceptance.accept(batchRequest, (accepted) => key.completeWithin(acceptedResponse(accepted)))
           )
           yield* noteRecords(accepted.acceptedRecords)
           if (Option.isNone(wait)) return acceptedResponse(accepted)
