@@ -27,22 +27,20 @@ import { isStorageFault } from "../storage/StorageFault.js"
 import { fromDecodeError } from "./ErrorMapping.js"
 import { RequestRecords } from "./RequestRecords.js"
 import { failure, toHttp } from "./Responses.js"
-import { allowedMethods, routeOf } from "./RouteTable.js"
+import { allowedMethods, labelOf, matchRoute, pathOf, type Route } from "./RouteTable.js"
 
 const apiErrorTags: ReadonlySet<string> = new Set(errorEnvelopes.map((schema) => schema.tag))
 
 const isApiError = (error: unknown): error is ApiError =>
   typeof error === "object" && error !== null && apiErrorTags.has((error as { _tag?: unknown })._tag as string)
 
-const pathOf = (request: HttpServerRequest.HttpServerRequest) => new URL(request.url, "http://localhost").pathname
-
 /** The response of an api error; a 413 also closes the connection, as the rest of the body is not read. */
 const errorResponse = (error: ApiError) =>
   toHttp(failure(error, error._tag === "PayloadTooLarge" ? { connection: "close" } : {}))
 
-const routeNotFound = (request: HttpServerRequest.HttpServerRequest) =>
+const routeNotFound = (request: HttpServerRequest.HttpServerRequest, path: string) =>
   new RouteNotFound({
-    message: `no route ${request.method} ${pathOf(request)}; the API lives under /public/v1 (see /docs)`
+    message: `no route ${request.method} ${path}; the API lives under /public/v1 (see /docs)`
   })
 
 /** How soon a request refused because storage failed may be sent again. */
@@ -53,13 +51,13 @@ const storageUnavailable = new ServiceUnavailable({
 })
 
 /** The response of a request that failed. */
-const answerFailure = (request: HttpServerRequest.HttpServerRequest, cause: Cause.Cause<unknown>) => {
+const answerFailure = (request: HttpServerRequest.HttpServerRequest, path: string, cause: Cause.Cause<unknown>) => {
   const failed = Cause.failureOption(cause)
   if (Option.isSome(failed)) {
     const error = failed.value
     if (isApiError(error)) return Effect.succeed(errorResponse(error))
     if (error instanceof HttpApiError.HttpApiDecodeError) return Effect.succeed(errorResponse(fromDecodeError(error)))
-    if (error instanceof RouterRouteNotFound) return Effect.succeed(errorResponse(routeNotFound(request)))
+    if (error instanceof RouterRouteNotFound) return Effect.succeed(errorResponse(routeNotFound(request, path)))
   }
   // The client went away: nothing to answer.
   if (Cause.isInterruptedOnly(cause)) return Effect.failCause(cause)
@@ -76,11 +74,11 @@ const answerFailure = (request: HttpServerRequest.HttpServerRequest, cause: Caus
 }
 
 /** A request whose path is a route, with a method the route does not have: 405 with `Allow`. */
-const wrongMethod = (request: HttpServerRequest.HttpServerRequest) => {
-  const allowed = allowedMethods(pathOf(request))
+const wrongMethod = (request: HttpServerRequest.HttpServerRequest, path: string, route: Route | undefined) => {
+  const allowed = allowedMethods(route)
   if (allowed.length === 0 || allowed.includes(request.method)) return Option.none()
   const error = new MethodNotAllowed({
-    message: `${request.method} is not a method of ${pathOf(request)}; use ${allowed.join(", ")}`,
+    message: `${request.method} is not a method of ${path}; use ${allowed.join(", ")}`,
     details: { allow: allowed }
   })
   return Option.some(toHttp(failure(error, { allow: allowed.join(", ") })))
@@ -93,16 +91,17 @@ const middleware =
       const request = yield* HttpServerRequest.HttpServerRequest
       const started = performance.now()
       const records: RequestRecords["Type"] = { count: undefined }
-      const response: HttpServerResponse.HttpServerResponse = yield* Option.match(wrongMethod(request), {
+      const path = pathOf(request)
+      const route = matchRoute(path)
+      const response: HttpServerResponse.HttpServerResponse = yield* Option.match(wrongMethod(request, path, route), {
         onSome: Effect.succeed,
         onNone: () =>
           app.pipe(
             Effect.provideService(RequestRecords, records),
-            Effect.catchAllCause((cause) => answerFailure(request, cause))
+            Effect.catchAllCause((cause) => answerFailure(request, path, cause))
           )
       })
-      const path = pathOf(request)
-      yield* metrics.recordRequest(request.method, routeOf(path), response.status)
+      yield* metrics.recordRequest(request.method, labelOf(route), response.status)
       if (log !== false) {
         const ms = (performance.now() - started).toFixed(1)
         const { method } = request

@@ -19,8 +19,7 @@ import { preferredWait } from "./Prefer.js"
 import { readJsonBody } from "./RequestBody.js"
 import { noteRecords } from "./RequestRecords.js"
 import { ok, success, type TextResponse, toHttp } from "./Responses.js"
-
-const pathOf = (request: HttpServerRequest.HttpServerRequest) => new URL(request.url, "http://localhost").pathname
+import { pathOf } from "./RouteTable.js"
 
 /** The idempotency scope of a POST carrying a key. */
 const keyScope = (request: HttpServerRequest.HttpServerRequest, header: string | undefined) =>

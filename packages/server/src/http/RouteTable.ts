@@ -9,7 +9,8 @@
 import { BatchwriteApi } from "@batchwrite/api"
 import type { HttpApiEndpoint, HttpApiGroup } from "@effect/platform"
 
-interface Route {
+/** A route of the contract. */
+export interface Route {
   /** The path template, parameters as `{name}`: `/public/v1/records/{object}/append-batch`. */
   readonly template: string
   readonly segments: ReadonlyArray<string | null>
@@ -49,7 +50,11 @@ const moreSpecific = (a: Route, b: Route): boolean => {
   return false
 }
 
-const routeOfPath = (path: string): Route | undefined => {
+/** The path of a request, without its query. */
+export const pathOf = (request: { readonly url: string }): string => new URL(request.url, "http://localhost").pathname
+
+/** The route of a path, when the contract has one. */
+export const matchRoute = (path: string): Route | undefined => {
   const segments = path.split("?")[0]!.split("/")
   let best: Route | undefined
   for (const route of routes) {
@@ -59,11 +64,13 @@ const routeOfPath = (path: string): Route | undefined => {
 }
 
 /** The route template of a path, `other` when no route has it: the `route` label of the request metrics. */
-export const routeOf = (path: string): string => routeOfPath(path)?.template ?? "other"
+export const routeOf = (path: string): string => labelOf(matchRoute(path))
 
-/** The methods the route of a path allows (a `GET` route also answers `HEAD`); empty when no route has the path. */
-export const allowedMethods = (path: string): ReadonlyArray<string> => {
-  const route = routeOfPath(path)
+/** The metrics label of a matched route: its template, or `other`. */
+export const labelOf = (route: Route | undefined): string => route?.template ?? "other"
+
+/** The methods a route allows (a `GET` route also answers `HEAD`); empty when the path has no route. */
+export const allowedMethods = (route: Route | undefined): ReadonlyArray<string> => {
   if (route === undefined) return []
   const methods = Array.from(route.methods)
   return route.methods.has("GET") ? [...methods, "HEAD"] : methods

@@ -108,7 +108,8 @@ export class JobProcessor extends Effect.Service<JobProcessor>()("server/JobProc
         if (Option.isNone(found)) return yield* failJob(claimed, `object "${objectName}" does not exist any more`)
         const definition = found.value
 
-        const upsertKey = claimed.operation === "upsert-batch" ? (claimed.matchKey ?? "") : undefined
+        // The plan's merge key (core's `Job.planBatch`): set for an upsert, null for an append.
+        const upsertKey = claimed.matchKey ?? undefined
         // A match key removed from the schema since acceptance: every record is rejected (as a removed field is).
         const keyGone =
           upsertKey !== undefined &&

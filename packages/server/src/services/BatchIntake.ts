@@ -18,7 +18,8 @@ export interface CheckedBatch {
 /** What a batch can fail its checks with. */
 export type BatchRejected = MalformedInput | TooManyRecords | UnknownFields
 
-const checkMatchKey = (
+/** The match key an upsert names, when it is one of the object's match keys (batches and single writes alike). */
+export const checkMatchKey = (
   matchKey: unknown,
   definition: ObjectSchema.ObjectDefinition
 ): Either.Either<string, MalformedInput> => {

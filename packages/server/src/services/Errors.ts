@@ -3,13 +3,31 @@
  * header; `http/ErrorMapping.ts` maps each to the api's error class, in one place.
  */
 import type { ObjectSchema, RecordValidation, RowError } from "@batchwrite/core"
-import { Data } from "effect"
+import { Data, Effect } from "effect"
+import type { InvalidCursor } from "../storage/Cursor.js"
 
 /** The request's input is malformed (not JSON, the wrong shape, a bad match key or parameter). */
 export class MalformedInput extends Data.TaggedError("MalformedInput")<{
   readonly message: string
   readonly details?: unknown
 }> {}
+
+/**
+ * A page read whose cursor the service did not hand out is malformed input: the one message for every paged read.
+ */
+export const malformedCursor = <A, E, R>(
+  effect: Effect.Effect<A, E | InvalidCursor, R>
+): Effect.Effect<A, Exclude<E, InvalidCursor> | MalformedInput, R> =>
+  Effect.catchIf(
+    effect,
+    (error): error is InvalidCursor => (error as { _tag?: unknown })._tag === "InvalidCursor",
+    () =>
+      Effect.fail(
+        new MalformedInput({
+          message: "cursor is not valid: pass the nextCursor of the previous page unchanged, or none for the first page"
+        })
+      )
+  ) as Effect.Effect<A, Exclude<E, InvalidCursor> | MalformedInput, R>
 
 /** A batch of more records than a batch may hold. */
 export class TooManyRecords extends Data.TaggedError("TooManyRecords")<{

@@ -6,14 +6,10 @@ import type { Job } from "@batchwrite/core"
 import { Duration, Effect, Option } from "effect"
 import { JobWorkers } from "../jobs/JobWorkers.js"
 import { JobsRepo } from "../storage/JobsRepo.js"
-import { JobNotFound, MalformedInput } from "./Errors.js"
+import { JobNotFound, type MalformedInput, malformedCursor } from "./Errors.js"
 
 /** How many row errors a job read carries: the first 100 (a job GET), or all (a batch POST answered in the end). */
 export type ErrorsShown = "first" | "all"
-
-/** The message of a cursor the service did not hand out. */
-export const invalidCursorMessage =
-  "cursor is not valid: pass the nextCursor of the previous page unchanged, or none for the first page"
 
 /** The jobs of the workspaces. */
 export class Jobs extends Effect.Service<Jobs>()("server/Jobs", {
@@ -53,12 +49,14 @@ export class Jobs extends Effect.Service<Jobs>()("server/Jobs", {
         jobId: string,
         page: { readonly limit: number; readonly cursor: string | undefined }
       ): Effect.Effect<Job.JobErrorsPage, JobNotFound | MalformedInput> =>
-        jobs.errorsPage(workspace, objectName, jobId, page).pipe(
-          Effect.catchTag("InvalidCursor", () => Effect.fail(new MalformedInput({ message: invalidCursorMessage }))),
-          Effect.flatMap(
-            Option.match({ onNone: () => Effect.fail(new JobNotFound({ jobId })), onSome: Effect.succeed })
+        jobs
+          .errorsPage(workspace, objectName, jobId, page)
+          .pipe(
+            malformedCursor,
+            Effect.flatMap(
+              Option.match({ onNone: () => Effect.fail(new JobNotFound({ jobId })), onSome: Effect.succeed })
+            )
           )
-        )
     } as const
   }),
   dependencies: [JobsRepo.Default]

@@ -11,8 +11,16 @@ import * as SqlClient from "@effect/sql/SqlClient"
 import { Context, Duration, Effect, Either, Option, type Stream } from "effect"
 import { filterValue, type RecordFilter, RecordsRepo } from "../storage/RecordsRepo.js"
 import { BatchAcceptance } from "./BatchAcceptance.js"
-import { InvalidRecord, MalformedInput, type ObjectNotFound, RecordNotFound, WriteFailed } from "./Errors.js"
-import { invalidCursorMessage, Jobs } from "./Jobs.js"
+import { checkMatchKey } from "./BatchIntake.js"
+import {
+  InvalidRecord,
+  MalformedInput,
+  malformedCursor,
+  type ObjectNotFound,
+  RecordNotFound,
+  WriteFailed
+} from "./Errors.js"
+import { Jobs } from "./Jobs.js"
 import { Objects } from "./Objects.js"
 import { ServiceMetrics } from "./ServiceMetrics.js"
 
@@ -65,16 +73,12 @@ const parseWrite = (
   if (!isObject(body) || !isObject(body.record)) {
     return Either.left(new MalformedInput({ message: 'an upsert body is {"record": {…}, "matchKey": "…"}' }))
   }
-  const matchKey = body.matchKey
-  if (typeof matchKey !== "string" || !definition.matchKeys.includes(matchKey)) {
-    return Either.left(
-      new MalformedInput({
-        message: `"matchKey" must be one of ${JSON.stringify(definition.matchKeys)} of object '${definition.name}'`,
-        details: { matchKeys: definition.matchKeys }
-      })
-    )
-  }
-  return Either.right({ record: body.record, matchKey, basePointer: "/record" })
+  const record = body.record
+  return Either.map(checkMatchKey(body.matchKey, definition), (matchKey) => ({
+    record,
+    matchKey,
+    basePointer: "/record"
+  }))
 }
 
 /** The match key whose value finds the written row again: the upsert's, else the first the record has a value of. */
@@ -199,9 +203,7 @@ export class Records extends Effect.Service<Records>()("server/Records", {
           const filter = yield* filterOf(definition, query.filters)
           return yield* records
             .list(workspace, objectName, { limit: query.limit, cursor: query.cursor, filter })
-            .pipe(
-              Effect.catchTag("InvalidCursor", () => Effect.fail(new MalformedInput({ message: invalidCursorMessage })))
-            )
+            .pipe(malformedCursor)
         }),
 
       /** Every matching row of an object, oldest first, read page by page. */
