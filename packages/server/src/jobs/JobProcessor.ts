@@ -9,12 +9,12 @@
  * writes. If processing stops before the commit (interruption at shutdown, a storage error), the transaction rolls
  * back, nothing of the job is applied, and the job goes back to `queued`.
  */
-import { ErrorCode, Job, RecordValidation, type RowError } from "@batchwrite/core"
+import { ErrorCode, Job, type ObjectSchema, RecordValidation, type RowError } from "@batchwrite/core"
 import * as SqlClient from "@effect/sql/SqlClient"
-import { Cause, Clock, Data, Duration, Effect, Either, Option } from "effect"
-import { type ClaimedJob, JobLease, JobsRepo, type RowErrorEntry } from "../storage/JobsRepo.js"
+import { Array as Arr, Cause, Clock, Context, Data, Duration, Effect, Either, Option } from "effect"
+import { type ClaimedJob, type GroupBudget, JobLease, JobsRepo, type RowErrorEntry } from "../storage/JobsRepo.js"
 import { ObjectsRepo } from "../storage/ObjectsRepo.js"
-import { RecordsRepo, type RowInput } from "../storage/RecordsRepo.js"
+import { RecordsRepo, type RowInput, type RowOutcome } from "../storage/RecordsRepo.js"
 import { isStorageFault } from "../storage/StorageFault.js"
 import { AcceptedRecords } from "./AcceptedRecords.js"
 
@@ -64,6 +64,60 @@ const defectMessage = (cause: Cause.Cause<unknown>): string => {
   return defect instanceof Error ? defect.message : String(defect)
 }
 
+/**
+ * How much a worker claims at once for group commit: the next queued job and the queued jobs of its object after it,
+ * applied in one transaction (see `JobsRepo.claimFollowers`). Default: up to 1,000 jobs of 10,000 records in all.
+ */
+export class GroupCommit extends Context.Reference<GroupCommit>()("server/GroupCommit", {
+  defaultValue: (): GroupBudget => ({ jobs: 1_000, records: 10_000 })
+}) {}
+
+/** A claimed job ready for its group's transaction: its records checked against the object's schema. */
+interface PreparedJob {
+  readonly claimed: ClaimedJob
+  /** The batch's records, as received. */
+  readonly body: ReadonlyArray<unknown>
+  /** The records to write, with their index in the batch. */
+  readonly valid: ReadonlyArray<RowInput>
+  /** The row errors found so far, by index (the writes add theirs). */
+  readonly rowErrors: Map<number, Array<RowError.RowError>>
+  /** The plan's merge key: set for an upsert, undefined for an append. */
+  readonly upsertKey: string | undefined
+}
+
+/** Checks a job's records against the object's schema as it is now. */
+const validate = (
+  claimed: ClaimedJob,
+  definition: ObjectSchema.ObjectDefinition,
+  body: ReadonlyArray<unknown>
+): PreparedJob => {
+  const upsertKey = claimed.matchKey ?? undefined
+  // A match key removed from the schema since acceptance: every record is rejected (as a removed field is).
+  const keyGone =
+    upsertKey !== undefined && !definition.matchKeys.includes(upsertKey) && Object.hasOwn(definition.fields, upsertKey)
+      ? upsertKey
+      : undefined
+  const check = RecordValidation.compileValidator(definition, { matchKey: upsertKey })
+  const valid: Array<RowInput> = []
+  const rowErrors = new Map<number, Array<RowError.RowError>>()
+  for (let index = 0; index < body.length; index++) {
+    const result = check(body[index], index)
+    const errors: Array<RowError.RowError> = result._tag === "Invalid" ? [...result.errors] : []
+    if (keyGone !== undefined) {
+      errors.push({
+        index,
+        code: ErrorCode.RequestSchema,
+        field: keyGone,
+        pointer: "/matchKey",
+        message: `"${keyGone}" is no longer a match key of object "${definition.name}"`
+      })
+    }
+    if (errors.length > 0) rowErrors.set(index, errors)
+    else if (result._tag === "Valid") valid.push({ index, record: result.record })
+  }
+  return { claimed, body, valid, rowErrors, upsertKey }
+}
+
 /** Processes claimed jobs. */
 export class JobProcessor extends Effect.Service<JobProcessor>()("server/JobProcessor", {
   effect: Effect.gen(function* () {
@@ -93,117 +147,142 @@ export class JobProcessor extends Effect.Service<JobProcessor>()("server/JobProc
           : ({ jobId: claimed.jobId, state: "lost" } as const)
       })
 
-    const run = (claimed: ClaimedJob) =>
+    /** Makes a claimed job ready for the group's transaction, or says why it fails instead. */
+    const prepare = (
+      claimed: ClaimedJob,
+      definition: ObjectSchema.ObjectDefinition
+    ): Effect.Effect<Either.Either<PreparedJob, string>> =>
       Effect.gen(function* () {
-        const { jobId, objectName, workspace } = claimed
         if (claimed.attempts > maxAttempts) {
-          return yield* failJob(
-            claimed,
+          return Either.left(
             `the job was claimed ${maxAttempts} times without completing (crashes or storage errors); not retried`
           )
         }
         const body = yield* recordsOf(claimed)
-        if (body === undefined) return yield* failJob(claimed, "the stored batch is not a JSON object with records")
-        const found = yield* objects.get(workspace, objectName)
-        if (Option.isNone(found)) return yield* failJob(claimed, `object "${objectName}" does not exist any more`)
-        const definition = found.value
-
-        // The plan's merge key (core's `Job.planBatch`): set for an upsert, null for an append.
-        const upsertKey = claimed.matchKey ?? undefined
-        // A match key removed from the schema since acceptance: every record is rejected (as a removed field is).
-        const keyGone =
-          upsertKey !== undefined &&
-          !definition.matchKeys.includes(upsertKey) &&
-          Object.hasOwn(definition.fields, upsertKey)
-            ? upsertKey
-            : undefined
-        const validate = RecordValidation.compileValidator(definition, { matchKey: upsertKey })
-        const valid: Array<RowInput> = []
-        const rowErrors = new Map<number, Array<RowError.RowError>>()
-        for (let index = 0; index < body.length; index++) {
-          const result = validate(body[index], index)
-          const errors: Array<RowError.RowError> = result._tag === "Invalid" ? [...result.errors] : []
-          if (keyGone !== undefined) {
-            errors.push({
-              index,
-              code: ErrorCode.RequestSchema,
-              field: keyGone,
-              pointer: "/matchKey",
-              message: `"${keyGone}" is no longer a match key of object "${objectName}"`
-            })
-          }
-          if (errors.length > 0) rowErrors.set(index, errors)
-          else if (result._tag === "Valid") valid.push({ index, record: result.record })
-        }
-
-        const now = new Date(yield* Clock.currentTimeMillis)
-        // An append's rows are built before the transaction, so that it holds the connection only to write them.
-        const write =
-          upsertKey === undefined
-            ? yield* Effect.sync(() => records.prepareAppend(workspace, definition, valid, now))
-            : valid.length === 0
-              ? Effect.succeed([])
-              : records.upsert(workspace, definition, upsertKey, valid, now)
-        const outcome = yield* sql.withTransaction(
-          Effect.gen(function* () {
-            const outcomes = yield* write
-            let insertedRows = 0
-            let updatedRows = 0
-            let staleRows = 0
-            outcomes.forEach((outcome, i) => {
-              switch (outcome._tag) {
-                case "Inserted":
-                  insertedRows++
-                  break
-                case "Updated":
-                  updatedRows++
-                  break
-                case "Stale":
-                  staleRows++
-                  break
-                case "Rejected":
-                  rowErrors.set(valid[i]!.index, [outcome.error])
-              }
-            })
-            const entries: Array<RowErrorEntry> = []
-            for (let index = 0; index < body.length; index++) {
-              const errors = rowErrors.get(index)
-              if (errors === undefined) continue
-              const record = rejectedRecordText(body[index])
-              errors.forEach((error, i) => {
-                entries.push({ error, record: i === 0 ? record : null })
-              })
-            }
-            yield* jobs.insertRowErrors(jobId, entries)
-            const metrics: Job.JobMetrics = {
-              totalRows: body.length,
-              processedRows: body.length,
-              insertedRows,
-              updatedRows,
-              staleRows,
-              invalidRows: rowErrors.size
-            }
-            // Completed when its outcome is written, not when its processing began.
-            const completedAt = yield* Clock.currentTimeMillis
-            const completed = yield* jobs.complete(claimed, metrics, entries.length, new Date(completedAt))
-            if (!completed) return yield* new JobLost({ jobId })
-            return { metrics, completedAt }
-          })
-        )
-        yield* Effect.annotateLogs(Effect.logDebug("job completed"), { jobId, ...outcome.metrics })
-        return {
-          jobId,
-          state: "completed",
-          metrics: outcome.metrics,
-          latencyMillis: outcome.completedAt - claimed.createdAt
-        } as const
+        if (body === undefined) return Either.left("the stored batch is not a JSON object with records")
+        return Either.right(validate(claimed, definition, body))
       })
 
-    // While a job is processed (or backs off) its lease is renewed every third of the lease, outside the job's
-    // transaction: a live worker keeps its job however long it takes.
+    /**
+     * Applies the prepared jobs of a group in ONE transaction, in `sequence` order, each completed with its own
+     * metrics and row errors: consecutive jobs that apply alike (appends, or upserts by one match key) share their
+     * statements. Answers each job's metrics and completion time; fails with `JobLost` when a job is no longer held.
+     */
+    const commit = (prepared: Arr.NonEmptyReadonlyArray<PreparedJob>, definition: ObjectSchema.ObjectDefinition) =>
+      Effect.gen(function* () {
+        const { workspace } = prepared[0]!.claimed
+        const now = new Date(yield* Clock.currentTimeMillis)
+        // Appends' rows are built before the transaction, so that it holds the connection only to write them.
+        const runs = Arr.groupWith(prepared, (a, b) => a.upsertKey === b.upsertKey).map((run) => {
+          const batches = run.map((job) => job.valid)
+          const upsertKey = run[0]!.upsertKey
+          // Nothing to write (every record rejected, e.g. by a match key removed since acceptance): no statement.
+          const write = batches.every((rows) => rows.length === 0)
+            ? Effect.succeed(batches.map(() => []))
+            : upsertKey === undefined
+              ? records.prepareAppendBatches(workspace, definition, batches, now)
+              : records.upsertBatches(workspace, definition, upsertKey, batches, now)
+          return { run, write }
+        })
+        return yield* sql.withTransaction(
+          Effect.gen(function* () {
+            const completed: Array<{ readonly metrics: Job.JobMetrics; readonly completedAt: number }> = []
+            for (const { run, write } of runs) {
+              const outcomes = yield* write
+              for (const [i, job] of run.entries()) completed.push(yield* complete(job, outcomes[i]!))
+            }
+            return completed
+          })
+        )
+      })
+
+    /** Records a prepared job's outcome in the group's transaction: row errors, metrics, `completed`. */
+    const complete = (job: PreparedJob, outcomes: ReadonlyArray<RowOutcome>) =>
+      Effect.gen(function* () {
+        const { body, claimed, rowErrors, valid } = job
+        let insertedRows = 0
+        let updatedRows = 0
+        let staleRows = 0
+        outcomes.forEach((outcome, i) => {
+          switch (outcome._tag) {
+            case "Inserted":
+              insertedRows++
+              break
+            case "Updated":
+              updatedRows++
+              break
+            case "Stale":
+              staleRows++
+              break
+            case "Rejected":
+              rowErrors.set(valid[i]!.index, [outcome.error])
+          }
+        })
+        const entries: Array<RowErrorEntry> = []
+        for (let index = 0; index < body.length; index++) {
+          const errors = rowErrors.get(index)
+          if (errors === undefined) continue
+          const record = rejectedRecordText(body[index])
+          errors.forEach((error, i) => {
+            entries.push({ error, record: i === 0 ? record : null })
+          })
+        }
+        yield* jobs.insertRowErrors(claimed.jobId, entries)
+        const metrics: Job.JobMetrics = {
+          totalRows: body.length,
+          processedRows: body.length,
+          insertedRows,
+          updatedRows,
+          staleRows,
+          invalidRows: rowErrors.size
+        }
+        // Completed when its outcome is written, not when its processing began.
+        const completedAt = yield* Clock.currentTimeMillis
+        const held = yield* jobs.complete(claimed, metrics, entries.length, new Date(completedAt))
+        if (!held) return yield* new JobLost({ jobId: claimed.jobId })
+        return { metrics, completedAt }
+      })
+
+    /** Processes a group (a head job and its followers) to terminal states, with no retry or failure handling. */
+    const run = (group: ReadonlyArray<ClaimedJob>) =>
+      Effect.gen(function* () {
+        const { objectName, workspace } = group[0]!
+        const found = yield* objects.get(workspace, objectName)
+        if (Option.isNone(found)) {
+          return yield* Effect.forEach(group, (claimed) =>
+            failJob(claimed, `object "${objectName}" does not exist any more`)
+          )
+        }
+        const definition = found.value
+        const results: Array<ProcessResult> = []
+        const prepared: Array<PreparedJob> = []
+        for (const claimed of group) {
+          const ready = yield* prepare(claimed, definition)
+          if (Either.isLeft(ready)) results.push(yield* failJob(claimed, ready.left))
+          else prepared.push(ready.right)
+        }
+        if (!Arr.isNonEmptyReadonlyArray(prepared)) return results
+        const outcomes = yield* commit(prepared, definition)
+        prepared.forEach(({ claimed }, i) => {
+          const { completedAt, metrics } = outcomes[i]!
+          results.push({
+            jobId: claimed.jobId,
+            state: "completed",
+            metrics,
+            latencyMillis: completedAt - claimed.createdAt
+          })
+        })
+        yield* Effect.logDebug("jobs completed").pipe(
+          Effect.annotateLogs({ jobIds: prepared.map(({ claimed }) => claimed.jobId).join(","), group: group.length })
+        )
+        return results
+      })
+
+    // While a group is processed (or backs off) its claim's lease is renewed every third of the lease, outside the
+    // group's transaction: a live worker keeps its jobs however long they take.
     const renewEvery = Duration.millis(Math.max(1, Duration.toMillis(yield* JobLease) / 3))
     // A renewal that fails (storage unreachable) is retried at the next turn; if the lease runs out meanwhile,
-    // another worker may take the job and this worker's outcome is refused (JobLost): never applied twice.
+    // another worker may take the jobs and this worker's outcome is refused (JobLost): never applied twice.
     const renew = (claimed: ClaimedJob) =>
       jobs
         .renewLease(claimed)
@@ -213,23 +292,54 @@ export class JobProcessor extends Effect.Service<JobProcessor>()("server/JobProc
         Effect.zipRight(Effect.forkScoped(Effect.forever(Effect.delay(renew(claimed), renewEvery))), effect)
       )
 
-    const process = (claimed: ClaimedJob): Effect.Effect<ProcessResult> =>
-      run(claimed).pipe(
-        Effect.onInterrupt(() => jobs.requeue(claimed, false)),
-        Effect.catchTag("JobLost", ({ jobId }) => Effect.succeed<ProcessResult>({ jobId, state: "lost" })),
+    // Without followers the head is processed alone; it is claimed already and must not be left `processing`.
+    const claimFollowers = (head: ClaimedJob) =>
+      Effect.flatMap(GroupCommit, (budget) => jobs.claimFollowers(head, budget)).pipe(
         Effect.catchAllCause((cause) =>
-          isStorageFault(cause) && claimed.attempts < maxAttempts
-            ? Effect.logWarning("job processing hit a storage error; the job is queued again", cause).pipe(
-                // The job stays claimed while backing off, so other workers do not retry it at once.
-                Effect.zipRight(Effect.sleep(storageRetryBackoff(claimed.attempts))),
-                Effect.zipRight(jobs.requeue(claimed, true)),
-                Effect.as<ProcessResult>({ jobId: claimed.jobId, state: "requeued" })
-              )
-            : Effect.logError("job processing failed", cause).pipe(
-                Effect.zipRight(failJob(claimed, `the job could not be processed: ${defectMessage(cause)}`))
-              )
+          Effect.as(Effect.logWarning("claiming a job's followers failed", cause), [] as ReadonlyArray<ClaimedJob>)
+        )
+      )
+
+    const requeueAll = (group: ReadonlyArray<ClaimedJob>, countAttempt: boolean) =>
+      Effect.forEach(group, (claimed) => jobs.requeue(claimed, countAttempt), { discard: true })
+
+    const requeued = (group: ReadonlyArray<ClaimedJob>) =>
+      group.map((claimed): ProcessResult => ({ jobId: claimed.jobId, state: "requeued" }))
+
+    const processGroup = (group: ReadonlyArray<ClaimedJob>): Effect.Effect<ReadonlyArray<ProcessResult>> =>
+      run(group).pipe(
+        Effect.onInterrupt(() => requeueAll(group, false)),
+        // A job no longer held (its lease ran out and another worker took it): nothing of the group was applied; the
+        // jobs this claim still holds go back to the queue.
+        Effect.catchTag("JobLost", () =>
+          Effect.as(
+            requeueAll(group, false),
+            group.map((claimed): ProcessResult => ({ jobId: claimed.jobId, state: "lost" }))
+          )
         ),
-        (processing) => withLease(claimed, processing)
+        Effect.catchAllCause((cause) =>
+          isStorageFault(cause) && group.every((claimed) => claimed.attempts < maxAttempts)
+            ? Effect.logWarning("job processing hit a storage error; the jobs are queued again", cause).pipe(
+                // The jobs stay claimed while backing off, so other workers do not retry them at once.
+                Effect.zipRight(Effect.sleep(storageRetryBackoff(group[0]!.attempts))),
+                Effect.zipRight(requeueAll(group, true)),
+                Effect.as(requeued(group))
+              )
+            : group.length > 1
+              ? // One job of the group may be the cause: each is processed on its own, as if claimed alone.
+                Effect.logWarning(
+                  "a group of jobs could not be processed together; processing them one by one",
+                  cause
+                ).pipe(
+                  Effect.zipRight(Effect.forEach(group, (claimed) => processGroup([claimed]))),
+                  Effect.map(Arr.flatten)
+                )
+              : Effect.logError("job processing failed", cause).pipe(
+                  Effect.zipRight(failJob(group[0]!, `the job could not be processed: ${defectMessage(cause)}`)),
+                  Effect.map(Arr.of)
+                )
+        ),
+        (processing) => withLease(group[0]!, processing)
       )
 
     return {
@@ -237,22 +347,28 @@ export class JobProcessor extends Effect.Service<JobProcessor>()("server/JobProc
        * Processes a claimed job to `completed` or `failed`. Interrupted before its commit, the job goes back to
        * `queued` with nothing applied; after a storage error too (counted as an attempt). Never fails.
        */
-      process,
+      process: (claimed: ClaimedJob): Effect.Effect<ProcessResult> =>
+        Effect.map(processGroup([claimed]), (results) => results[0]!),
 
       /**
-       * Claims the next job and processes it (`None` when no job can be claimed). The claim and the hand-back on
-       * interruption are set up without a gap, so an interruption at any point never leaves the job `processing`.
+       * Claims the next job with its followers (group commit, up to `GroupCommit`'s budget) and processes them in one
+       * transaction (`None` when no job can be claimed). The claim and the hand-back on interruption are set up
+       * without a gap, so an interruption at any point never leaves a job `processing`. If the group cannot be
+       * committed together (a defect), its jobs are processed one by one.
        */
       processNext: Effect.uninterruptibleMask((restore) =>
         Effect.flatMap(
           jobs.claimNext(),
           Option.match({
-            onNone: () => Effect.succeed(Option.none<ProcessResult>()),
-            onSome: (claimed) =>
-              restore(process(claimed)).pipe(
-                Effect.onInterrupt(() => jobs.requeue(claimed, false)),
-                Effect.map(Option.some)
-              )
+            onNone: () => Effect.succeed(Option.none<ReadonlyArray<ProcessResult>>()),
+            onSome: (head) =>
+              Effect.flatMap(claimFollowers(head), (followers) => {
+                const group = [head, ...followers]
+                return restore(processGroup(group)).pipe(
+                  Effect.onInterrupt(() => requeueAll(group, false)),
+                  Effect.map(Option.some)
+                )
+              })
           })
         )
       )

@@ -70,22 +70,24 @@ const make = (options: JobWorkersOptions) =>
     // a microtask) so HTTP requests are served while a backlog drains.
     const yieldToEventLoop = Effect.sleep(Duration.zero)
 
+    const publishTerminal = (result: ProcessResult) =>
+      result.state === "completed" || result.state === "failed"
+        ? Effect.zipRight(
+            recordOutcome(result, result.state),
+            PubSub.publish(terminal, { jobId: result.jobId, state: result.state })
+          )
+        : Effect.void
+
     const step = Effect.flatMap(
       processor.processNext,
       Option.match({
         onNone: () => idle,
-        onSome: (result) =>
-          result.state === "completed" || result.state === "failed"
-            ? Effect.zipRight(
-                Effect.zipRight(
-                  recordOutcome(result, result.state),
-                  PubSub.publish(terminal, { jobId: result.jobId, state: result.state })
-                ),
-                yieldToEventLoop
-              )
-            : result.state === "requeued"
-              ? Effect.sleep(pollInterval)
-              : yieldToEventLoop
+        onSome: (results) =>
+          Effect.zipRight(
+            Effect.forEach(results, publishTerminal, { discard: true }),
+            // A group whose storage failed backs off before claiming again.
+            results.some((result) => result.state === "requeued") ? Effect.sleep(pollInterval) : yieldToEventLoop
+          )
       })
     )
 

@@ -130,6 +130,28 @@ interface ErrorRow {
   readonly record: string | null
 }
 
+const toClaimedJob = (row: ClaimRow, claim: string): ClaimedJob => ({
+  jobId: row.id,
+  claim,
+  workspace: row.workspace,
+  objectName: row.object_name,
+  operation: row.operation,
+  matchKey: row.match_key,
+  sequence: Number(row.sequence),
+  acceptedRecords: Number(row.accepted_records),
+  attempts: Number(row.attempts),
+  createdAt: Number(row.created_at)
+})
+
+/**
+ * How much one claim may take for group commit: at most `jobs` jobs whose records add up to at most `records` (a
+ * job over it on its own is still claimed, alone).
+ */
+export interface GroupBudget {
+  readonly jobs: number
+  readonly records: number
+}
+
 const iso = (millis: number | null): string | null => (millis === null ? null : isoTime(millis))
 
 const toRowError = (row: ErrorRow): RowError.RowError => ({
@@ -165,6 +187,10 @@ export class JobsRepo extends Effect.Service<JobsRepo>()("server/JobsRepo", {
     const interrupted = (now: number) =>
       topology === "single-node" ? sql`state = 'processing'` : sql`state = 'processing' AND lease_until < ${now}`
     const leaseMillis = Math.max(1, Math.round(Duration.toMillis(yield* JobLease)))
+
+    const claimColumns = sql.literal(
+      "id, workspace, object_name, operation, match_key, sequence, accepted_records, attempts, created_at"
+    )
 
     const held = (claimed: ClaimRef) => sql`id = ${claimed.jobId} AND state = 'processing' AND claim = ${claimed.claim}`
 
@@ -362,23 +388,54 @@ export class JobsRepo extends Effect.Service<JobsRepo>()("server/JobsRepo", {
                     ORDER BY j.created_at, j.sequence LIMIT 1 ${skipLocked}),
                   (SELECT j.id FROM jobs j WHERE j.state = 'queued' AND ${claimable}
                     ORDER BY j.created_at, j.sequence LIMIT 1 ${skipLocked}))
-                RETURNING id, workspace, object_name, operation, match_key, sequence, accepted_records, attempts,
-                  created_at`
-            return Option.map(
-              Arr.head(rows),
-              (row): ClaimedJob => ({
-                jobId: row.id,
-                claim,
-                workspace: row.workspace,
-                objectName: row.object_name,
-                operation: row.operation,
-                matchKey: row.match_key,
-                sequence: Number(row.sequence),
-                acceptedRecords: Number(row.accepted_records),
-                attempts: Number(row.attempts),
-                createdAt: Number(row.created_at)
-              })
-            )
+                RETURNING ${claimColumns}`
+            return Option.map(Arr.head(rows), (row) => toClaimedJob(row, claim))
+          })
+        ),
+
+      /**
+       * Claims `head`'s followers for group commit (the claim `head` holds takes them too): the next `queued` jobs of
+       * its workspace and object in `sequence` order, while their records add up to at most `budget.records` with
+       * `head`'s, at most `budget.jobs` jobs in all, and none is behind a job of the object that another claim is
+       * processing. They are applied after `head`, in this order, exactly as if each were claimed when the one
+       * before it completed: `head` is claimable, so no earlier job of the object is queued or processing, and
+       * each follower comes next in acceptance order. Answers the followers claimed, in `sequence` order.
+       */
+      claimFollowers: (head: ClaimedJob, budget: GroupBudget): Effect.Effect<ReadonlyArray<ClaimedJob>> =>
+        Effect.orDie(
+          Effect.gen(function* () {
+            const room = Math.min(budget.jobs - 1, budget.records - head.acceptedRecords)
+            if (room <= 0) return []
+            const candidates = yield* sql<{
+              readonly id: string
+              readonly sequence: number
+              readonly accepted_records: number
+            }>`SELECT id, sequence, accepted_records FROM jobs
+              WHERE workspace = ${head.workspace} AND object_name = ${head.objectName} AND state = 'queued'
+              AND sequence > ${head.sequence} ORDER BY sequence LIMIT ${budget.jobs - 1}`
+            if (candidates.length === 0) return []
+            // A job of the object another claim processes (an append claimed apart, from before the object had match
+            // keys): the group stops before it, as a claim of its own would.
+            const busy = yield* sql<{ readonly sequence: number | null }>`SELECT MIN(sequence) AS sequence FROM jobs
+              WHERE workspace = ${head.workspace} AND object_name = ${head.objectName} AND state = 'processing'
+              AND sequence > ${head.sequence} AND claim <> ${head.claim}`
+            const stopAt = busy[0]?.sequence == null ? Number.POSITIVE_INFINITY : Number(busy[0].sequence)
+            const ids: Array<string> = []
+            let records = head.acceptedRecords
+            for (const candidate of candidates) {
+              records += Number(candidate.accepted_records)
+              if (Number(candidate.sequence) > stopAt || records > budget.records) break
+              ids.push(candidate.id)
+            }
+            if (ids.length === 0) return []
+            const now = yield* Clock.currentTimeMillis
+            const rows = yield* sql<ClaimRow>`UPDATE jobs SET state = 'processing', started_at = ${now},
+              attempts = attempts + 1, claim = ${head.claim}, lease_until = ${now + leaseMillis}
+              WHERE id IN ${sql.in(ids)} AND state = 'queued'
+              RETURNING ${claimColumns}`
+            // Other claims cannot take a follower of an ordered head (it waits behind the head); an unordered one taken
+            // in between is simply not in the group.
+            return rows.map((row) => toClaimedJob(row, head.claim)).sort((a, b) => a.sequence - b.sequence)
           })
         ),
 
@@ -462,8 +519,9 @@ export class JobsRepo extends Effect.Service<JobsRepo>()("server/JobsRepo", {
         ),
 
       /**
-       * Extends the lease of a claim by the `JobLease` from now; `false` when the claim no longer holds its job
-       * (the lease ran out and another worker took it, or the job is done).
+       * Extends the lease of a claim, on every job it holds (a group's head and followers), by the `JobLease` from
+       * now; `false` when the claim no longer holds any job (the lease ran out and other workers took them, or the
+       * jobs are done).
        */
       renewLease: (claimed: ClaimRef): Effect.Effect<boolean> =>
         Effect.orDie(
@@ -471,7 +529,7 @@ export class JobsRepo extends Effect.Service<JobsRepo>()("server/JobsRepo", {
             const now = yield* Clock.currentTimeMillis
             const leaseUntil = now + leaseMillis
             const rows = yield* sql<{ readonly id: string }>`UPDATE jobs SET lease_until = ${leaseUntil}
-              WHERE ${held(claimed)} RETURNING id`
+              WHERE claim = ${claimed.claim} AND state = 'processing' RETURNING id`
             return rows.length > 0
           })
         ),

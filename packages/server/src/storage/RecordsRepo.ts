@@ -91,7 +91,8 @@ const keyText = (value: unknown): string => JSON.stringify(value)
 /** A row a batch works on: loaded from storage (`id` set) or created by the batch (`id` set once inserted). */
 interface WorkingRow {
   id: number | undefined
-  /** For a row created by the batch, the index of the record that created it. */
+  /** For a row created by the group, the batch (its position in the group) and the index of the record that did. */
+  readonly batch: number
   readonly createdBy: number
   data: Record<string, unknown>
   readonly createdAt: number
@@ -100,6 +101,37 @@ interface WorkingRow {
 
 /** Who holds a match-key value: a row of the batch, or a stored row the batch did not load (its id). */
 type Owner = WorkingRow | number
+
+/** A record rejected because a match-key value it would hold is `holder`'s. */
+interface Conflict {
+  readonly batch: number
+  readonly index: number
+  readonly field: string
+  /** The value, as its JSON text. */
+  readonly text: string
+  readonly holder: Owner
+}
+
+/** The row error of a conflict, once every row of the group has its id. */
+const rejectionOf = (conflict: Conflict): RowOutcome => {
+  const { batch, field, holder, index, text } = conflict
+  const description =
+    typeof holder === "number"
+      ? `record ${holder}`
+      : holder.batch === batch && holder.createdBy >= 0
+        ? `the record of row ${holder.createdBy} of this batch`
+        : `record ${holder.id}`
+  return {
+    _tag: "Rejected",
+    error: {
+      index,
+      code: ErrorCode.RequestInvalid,
+      field,
+      pointer: `/records/${index}/${RecordValidation.escapePointerToken(field)}`,
+      message: `${field} ${text} already belongs to ${description}`
+    }
+  }
+}
 
 interface StoredRow {
   readonly id: number
@@ -176,7 +208,7 @@ export class RecordsRepo extends Effect.Service<RecordsRepo>()("server/RecordsRe
             for (const row of chunk) {
               const id = Number(row.id)
               const data = JSON.parse(row.data) as Record<string, unknown>
-              rows.set(id, { id, createdBy: -1, data, createdAt: Number(row.created_at), changed: false })
+              rows.set(id, { id, batch: -1, createdBy: -1, data, createdAt: Number(row.created_at), changed: false })
             }
           }
           return rows
@@ -283,24 +315,26 @@ export class RecordsRepo extends Effect.Service<RecordsRepo>()("server/RecordsRe
       )
 
     /**
-     * Applies a batch: every record is inserted (`matchKey` undefined) or merged into the row holding its
-     * `matchKey` value. Runs in the caller's transaction.
+     * Applies the batches of a group one after another, in the order given (each batch a job's valid rows): every
+     * record is inserted (`matchKey` undefined) or merged into the row holding its `matchKey` value, exactly as if
+     * each batch were applied in a transaction of its own after the one before it. Runs in the caller's transaction.
      */
     const apply = (
       workspace: string,
       definition: ObjectSchema.ObjectDefinition,
       matchKey: string | undefined,
-      rows: ReadonlyArray<RowInput>,
+      batches: ReadonlyArray<ReadonlyArray<RowInput>>,
       now: number
     ) =>
       Effect.gen(function* () {
         const objectName = definition.name
         const matchKeys = definition.matchKeys
+        const records = batches.flatMap((rows, batch) => rows.map(({ index, record }) => ({ batch, index, record })))
 
-        // Load the rows the batch merges into, then every owner of a key value the batch can write.
+        // Load the rows the batches merge into, then every owner of a key value the batches can write.
         const valuesOf = (field: string, extra: Iterable<Record<string, unknown>> = []) => {
           const values = new Set<string>()
-          for (const row of rows)
+          for (const row of records)
             if (RecordValidation.hasValue(row.record[field])) values.add(keyText(row.record[field]))
           for (const data of extra) if (RecordValidation.hasValue(data[field])) values.add(keyText(data[field]))
           return Array.from(values)
@@ -325,27 +359,18 @@ export class RecordsRepo extends Effect.Service<RecordsRepo>()("server/RecordsRe
           owners.set(field, current)
         }
 
-        const conflict = (index: number, data: Record<string, unknown>, self: WorkingRow | undefined) => {
+        const conflict = (
+          row: Pick<Conflict, "batch" | "index">,
+          data: Record<string, unknown>,
+          self: WorkingRow | undefined
+        ): Conflict | undefined => {
           for (const field of matchKeys) {
             const value = data[field]
             if (!RecordValidation.hasValue(value)) continue
             const text = keyText(value)
-            const owner = owners.get(field)!.get(text)
-            if (owner === undefined || owner === self || (typeof owner === "number" && owner === self?.id)) continue
-            const holder =
-              typeof owner === "number"
-                ? `record ${owner}`
-                : owner.id !== undefined
-                  ? `record ${owner.id}`
-                  : `the record of row ${owner.createdBy} of this batch`
-            const error: RowError.RowError = {
-              index,
-              code: ErrorCode.RequestInvalid,
-              field,
-              pointer: `/records/${index}/${RecordValidation.escapePointerToken(field)}`,
-              message: `${field} ${text} already belongs to ${holder}`
-            }
-            return error
+            const holder = owners.get(field)!.get(text)
+            if (holder === undefined || holder === self || (typeof holder === "number" && holder === self?.id)) continue
+            return { ...row, field, text, holder }
           }
           return undefined
         }
@@ -361,41 +386,41 @@ export class RecordsRepo extends Effect.Service<RecordsRepo>()("server/RecordsRe
         }
 
         const created: Array<WorkingRow> = []
-        const outcomes: Array<RowOutcome> = []
-        for (const { index, record } of rows) {
+        const outcomes = batches.map((): Array<RowOutcome | Conflict> => [])
+        for (const { batch, index, record } of records) {
           const holder = matchKey === undefined ? undefined : owners.get(matchKey)!.get(keyText(record[matchKey]))
           const target = typeof holder === "number" ? loaded.get(holder) : holder
           if (target === undefined) {
             const data: Record<string, unknown> = {}
             for (const field in record) if (record[field] !== undefined) data[field] = record[field]
-            const error = conflict(index, data, undefined)
-            if (error !== undefined) {
-              outcomes.push({ _tag: "Rejected", error })
+            const rejected = conflict({ batch, index }, data, undefined)
+            if (rejected !== undefined) {
+              outcomes[batch]!.push(rejected)
               continue
             }
-            const row: WorkingRow = { id: undefined, createdBy: index, data, createdAt: now, changed: true }
+            const row: WorkingRow = { id: undefined, batch, createdBy: index, data, createdAt: now, changed: true }
             moveKeys(row, {}, data)
             created.push(row)
-            outcomes.push(inserted)
+            outcomes[batch]!.push(inserted)
             continue
           }
           const incoming = RecordValidation.orderByValue(definition, record)
           const current = RecordValidation.orderByValue(definition, target.data)
           if (incoming !== undefined && current !== undefined && incoming < current) {
-            outcomes.push(stale)
+            outcomes[batch]!.push(stale)
             continue
           }
           const merged: Record<string, unknown> = { ...target.data }
           for (const field in record) if (record[field] !== undefined) merged[field] = record[field]
-          const error = conflict(index, merged, target)
-          if (error !== undefined) {
-            outcomes.push({ _tag: "Rejected", error })
+          const rejected = conflict({ batch, index }, merged, target)
+          if (rejected !== undefined) {
+            outcomes[batch]!.push(rejected)
             continue
           }
           moveKeys(target, target.data, merged)
           target.data = merged
           target.changed = true
-          outcomes.push(updated)
+          outcomes[batch]!.push(updated)
         }
 
         yield* insertNewRows(workspace, objectName, created, now)
@@ -417,25 +442,38 @@ export class RecordsRepo extends Effect.Service<RecordsRepo>()("server/RecordsRe
           }
         }
         yield* putKeys(workspace, objectName, changedKeys, "replace")
-        return outcomes
+        // Conflicts are described once every new row has its id, as a later batch of the group names a row that an
+        // earlier one created by its id (to that batch it is a stored row).
+        return outcomes.map((batch) => batch.map((outcome) => ("holder" in outcome ? rejectionOf(outcome) : outcome)))
       })
 
-    const prepareAppend = (
+    const prepareAppendBatches = (
       workspace: string,
       definition: ObjectSchema.ObjectDefinition,
-      rows: ReadonlyArray<RowInput>,
+      batches: ReadonlyArray<ReadonlyArray<RowInput>>,
       now: Date
-    ): Effect.Effect<ReadonlyArray<RowOutcome>> => {
+    ): Effect.Effect<ReadonlyArray<ReadonlyArray<RowOutcome>>> => {
       if (definition.matchKeys.length > 0)
-        return Effect.orDie(apply(workspace, definition, undefined, rows, now.getTime()))
-      const statements = compileInserts(workspace, definition.name, rows, now.getTime())
+        return Effect.orDie(apply(workspace, definition, undefined, batches, now.getTime()))
+      const statements = compileInserts(workspace, definition.name, batches.flat(), now.getTime())
       return Effect.orDie(
         Effect.as(
           runCompiled(statements),
-          rows.map(() => inserted)
+          batches.map((rows) => rows.map(() => inserted))
         )
       )
     }
+
+    const upsertBatches = (
+      workspace: string,
+      definition: ObjectSchema.ObjectDefinition,
+      matchKey: string,
+      batches: ReadonlyArray<ReadonlyArray<RowInput>>,
+      now: Date
+    ): Effect.Effect<ReadonlyArray<ReadonlyArray<RowOutcome>>> =>
+      definition.matchKeys.includes(matchKey)
+        ? Effect.orDie(apply(workspace, definition, matchKey, batches, now.getTime()))
+        : Effect.dieMessage(`upsert by "${matchKey}", which is not a match key of object "${definition.name}"`)
 
     const page = (
       workspace: string,
@@ -494,15 +532,16 @@ export class RecordsRepo extends Effect.Service<RecordsRepo>()("server/RecordsRe
         rows: ReadonlyArray<RowInput>,
         now: Date
       ): Effect.Effect<ReadonlyArray<RowOutcome>> =>
-        Effect.suspend(() => prepareAppend(workspace, definition, rows, now)),
+        Effect.suspend(() => Effect.map(prepareAppendBatches(workspace, definition, [rows], now), (all) => all[0]!)),
 
       /**
-       * `append`, with the work that needs no storage done when called: for an object without match keys, every
-       * row's stored text and the insert statements are built before the returned effect runs, so the transaction
-       * that runs it holds the connection only while the statements run. Run the effect in the caller's
-       * transaction.
+       * `append` of several batches (a group's consecutive appends), one after another, with the work that needs no
+       * storage done when called: for an object without match keys, every row's stored text and the insert
+       * statements (shared by the batches) are built before the returned effect runs, so the transaction that runs
+       * it holds the connection only while the statements run. One list of outcomes per batch. Run the effect in the
+       * caller's transaction.
        */
-      prepareAppend,
+      prepareAppendBatches,
 
       /**
        * Merges every record into the row whose `matchKey` value equals its own, or inserts it (SPEC §1.4): fields
@@ -518,9 +557,13 @@ export class RecordsRepo extends Effect.Service<RecordsRepo>()("server/RecordsRe
         rows: ReadonlyArray<RowInput>,
         now: Date
       ): Effect.Effect<ReadonlyArray<RowOutcome>> =>
-        definition.matchKeys.includes(matchKey)
-          ? Effect.orDie(apply(workspace, definition, matchKey, rows, now.getTime()))
-          : Effect.dieMessage(`upsert by "${matchKey}", which is not a match key of object "${definition.name}"`),
+        Effect.map(upsertBatches(workspace, definition, matchKey, [rows], now), (all) => all[0]!),
+
+      /**
+       * `upsert` of several batches (a group's consecutive upserts by one match key), one after another, in one pass:
+       * the result is the one of upserting each batch in order. One list of outcomes per batch.
+       */
+      upsertBatches,
 
       /**
        * A page of an object's rows, oldest first, optionally only the row holding a match-key value. `nextCursor`

@@ -92,15 +92,17 @@ export const acceptBatch = (options: BatchOptions) =>
     return { jobId, sequence: Option.getOrThrow(job).sequence }
   })
 
-/** Claims and processes jobs until none can be claimed; answers the results in processing order. */
+/**
+ * Claims and processes jobs as a worker does (a job with its followers, committed together) until none can be
+ * claimed; answers the results in processing order.
+ */
 export const processAll = Effect.gen(function* () {
-  const jobs = yield* JobsRepo
   const processor = yield* JobProcessor
   const results: Array<ProcessResult> = []
   while (true) {
-    const claimed = yield* jobs.claimNext()
-    if (Option.isNone(claimed)) return results
-    results.push(yield* processor.process(claimed.value))
+    const processed = yield* processor.processNext
+    if (Option.isNone(processed)) return results
+    results.push(...processed.value)
   }
 })
 

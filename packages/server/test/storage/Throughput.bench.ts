@@ -23,9 +23,9 @@ const job = (name: string, batch: (iteration: number) => Parameters<typeof accep
         yield* acceptBatch(batch(iteration++))
         const processor = yield* JobProcessor
         const started = performance.now()
-        const result = Option.getOrThrow(yield* processor.processNext)
+        const [result] = Option.getOrThrow(yield* processor.processNext)
         const millis = performance.now() - started
-        if (result.state !== "completed") throw new Error(`job ${result.state}`)
+        if (result?.state !== "completed") throw new Error(`job ${result?.state}`)
         processing.set(name, [...(processing.get(name) ?? []), millis])
       })
     )

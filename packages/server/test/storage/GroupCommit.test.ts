@@ -1,0 +1,127 @@
+/**
+ * Group commit: a worker claims the next job with the queued jobs of its object after it and applies them in one
+ * transaction. The law: whatever the jobs, every job's outcome (state, metrics, row errors and their messages) and
+ * the stored rows are exactly those of processing the jobs one at a time in acceptance order.
+ */
+import type { ObjectSchema } from "@batchwrite/core"
+import { assert, layer } from "@effect/vitest"
+import { Effect, FastCheck as fc, Option } from "effect"
+import { GroupCommit, JobProcessor } from "../../src/jobs/JobProcessor.js"
+import { JobsRepo } from "../../src/storage/JobsRepo.js"
+import { acceptBatch, forEachAdapter, putObject, storageOn, storedRows } from "./TestStorage.js"
+
+const things: ObjectSchema.ObjectDefinition = {
+  name: "things",
+  fields: {
+    k: { type: "string", required: true },
+    alt: { type: "string" },
+    a: { type: "integer" },
+    t: { type: "integer" }
+  },
+  matchKeys: ["k", "alt"],
+  orderBy: "t"
+}
+
+const value = fc.oneof(fc.integer({ min: 0, max: 9 }), fc.constant(null), fc.constant(undefined))
+const recordArb = fc
+  .record({
+    k: fc.oneof(fc.constantFrom("k1", "k2", "k3", "k4", "k5"), fc.constant(undefined)),
+    alt: fc.oneof(fc.constantFrom("x", "y"), fc.constant(null), fc.constant(undefined), fc.constant(5)),
+    a: value,
+    t: value
+  })
+  .map((record) => Object.fromEntries(Object.entries(record).filter(([, v]) => v !== undefined)))
+/** A job: an append (its records may take keys already held) or an upsert by one of the match keys. */
+const jobArb = fc.record({
+  matchKey: fc.constantFrom(undefined, "k", "k", "alt"),
+  records: fc.array(recordArb, { minLength: 1, maxLength: 8 })
+})
+
+const serial = { jobs: 1, records: 10_000 }
+
+forEachAdapter((adapter) => {
+  let run = 0
+
+  /** Accepts the jobs in a new workspace and processes them with the budget; answers what a client can read. */
+  const outcome = (jobs: ReadonlyArray<typeof jobArb extends fc.Arbitrary<infer J> ? J : never>, budget = serial) =>
+    Effect.gen(function* () {
+      const repo = yield* JobsRepo
+      const processor = yield* JobProcessor
+      const workspace = `group${run++}`
+      yield* putObject(workspace, things)
+      const ids: Array<string> = []
+      for (const job of jobs) {
+        const { jobId } = yield* acceptBatch({
+          workspace,
+          object: "things",
+          matchKey: job.matchKey,
+          records: job.records
+        })
+        ids.push(jobId)
+      }
+      // The size of each group a worker claimed, in order.
+      const groups: Array<number> = []
+      while (true) {
+        const processed = yield* Effect.provideService(processor.processNext, GroupCommit, budget)
+        if (Option.isNone(processed)) break
+        groups.push(processed.value.length)
+      }
+      const rows = yield* storedRows(workspace, "things")
+      // Row ids are shared by every workspace of the database: name each row by its place in the object instead.
+      const place = new Map(rows.map((row, i) => [String(row._id), `#${i}`]))
+      const renamed = (text: string) =>
+        text.replace(/record (\d+)/g, (_, id: string) => `record ${place.get(id) ?? id}`)
+      const finished = yield* Effect.forEach(ids, (jobId) =>
+        Effect.map(repo.get(workspace, "things", jobId, { errorsLimit: Number.POSITIVE_INFINITY }), (found) => {
+          const job = Option.getOrThrow(found)
+          return {
+            state: job.state,
+            metrics: job.metrics,
+            errors: job.errors.map((error) => ({ ...error, message: renamed(error.message) }))
+          }
+        })
+      )
+      return {
+        jobs: finished,
+        rows: rows.map(({ _id, ...fields }) => ({ _id: place.get(String(_id)), ...fields })),
+        groups
+      }
+    })
+
+  layer(storageOn(adapter))("group commit", (it) => {
+    it.effect.prop(
+      "applying the queued jobs of an object together gives each job the outcome it has when applied alone",
+      [fc.array(jobArb, { minLength: 2, maxLength: 10 })],
+      ([jobs]) =>
+        Effect.gen(function* () {
+          const alone = yield* outcome(jobs)
+          const together = yield* outcome(jobs, { jobs: 1_000, records: 10_000 })
+          assert.deepStrictEqual(together.jobs, alone.jobs)
+          assert.deepStrictEqual(together.rows, alone.rows)
+          assert.isTrue(alone.groups.every((size) => size === 1))
+          assert.deepStrictEqual(together.groups, [jobs.length])
+        }),
+      { fastCheck: { numRuns: 40 } }
+    )
+
+    it.effect("a group stops at its budget of jobs and of records", () =>
+      Effect.gen(function* () {
+        const jobs = Array.from({ length: 7 }, (_, i) => ({ matchKey: "k", records: [{ k: `k${i}`, a: i }] }))
+        const byJobs = yield* outcome(jobs, { jobs: 3, records: 10_000 })
+        assert.deepStrictEqual(byJobs.groups, [3, 3, 1])
+        assert.deepStrictEqual(
+          byJobs.jobs.map((job) => job.metrics.insertedRows),
+          jobs.map(() => 1)
+        )
+        const wide = Array.from({ length: 4 }, (_, i) => ({
+          matchKey: undefined,
+          records: Array.from({ length: 5 }, (_, j) => ({ k: `w${i}-${j}` }))
+        }))
+        const byRecords = yield* outcome(wide, { jobs: 1_000, records: 12 })
+        assert.deepStrictEqual(byRecords.groups, [2, 2])
+        assert.strictEqual(byRecords.rows.length, 20)
+        assert.isTrue(byRecords.jobs.every((job) => job.state === "completed"))
+      })
+    )
+  })
+})
