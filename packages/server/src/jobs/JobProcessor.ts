@@ -64,13 +64,29 @@ const defectMessage = (cause: Cause.Cause<unknown>): string => {
   return defect instanceof Error ? defect.message : String(defect)
 }
 
+/** How workers group jobs: what one claim may take, and how long a worker lets small groups fill. */
+export interface GroupCommitSettings extends GroupBudget {
+  /**
+   * After a group that used less than half of the budget, how long the worker waits before claiming again, so that
+   * jobs arriving one by one (small batches from many clients) are committed several at a time instead of each in a
+   * transaction of its own. Adds at most this much to their latency.
+   */
+  readonly linger: Duration.Duration
+}
+
 /**
- * How much a worker claims at once for group commit: the next queued job and the queued jobs of its object after it,
- * applied in one transaction (see `JobsRepo.claimFollowers`). Default: up to 1,000 jobs of 10,000 records in all.
+ * Group commit: a worker claims the next queued job with the queued jobs of its object after it and applies them in
+ * one transaction (see `JobsRepo.claimFollowers`). Default: up to 1,000 jobs of 10,000 records in all, and a linger of
+ * 5 ms after a small group.
  */
 export class GroupCommit extends Context.Reference<GroupCommit>()("server/GroupCommit", {
-  defaultValue: (): GroupBudget => ({ jobs: 1_000, records: 10_000 })
+  defaultValue: (): GroupCommitSettings => ({ jobs: 1_000, records: 10_000, linger: Duration.millis(5) })
 }) {}
+
+/** Whether a group used less than half of its budget (the worker then lingers before its next claim). */
+export const isSmallGroup = (results: ReadonlyArray<ProcessResult>, settings: GroupCommitSettings): boolean =>
+  results.length * 2 < settings.jobs &&
+  results.reduce((records, result) => records + (result.metrics?.totalRows ?? 0), 0) * 2 < settings.records
 
 /** A claimed job ready for its group's transaction: its records checked against the object's schema. */
 interface PreparedJob {

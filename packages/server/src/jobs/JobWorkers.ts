@@ -14,7 +14,7 @@ import { Duration, Effect, Layer, Option, PubSub, Queue, Ref } from "effect"
 import { ServiceMetrics } from "../services/ServiceMetrics.js"
 import { JobsRepo } from "../storage/JobsRepo.js"
 import { Housekeeping, type HousekeepingOptions } from "./Housekeeping.js"
-import { JobProcessor, type ProcessResult } from "./JobProcessor.js"
+import { GroupCommit, isSmallGroup, JobProcessor, type ProcessResult } from "./JobProcessor.js"
 
 /** Options of {@link JobWorkers.layer}. */
 export interface JobWorkersOptions extends HousekeepingOptions {
@@ -85,8 +85,14 @@ const make = (options: JobWorkersOptions) =>
         onSome: (results) =>
           Effect.zipRight(
             Effect.forEach(results, publishTerminal, { discard: true }),
-            // A group whose storage failed backs off before claiming again.
-            results.some((result) => result.state === "requeued") ? Effect.sleep(pollInterval) : yieldToEventLoop
+            Effect.flatMap(GroupCommit, (settings) =>
+              // A group whose storage failed backs off before claiming again; after a small one, more jobs may come.
+              results.some((result) => result.state === "requeued")
+                ? Effect.sleep(pollInterval)
+                : isSmallGroup(results, settings)
+                  ? Effect.sleep(settings.linger)
+                  : yieldToEventLoop
+            )
           )
       })
     )

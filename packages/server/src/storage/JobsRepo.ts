@@ -28,6 +28,7 @@ import { randomUUID } from "node:crypto"
 import { hostname } from "node:os"
 import { Array as Arr, Clock, Context, Duration, Effect, Option } from "effect"
 import * as Cursor from "./Cursor.js"
+import * as SharedTransactions from "./SharedTransactions.js"
 import { rowsPerStatement } from "./Database.js"
 import { isoTime } from "./Timestamps.js"
 import { Topology } from "./Topology.js"
@@ -192,6 +193,9 @@ export class JobsRepo extends Effect.Service<JobsRepo>()("server/JobsRepo", {
       "id, workspace, object_name, operation, match_key, sequence, accepted_records, attempts, created_at"
     )
 
+    // Accepts of a workspace share transactions: at most 100 batches or 32 MiB of bodies in one.
+    const shared = yield* SharedTransactions.make({ writes: 100, bytes: 32 * 1024 * 1024 })
+
     const held = (claimed: ClaimRef) => sql`id = ${claimed.jobId} AND state = 'processing' AND claim = ${claimed.claim}`
 
     const findJob = (workspace: string, objectName: string, jobId: string) =>
@@ -252,7 +256,8 @@ export class JobsRepo extends Effect.Service<JobsRepo>()("server/JobsRepo", {
       /**
        * Queues a batch in ONE transaction: the body as received, then `alsoInTransaction` (the acceptance's idempotency
        * record), then the workspace's next `sequence` and the job (`queued`). Returns after the commit; a failure of
-       * any part queues nothing.
+       * any part queues nothing. Batches of one workspace accepted while another commits share the next transaction
+       * (`SharedTransactions`: one commit, one WAL flush), each queued as above, in the order they came.
        * The sequence is taken last because its counter row stays locked until the commit (on PostgreSQL): accepts
        * of one workspace wait for each other only for the job's insert and the commit, not for a body of up to
        * 10 MB (the body's key to its job is checked at the commit). The job takes its sequence from the counter
@@ -260,21 +265,21 @@ export class JobsRepo extends Effect.Service<JobsRepo>()("server/JobsRepo", {
        * the connection's thread together).
        */
       queue: <E, R>(input: QueueInput, alsoInTransaction: Effect.Effect<void, E, R>): Effect.Effect<void, E, R> =>
-        sql
-          .withTransaction(
-            Effect.gen(function* () {
-              yield* sql`INSERT INTO job_bodies ${sql.insert({ job_id: input.jobId, body: input.body })}`
-              yield* alsoInTransaction
-              yield* sql`INSERT INTO sequences (workspace, last_sequence) VALUES (${input.workspace}, 1)
-                ON CONFLICT (workspace) DO UPDATE SET last_sequence = sequences.last_sequence + 1`
-              yield* sql`INSERT INTO jobs (id, workspace, object_name, operation, match_key, sequence, ordered, state,
-                accepted_records, created_at) VALUES (${input.jobId}, ${input.workspace}, ${input.objectName},
-                ${input.plan.operation}, ${input.plan.mergeKey},
-                (SELECT last_sequence FROM sequences WHERE workspace = ${input.workspace}),
-                ${input.plan.ordered ? 1 : 0}, 'queued', ${input.acceptedRecords}, ${input.createdAt.getTime()})`
-            })
-          )
-          .pipe(Effect.catchIf((error): error is SqlError => error instanceof SqlError, Effect.die)),
+        shared(
+          input.workspace,
+          input.body.length,
+          Effect.gen(function* () {
+            yield* sql`INSERT INTO job_bodies ${sql.insert({ job_id: input.jobId, body: input.body })}`
+            yield* alsoInTransaction
+            yield* sql`INSERT INTO sequences (workspace, last_sequence) VALUES (${input.workspace}, 1)
+              ON CONFLICT (workspace) DO UPDATE SET last_sequence = sequences.last_sequence + 1`
+            yield* sql`INSERT INTO jobs (id, workspace, object_name, operation, match_key, sequence, ordered, state,
+              accepted_records, created_at) VALUES (${input.jobId}, ${input.workspace}, ${input.objectName},
+              ${input.plan.operation}, ${input.plan.mergeKey},
+              (SELECT last_sequence FROM sequences WHERE workspace = ${input.workspace}),
+              ${input.plan.ordered ? 1 : 0}, 'queued', ${input.acceptedRecords}, ${input.createdAt.getTime()})`
+          }).pipe(Effect.catchIf((error): error is SqlError => error instanceof SqlError, Effect.die))
+        ),
 
       /**
        * The job as `GET …/jobs/{jobId}` returns it (SPEC §1.6), with its first row errors (without records).

@@ -5,8 +5,8 @@
  */
 import type { ObjectSchema } from "@batchwrite/core"
 import { assert, layer } from "@effect/vitest"
-import { Effect, FastCheck as fc, Option } from "effect"
-import { GroupCommit, JobProcessor } from "../../src/jobs/JobProcessor.js"
+import { Duration, Effect, FastCheck as fc, Option } from "effect"
+import { GroupCommit, type GroupCommitSettings, JobProcessor } from "../../src/jobs/JobProcessor.js"
 import { JobsRepo } from "../../src/storage/JobsRepo.js"
 import { acceptBatch, forEachAdapter, putObject, storageOn, storedRows } from "./TestStorage.js"
 
@@ -37,13 +37,14 @@ const jobArb = fc.record({
   records: fc.array(recordArb, { minLength: 1, maxLength: 8 })
 })
 
-const serial = { jobs: 1, records: 10_000 }
+const budget = (jobs: number, records: number): GroupCommitSettings => ({ jobs, records, linger: Duration.zero })
+const serial = budget(1, 10_000)
 
 forEachAdapter((adapter) => {
   let run = 0
 
   /** Accepts the jobs in a new workspace and processes them with the budget; answers what a client can read. */
-  const outcome = (jobs: ReadonlyArray<typeof jobArb extends fc.Arbitrary<infer J> ? J : never>, budget = serial) =>
+  const outcome = (jobs: ReadonlyArray<typeof jobArb extends fc.Arbitrary<infer J> ? J : never>, settings = serial) =>
     Effect.gen(function* () {
       const repo = yield* JobsRepo
       const processor = yield* JobProcessor
@@ -62,7 +63,7 @@ forEachAdapter((adapter) => {
       // The size of each group a worker claimed, in order.
       const groups: Array<number> = []
       while (true) {
-        const processed = yield* Effect.provideService(processor.processNext, GroupCommit, budget)
+        const processed = yield* Effect.provideService(processor.processNext, GroupCommit, settings)
         if (Option.isNone(processed)) break
         groups.push(processed.value.length)
       }
@@ -95,7 +96,7 @@ forEachAdapter((adapter) => {
       ([jobs]) =>
         Effect.gen(function* () {
           const alone = yield* outcome(jobs)
-          const together = yield* outcome(jobs, { jobs: 1_000, records: 10_000 })
+          const together = yield* outcome(jobs, budget(1_000, 10_000))
           assert.deepStrictEqual(together.jobs, alone.jobs)
           assert.deepStrictEqual(together.rows, alone.rows)
           assert.isTrue(alone.groups.every((size) => size === 1))
@@ -107,7 +108,7 @@ forEachAdapter((adapter) => {
     it.effect("a group stops at its budget of jobs and of records", () =>
       Effect.gen(function* () {
         const jobs = Array.from({ length: 7 }, (_, i) => ({ matchKey: "k", records: [{ k: `k${i}`, a: i }] }))
-        const byJobs = yield* outcome(jobs, { jobs: 3, records: 10_000 })
+        const byJobs = yield* outcome(jobs, budget(3, 10_000))
         assert.deepStrictEqual(byJobs.groups, [3, 3, 1])
         assert.deepStrictEqual(
           byJobs.jobs.map((job) => job.metrics.insertedRows),
@@ -117,7 +118,7 @@ forEachAdapter((adapter) => {
           matchKey: undefined,
           records: Array.from({ length: 5 }, (_, j) => ({ k: `w${i}-${j}` }))
         }))
-        const byRecords = yield* outcome(wide, { jobs: 1_000, records: 12 })
+        const byRecords = yield* outcome(wide, budget(1_000, 12))
         assert.deepStrictEqual(byRecords.groups, [2, 2])
         assert.strictEqual(byRecords.rows.length, 20)
         assert.isTrue(byRecords.jobs.every((job) => job.state === "completed"))

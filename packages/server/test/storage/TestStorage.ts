@@ -129,7 +129,7 @@ export const storedRows = (workspace: string, objectName: string) =>
   })
 
 /** A count of a table's rows (for checks that nothing was written). */
-export const countRows = (table: "records" | "record_keys" | "row_errors" | "jobs") =>
+export const countRows = (table: "records" | "record_keys" | "row_errors" | "jobs" | "job_bodies") =>
   Effect.flatMap(SqlClient.SqlClient, (sql) =>
     Effect.map(sql<{ readonly n: number }>`SELECT COUNT(*) AS n FROM ${sql(table)}`, (rows) => Number(rows[0]!.n))
   )
