@@ -93,6 +93,15 @@ describe("errors for people", () => {
     expectError(await cli(["objects", "list", "--url", "ftp://x"]), 2, /--url must be an http\(s\) URL/)
   })
 
+  it("records list --where on a field that is not a match key: exit 2, naming the fields that filter", async () => {
+    expectError(
+      await cli(["records", "list", "profiles", "--where", "tier=gold"]),
+      2,
+      /--where tier: only match keys filter rows \(the match keys of 'profiles': email, external_id\)/
+    )
+    expectError(await cli(["records", "list", "events", "--where", "event=a"]), 2, /'events' has no match keys/)
+  })
+
   it("an unknown job: exit 1", async () =>
     expectError(
       await cli(["jobs", "get", "events", "rjob_nope"]),

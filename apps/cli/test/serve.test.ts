@@ -7,9 +7,9 @@ import { existsSync, mkdtempSync, rmSync } from "node:fs"
 import { createRequire } from "node:module"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
-import { ServeProcess } from "@batchwrite/server/testing/ServeProcess"
+import { freePort, ServeProcess } from "@batchwrite/server/testing/ServeProcess"
 import { assert, describe, it } from "@effect/vitest"
-import { type CliRun, runCli } from "./cli.js"
+import { type CliRun, runCli, startCli } from "./cli.js"
 
 /** Polls until `check` holds or five seconds pass (log lines reach stdout a little after the answer). */
 const eventually = async (check: () => boolean) => {
@@ -90,6 +90,39 @@ describe("serve reads its settings from the environment", () => {
   it("a flag wins over its variable", async () => {
     const server = await ServeProcess.start({ env: { BATCHWRITE_WORKERS: "0" }, args: ["--workers", "1"] })
     await server.dispose()
+  })
+})
+
+describe("stopping", () => {
+  it("SIGTERM and SIGINT (Ctrl-C): a graceful stop, a 'batchwrite stopped' line, exit 0", async () => {
+    const server = await ServeProcess.start({ workers: 1 })
+    try {
+      assert.strictEqual(await server.stop(), 0)
+      assert.match(server.stdout, /batchwrite stopped: in-flight requests answered/)
+    } finally {
+      await server.dispose()
+    }
+    const port = await freePort()
+    const directory = mkdtempSync(join(tmpdir(), "batchwrite-stop-"))
+    try {
+      const run = startCli(["serve", "--port", String(port), "--database", `sqlite:${join(directory, "b.db")}`])
+      for (let waited = 0; waited < 30_000; waited += 100) {
+        if (
+          await fetch(`http://127.0.0.1:${port}/healthz`).then(
+            (r) => r.ok,
+            () => false
+          )
+        )
+          break
+        await new Promise((resolve) => setTimeout(resolve, 100))
+      }
+      run.child.kill("SIGINT")
+      const ended = await run.exited
+      assert.strictEqual(ended.status, 0, ended.stderr)
+      assert.match(ended.stdout, /batchwrite stopped/)
+    } finally {
+      rmSync(directory, { recursive: true, force: true })
+    }
   })
 })
 

@@ -27,7 +27,15 @@ const ndjson = (records: ReadonlyArray<unknown>): string =>
 const summaryOf = (run: CliRun) => {
   assert.strictEqual(run.status, 0, `exit ${run.status}: ${run.stderr}`)
   return JSON.parse(run.stdout) as {
-    records: { sent: number; inserted: number; updated: number; stale: number; invalid: number; deadLettered: number }
+    records: {
+      sent: number
+      inserted: number
+      updated: number
+      stale: number
+      invalid: number
+      notSent: number
+      deadLettered: number
+    }
     jobs: number
     jobIds: Array<string>
     resumedAt: number
@@ -96,6 +104,7 @@ describe("append and upsert", () => {
       updated: 0,
       stale: 0,
       invalid: 0,
+      notSent: 0,
       deadLettered: 0
     })
 
@@ -139,6 +148,32 @@ describe("append and upsert", () => {
     for (const tag of ["m1", "m2", "m3", "m4"]) assert.include(stored, `${tag}-1`)
   })
 
+  it("dead-letter entries name each rejected row's line of the file; the counts of the summary agree (issue 17)", async () => {
+    const good = JSON.stringify(event("ln", 1))
+    const zoneless = JSON.stringify({ event: "late", occurred_at: "2026-04-21T15:00:00" })
+    // Blank lines, so lines and record positions differ.
+    const path = file("lines.ndjson", `${good}\n\n42\n\n${zoneless}\n{"event": \n${good}\n`)
+    const dead = join(session.directory, "lines-rejected.ndjson")
+    const run = await cli(["append", "events", path, "--dead-letter", dead])
+    assert.strictEqual(run.status, 0, run.stderr)
+    assert.match(run.stdout, /invalid 2 · not sent 1 · dead-lettered 3 ·/)
+    assert.match(run.stdout, /3 rejected rows written to /)
+    const messages = readFileSync(dead, "utf8")
+      .trim()
+      .split("\n")
+      .map((line) => (JSON.parse(line) as { message: string }).message)
+      .sort()
+    assert.strictEqual(messages.length, 3)
+    assert.match(messages[0]!, /^line 3: record must be a JSON object/)
+    assert.match(messages[1]!, /^line 5: occurred_at: datetime needs a zone/)
+    assert.match(messages[2]!, /^line 6 is not valid JSON/)
+
+    const withoutFile = await cli(["append", "events", path])
+    assert.match(withoutFile.stdout, /not sent 1 · dead-lettered 0 ·/)
+    assert.match(withoutFile.stdout, /^ {2}line 3: record must be a JSON object/m)
+    assert.notMatch(withoutFile.stdout, /… and/)
+  })
+
   it("bad rows end with the right counts and a dead-letter file whose rows, fixed and replayed, land", async () => {
     await putObject("signups", {
       fields: { email: { type: "email", required: true }, plan: { type: "string", required: true } },
@@ -157,7 +192,7 @@ describe("append and upsert", () => {
 
     const run = await cli(["upsert", "signups", "--match-key", "email", path, "--dead-letter", deadLetter])
     assert.strictEqual(run.status, 0, "rejected rows are not a failure without --strict")
-    assert.match(run.stdout, /inserted 2,996 · updated 0 · stale 0 · invalid 3 · dead-lettered 1/)
+    assert.match(run.stdout, /inserted 2,996 · updated 0 · stale 0 · invalid 3 · not sent 1 · dead-lettered 4/)
     assert.match(run.stdout, /4 rejected rows written to .*signups-rejected\.ndjson/)
 
     const entries = readFileSync(deadLetter, "utf8")
@@ -167,7 +202,11 @@ describe("append and upsert", () => {
     assert.strictEqual(entries.length, 4)
     const unreadable = entries.find((entry) => typeof entry.record === "string")!
     assert.match(unreadable.message, /^line 1501 is not valid JSON/)
-    assert.strictEqual(entries.filter((entry) => /plan/.test(entry.message)).length, 3)
+    assert.deepStrictEqual(
+      entries.filter((entry) => /plan/.test(entry.message)).map((entry) => entry.message.split(":")[0]),
+      ["line 8", "line 1008", "line 2008"],
+      "each invalid row's entry names its line of the file"
+    )
     assert.isTrue(entries.every((entry) => entry.matchKey === "email"))
 
     // --strict turns rejected rows into exit 1 (the same file: every batch is a replay, nothing is written twice).
@@ -192,6 +231,7 @@ describe("append and upsert", () => {
       updated: 0,
       stale: 0,
       invalid: 0,
+      notSent: 0,
       deadLettered: 0
     })
     const stored = await storedRows("signups")

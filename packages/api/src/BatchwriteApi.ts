@@ -9,6 +9,7 @@ import { JobsGroup } from "./JobsGroup.js"
 import { ObjectsGroup } from "./ObjectsGroup.js"
 import { OpsGroup } from "./OpsGroup.js"
 import { RecordsGroup } from "./RecordsGroup.js"
+import { documentExamples, servers } from "./OpenApiExamples.js"
 import { documentResponses } from "./ResponseHeaders.js"
 
 /** The version of this contract, as the OpenAPI document states it. */
@@ -24,10 +25,28 @@ schema, store them, and report every record's outcome.
   \`{"success": false, "error": {"code": "CDP_ETL.…", "message": "…", "details": …}}\`.
 - **Auth**: \`Authorization: Bearer <token>\` on every \`/public/v1\` route (not on the operations routes);
   scopes \`records:write\`, \`records:read\`, \`admin\`.
-- **Idempotency**: \`Idempotency-Key\` on any POST; a replay within 24 hours answers the stored response byte for
-  byte with \`Idempotent-Replayed: true\`.
 - **Rate limits**: per token; every \`/public/v1\` response carries \`RateLimit\` and \`RateLimit-Policy\`; over the
-  limit, 429 with \`Retry-After\` (seconds, also in \`error.details.retryAfter\`).`
+  limit, 429 with \`Retry-After\` (seconds, also in \`error.details.retryAfter\`).
+
+## Idempotency
+
+Send \`Idempotency-Key\` (1–255 visible ASCII characters) on any POST. A key is scoped to the workspace, the
+method and the path (so the route and its object). The service keeps a fingerprint of what the body means, not of
+its bytes: the canonical record set — the body's JSON with every object's keys sorted and no spacing, that is the
+records in their order, each with its keys sorted, plus \`matchKey\` — hashed with SHA-256.
+
+- **Same key, same fingerprint**, within 24 hours: the stored response, status and body byte for byte, with
+  \`Idempotent-Replayed: true\`, and no new job. The same logical batch in other bytes (another key order, other
+  spacing or escapes, as a client rebuilding a batch from its queue after a restart sends it) is such a replay.
+- **Same key, another fingerprint** (other records, another record order, another \`matchKey\`):
+  \`422 CDP_ETL.IDEMPOTENCY.KEY_REUSED\`.
+- **Same key while the first request is still being handled**: \`409 CDP_ETL.IDEMPOTENCY.IN_PROGRESS\` with
+  \`Retry-After\`.
+- A 429 or 5xx answer is never stored: the key is free again at once, so the retry can succeed.
+
+A key per logical batch, as the hosted API's recipe derives it: the MD5 of
+\`json.dumps(records, sort_keys=True, ensure_ascii=True)\` written as a UUID; \`batchwrite key batch.json\` prints it,
+and the examples below carry it.`
 
 /**
  * \`HttpApi.make\` declares \`HttpApiDecodeError\` (400, \`{"_tag": "HttpApiDecodeError", …}\`) on every endpoint: the
@@ -55,7 +74,8 @@ export const BatchwriteApi = withoutDecodeError(
         version: apiVersion,
         description,
         license: { name: "MIT" },
-        transform: documentResponses
+        servers,
+        transform: (spec) => documentExamples(documentResponses(spec))
       })
     )
 )

@@ -81,33 +81,53 @@ const headersOf = (method: string, path: string, status: number): ReadonlyArray<
 
 type Operation = { readonly responses?: Readonly<Record<string, Response>> }
 
-type Response = {
+/** A response of the generated OpenAPI document, as far as these transforms read it. */
+export type Response = {
   readonly description?: string
   readonly content?: Readonly<
     Record<string, { readonly schema?: { readonly $ref?: string; readonly anyOf?: ReadonlyArray<{ $ref?: string }> } }>
   >
 }
 
-type Component = {
+/** A component schema of the generated OpenAPI document, as far as these transforms read it. */
+export type Component = {
   readonly description?: string
   readonly properties?: { readonly error?: { readonly properties?: { readonly code?: { readonly enum?: [string] } } } }
 }
 
+/** An error an error response may carry: its code and description, from its component schema. */
+export interface ErrorOfResponse {
+  readonly code: string
+  readonly description: string
+}
+
 /**
- * The description of an error status: each error it may carry (`404`: object, job, record, route), with its code
- * and description. `HttpApi` keeps only the first error's description.
+ * The errors an error response of a generated document may carry (`404`: object, job, record, route), read from the
+ * codes of its envelope schemas; `undefined` when its body is not made of error envelopes.
  */
-const describeErrors = (response: Response, components: Readonly<Record<string, Component>>): string | undefined => {
+export const errorsOfResponse = (
+  response: Response,
+  components: Readonly<Record<string, Component>>
+): ReadonlyArray<ErrorOfResponse> | undefined => {
   const schema = response.content?.["application/json"]?.schema
   const members = schema?.anyOf ?? (schema?.$ref === undefined ? undefined : [schema])
   if (members === undefined) return undefined
-  const lines = members.flatMap(({ $ref }) => {
+  const errors = members.flatMap(({ $ref }) => {
     const component = $ref === undefined ? undefined : components[$ref.slice($ref.lastIndexOf("/") + 1)]
     const code = component?.properties?.error?.properties?.code?.enum?.[0]
-    return code === undefined ? [] : [`\`${code}\`: ${component?.description ?? ""}`]
+    return code === undefined ? [] : [{ code, description: component?.description ?? "" }]
   })
-  return lines.length === members.length ? lines.join(". ") : undefined
+  return errors.length === members.length ? errors : undefined
 }
+
+/**
+ * The description of an error status: each error it may carry, with its code and description. `HttpApi` keeps only
+ * the first error's description.
+ */
+const describeErrors = (response: Response, components: Readonly<Record<string, Component>>): string | undefined =>
+  errorsOfResponse(response, components)
+    ?.map(({ code, description }) => `\`${code}\`: ${description}`)
+    .join(". ")
 
 /**
  * Completes an OpenAPI document made from the batchwrite contract (the `transform` annotation of `BatchwriteApi`):

@@ -21,6 +21,9 @@ export * from "./JobsGroup.js"
 /** `GET /objects`, `GET /objects/{name}`, `PUT /objects/{name}`. */
 export * from "./ObjectsGroup.js"
 
+/** The examples of the OpenAPI document (`servers`, `examples`, curl commands) and JSON laid out for people. */
+export * from "./OpenApiExamples.js"
+
 /** `/healthz`, `/readyz`, `/metrics`, `/public/v1/openapi.json`, `/docs`. */
 export * from "./OpsGroup.js"
 

@@ -1,12 +1,20 @@
 import { assert, describe, it } from "@effect/vitest"
-import { BatchwriteApi, openApiSpec } from "../src/index.js"
+import { Keys } from "@batchwrite/core"
+import { Schema } from "effect"
+import { AnyErrorEnvelope, BatchwriteApi, codeOf, exampleOrigin, openApiSpec } from "../src/index.js"
+
+type Examples = Record<string, { readonly summary: string; readonly value: unknown }>
 
 type Operation = {
   readonly operationId: string
+  readonly "x-codeSamples": ReadonlyArray<{ readonly lang: string; readonly label: string; readonly source: string }>
   readonly security: ReadonlyArray<Record<string, ReadonlyArray<string>>>
   readonly parameters: ReadonlyArray<{ readonly name: string; readonly in: string; readonly required: boolean }>
-  readonly responses: Record<string, { description: string; headers?: Record<string, unknown>; content?: object }>
-  readonly requestBody?: { readonly content: Record<string, unknown> }
+  readonly responses: Record<
+    string,
+    { description: string; headers?: Record<string, unknown>; content?: Record<string, { examples?: Examples }> }
+  >
+  readonly requestBody?: { readonly content: Record<string, { examples?: Examples }> }
 }
 
 const operation = (method: string, path: string): Operation => {
@@ -169,5 +177,65 @@ describe("the OpenAPI document", () => {
       "listRecords",
       "getRecord"
     ])
+  })
+
+  it("names the server to send requests to: a batchwrite serve, by default on 127.0.0.1:8787", () => {
+    const [server] = openApiSpec.servers ?? []
+    assert.strictEqual(server?.url, "http://{host}:{port}")
+    assert.strictEqual(`http://${server?.variables?.host?.default}:${server?.variables?.port?.default}`, exampleOrigin)
+  })
+
+  for (const [method, path, operationId] of routes) {
+    it(`${operationId} has a curl command sending its example request to the example server`, () => {
+      const op = operation(method, path)
+      const [curl] = op["x-codeSamples"]
+      assert.strictEqual(curl?.label, "curl")
+      const url = curl!.source.match(/^curl(?: -X \w+)? '([^']+)'/)?.[1]
+      assert.isDefined(url, curl!.source)
+      const pattern = new RegExp(`^${exampleOrigin}${path.replace(/\{\w+\}/g, "[^/?{}]+")}(\\?.*)?$`)
+      assert.match(url!, pattern)
+      assert.strictEqual(curl!.source.includes("Authorization: Bearer $BATCHWRITE_TOKEN"), op.security.length > 0)
+      const body = op.requestBody?.content["application/json"]?.examples?.request?.value
+      assert.strictEqual(curl!.source.includes("--data"), body !== undefined)
+      if (body !== undefined) {
+        const sent = JSON.parse(curl!.source.slice(curl!.source.indexOf("--data '") + 8, -1))
+        assert.deepStrictEqual(sent, body)
+      }
+    })
+
+    it(`${operationId}: every error status has an example of each error code it may carry`, () => {
+      for (const [status, response] of Object.entries(operation(method, path).responses)) {
+        if (Number(status) < 400) continue
+        const examples = response.content?.["application/json"]?.examples ?? {}
+        const codes = Object.values(examples).map(({ value }) =>
+          codeOf(Schema.decodeUnknownSync(AnyErrorEnvelope)(value))
+        )
+        assert.isNotEmpty(codes, `${status} has examples`)
+        for (const code of codes) assert.include(response.description, code, `${status}: ${code} is a documented code`)
+        assert.strictEqual(new Set(codes).size, response.description.split("CDP_ETL.").length - 1, status)
+      }
+    })
+  }
+
+  it("shows the body and the answers of every write, with the 200 of Prefer: wait on the batch routes", () => {
+    for (const [method, path] of routes) {
+      const op = operation(method, path)
+      if (op.requestBody !== undefined) assert.isDefined(op.requestBody.content["application/json"]?.examples, path)
+    }
+    for (const path of ["/public/v1/records/{object}/append-batch", "/public/v1/records/{object}/upsert-batch"]) {
+      const op = operation("post", path)
+      for (const status of ["202", "200"]) {
+        assert.isNotEmpty(Object.keys(op.responses[status]?.content?.["application/json"]?.examples ?? {}), status)
+      }
+      assert.match(op["x-codeSamples"][1]!.source, /-H 'Prefer: wait=10'/)
+    }
+  })
+
+  it("gives each example batch the idempotency key of the hosted API's recipe", () => {
+    for (const path of ["/public/v1/records/{object}/append-batch", "/public/v1/records/{object}/upsert-batch"]) {
+      const op = operation("post", path)
+      const body = op.requestBody!.content["application/json"]!.examples!.request!.value as { records: Array<unknown> }
+      assert.include(op["x-codeSamples"][0]!.source, `Idempotency-Key: ${Keys.batchIdempotencyKey(body.records)}`)
+    }
   })
 })

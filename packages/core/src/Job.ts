@@ -168,15 +168,17 @@ export interface ParsedBatchBody {
   readonly matchKey: unknown
 }
 
-/** What kind of JSON value `value` is, for messages: `null`, `an array`, `an object`, `a number`, … */
+/** What kind of JSON value `value` is, for messages: `null`, `an array`, `an object`, `a number`, … (`nothing` when absent) */
 export const describeJson = (value: unknown): string =>
-  value === null
-    ? "null"
-    : Array.isArray(value)
-      ? "an array"
-      : typeof value === "object"
-        ? "an object"
-        : `a ${typeof value}`
+  value === undefined
+    ? "nothing"
+    : value === null
+      ? "null"
+      : Array.isArray(value)
+        ? "an array"
+        : typeof value === "object"
+          ? "an object"
+          : `a ${typeof value}`
 
 /**
  * Parses the text of a batch body (`{"records": […], "matchKey"?: …}`): the one parse of a batch, at acceptance and

@@ -97,6 +97,7 @@ const replay = Command.make("replay", { file, deadLetter, objectFilter, strict }
           sentThisRun: summary.accepted,
           seconds: (performance.now() - started) / 1000,
           resumedAt: 0,
+          rejectedBefore: 0,
           waited: true,
           jobIds: summary.jobIds,
           deadLetterFile: out,

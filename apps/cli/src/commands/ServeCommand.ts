@@ -145,6 +145,10 @@ export const serveCommand = Command.make(
           requestLog: LogLevel.greaterThan(logLevel, LogLevel.Info) ? false : json ? "json" : "text"
         })
       ).pipe(
+        // Runs once the layer's finalizers are done: requests drained, jobs finished or released, storage closed.
+        Effect.onInterrupt(() =>
+          Effect.logInfo("batchwrite stopped: in-flight requests answered, jobs finished or released, storage closed")
+        ),
         Logger.withMinimumLogLevel(logLevel),
         Effect.mapError((error) => new WorkError({ message: startFailure(error, options.host, options.port) })),
         // With --json every line the service prints is JSON: its own log lines too.
@@ -153,7 +157,8 @@ export const serveCommand = Command.make(
     })
 ).pipe(
   Command.withDescription(
-    "Run the Records service on http://<host>:<port>/public/v1 until SIGINT or SIGTERM.\n" +
+    "Run the Records service on http://<host>:<port>/public/v1 until SIGINT (Ctrl-C) or SIGTERM, then stop gracefully\n" +
+      "and print a 'batchwrite stopped' line (exit 0).\n" +
       "One log line per request on stdout (one JSON object per line with --json).\n" +
       "Every option also reads its environment variable (BATCHWRITE_PORT, BATCHWRITE_DATABASE, …); a flag wins.\n" +
       "--log-level (env BATCHWRITE_LOG_LEVEL, default info): warning or above silences the request log too.\n" +

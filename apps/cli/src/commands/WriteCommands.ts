@@ -11,6 +11,7 @@ import { Console, Effect, Either, Option, Stream } from "effect"
 import { UsageError, WorkError } from "../CliError.js"
 import { asWorkError } from "../Failure.js"
 import { type InputSource, inputSource } from "../Input.js"
+import { RecordLines } from "../input/RecordLines.js"
 import { type FileInfo, fileInfo, type Format, formats, parserFor, readRecords } from "../input/RecordReader.js"
 import { session } from "../Root.js"
 import { Checkpoint, checkpointPath, type RunSettings, runIdentity } from "../write/Checkpoint.js"
@@ -18,7 +19,7 @@ import { limitHeapGrowth } from "../write/HeapGrowth.js"
 import { type WriteProgress, withProgress } from "../write/Progress.js"
 import { Rejects } from "../write/Rejects.js"
 import { totalsOf } from "../write/Totals.js"
-import { formatCount, report } from "../write/Summary.js"
+import { formatCount, rejectedCount, report } from "../write/Summary.js"
 
 const objectName = Args.text({ name: "object" }).pipe(Args.withDescription("The object to write into, like events"))
 
@@ -148,7 +149,12 @@ const runWrite = (mode: "append" | "upsert", key: string | undefined, flags: Wri
       format: flags.format
     }
     const checkpoint = yield* checkpointFor(source, info, run, flags.resume)
-    const rejects = new Rejects(flags.objectName, key, Option.getOrUndefined(flags.deadLetter))
+    const rejectedBefore = rejectedCount(checkpoint.counted)
+    const recordLines = new RecordLines()
+    const rejects = new Rejects(flags.objectName, key, Option.getOrUndefined(flags.deadLetter), (index) => {
+      const line = recordLines.lineOf(index)
+      return line === undefined ? `record ${index + 1}` : `line ${line}`
+    })
     const skip = checkpoint.resumeAt
     const progress: WriteProgress = {
       sent: 0,
@@ -157,7 +163,9 @@ const runWrite = (mode: "append" | "upsert", key: string | undefined, flags: Wri
     }
     const jobIds: Array<string> = []
     const lock = yield* Effect.makeSemaphore(1)
-    const records = readRecords(source, parserFor(source, flags.format, object), progress.read).pipe(Stream.drop(skip))
+    const records = readRecords(source, parserFor(source, flags.format, object, recordLines), progress.read).pipe(
+      Stream.drop(skip)
+    )
     limitHeapGrowth()
     const started = performance.now()
 
@@ -213,6 +221,7 @@ const runWrite = (mode: "append" | "upsert", key: string | undefined, flags: Wri
         sentThisRun: progress.sent,
         seconds: (performance.now() - started) / 1000,
         resumedAt: skip,
+        rejectedBefore,
         waited: !flags.noWait,
         jobIds,
         deadLetterFile: rejects.file,

@@ -5,6 +5,7 @@
  */
 import type { ObjectSchema } from "@batchwrite/core"
 import { InputFormatError, type ParsedRecord, type RecordParser } from "./RecordParser.js"
+import type { RecordLines } from "./RecordLines.js"
 import { UnreadableRecord } from "./UnreadableRecord.js"
 
 /** One row of values and the line it starts on. */
@@ -123,7 +124,11 @@ export const typedValue = (type: ObjectSchema.FieldType, text: string): unknown 
  * is sent), an empty cell leaves its field out, and a cell that is not of its field's type is sent as written, for
  * the service to reject that row with the reason.
  */
-export const csv = (fields: ObjectSchema.ObjectDefinition["fields"], objectName: string): RecordParser => {
+export const csv = (
+  fields: ObjectSchema.ObjectDefinition["fields"],
+  objectName: string,
+  recordLines?: RecordLines
+): RecordParser => {
   const rows = new RowSplitter()
   let header: ReadonlyArray<{ readonly name: string; readonly type: ObjectSchema.FieldType }> | undefined
 
@@ -156,8 +161,9 @@ export const csv = (fields: ObjectSchema.ObjectDefinition["fields"], objectName:
   }
 
   const collect = (out: Array<ParsedRecord>) => (row: Row) => {
-    if (header === undefined) readHeader(row)
-    else out.push(recordOf(row, header))
+    if (header === undefined) return readHeader(row)
+    recordLines?.record(row.line)
+    out.push(recordOf(row, header))
   }
 
   return {

@@ -4,6 +4,7 @@
  * A record that cannot be read becomes an `UnreadableRecord` in its place; a file that is not of the format at all
  * (`{` where an array must start, an array that never closes) throws an `InputFormatError`.
  */
+import type { RecordLines } from "./RecordLines.js"
 import { UnreadableRecord } from "./UnreadableRecord.js"
 
 /** The input is not of its format at all; nothing after this point can be read. */
@@ -56,11 +57,13 @@ export class LineSplitter {
   }
 }
 
-/** NDJSON: one JSON value per line; blank lines are skipped. */
-export const ndjson = (): RecordParser => {
+/** NDJSON: one JSON value per line; blank lines are skipped. Each record's line goes to `recordLines`. */
+export const ndjson = (recordLines?: RecordLines): RecordParser => {
   const lines = new LineSplitter()
   const collect = (out: Array<ParsedRecord>) => (line: string, lineNumber: number) => {
-    if (line.trim().length > 0) out.push(parseJson(line, `line ${lineNumber}`))
+    if (line.trim().length === 0) return
+    recordLines?.record(lineNumber)
+    out.push(parseJson(line, `line ${lineNumber}`))
   }
   return {
     push(text) {
@@ -149,9 +152,9 @@ export const jsonArray = (): RecordParser => {
 
 /**
  * JSON of either kind, told apart by the first character that is not whitespace: `[` starts an array, anything
- * else is NDJSON.
+ * else is NDJSON (whose records' lines go to `recordLines`).
  */
-export const jsonOrNdjson = (): RecordParser => {
+export const jsonOrNdjson = (recordLines?: RecordLines): RecordParser => {
   let chosen: RecordParser | undefined
   let pending = ""
   return {
@@ -160,7 +163,7 @@ export const jsonOrNdjson = (): RecordParser => {
         pending += text
         const first = pending.trimStart()
         if (first.length === 0) return []
-        chosen = first.startsWith("[") ? jsonArray() : ndjson()
+        chosen = first.startsWith("[") ? jsonArray() : ndjson(recordLines)
         text = pending
         pending = ""
       }

@@ -9,6 +9,7 @@ import { Effect, Either, Stream } from "effect"
 import { UsageError } from "../CliError.js"
 import { describeSource, type InputSource } from "../Input.js"
 import { csv } from "./Csv.js"
+import type { RecordLines } from "./RecordLines.js"
 import {
   InputFormatError,
   jsonArray,
@@ -54,15 +55,20 @@ export const fileInfo = (path: string): Either.Either<FileInfo, UsageError> => {
 export const isCsv = (source: InputSource, format: Format): boolean =>
   format === "csv" || (format === "auto" && source._tag === "File" && /\.csv$/i.test(source.path))
 
-/** The parser for the format; CSV needs the object's fields. */
-export const parserFor = (source: InputSource, format: Format, object: ObjectSchema.ObjectDefinition): RecordParser =>
+/** The parser for the format; CSV needs the object's fields. NDJSON and CSV tell `recordLines` each record's line. */
+export const parserFor = (
+  source: InputSource,
+  format: Format,
+  object: ObjectSchema.ObjectDefinition,
+  recordLines?: RecordLines
+): RecordParser =>
   isCsv(source, format)
-    ? csv(object.fields, object.name)
+    ? csv(object.fields, object.name, recordLines)
     : format === "ndjson"
-      ? ndjson()
+      ? ndjson(recordLines)
       : format === "json"
         ? jsonArray()
-        : jsonOrNdjson()
+        : jsonOrNdjson(recordLines)
 
 const chunkSize = 64 * 1024
 

@@ -13,13 +13,20 @@ export interface RejectedRow {
   /** The record's index in the input. */
   readonly inputIndex: number
   readonly code: string
+  /** Why, starting with where the record is in the input when that is known (`line 7: …`). */
   readonly message: string
 }
+
+/** Where a record of the input is, by its index, for a person: `line 7` of the file. */
+export type PlaceOf = (inputIndex: number) => string | undefined
 
 /** How many rejected rows the summary shows when they go to no file. */
 const sampleSize = 10
 
-/** The entry of a rejected row: an unreadable record is kept as its text, with why it could not be read. */
+/**
+ * The entry of a rejected row, its message starting with the record's place in the input when known: an unreadable
+ * record is kept as its text, with why it could not be read (which says where already).
+ */
 const entryOf = (
   row: {
     readonly record: unknown
@@ -27,13 +34,19 @@ const entryOf = (
     readonly message: string
     readonly jobId?: string | undefined
   },
+  place: string | undefined,
   objectName: string,
   matchKey: string | undefined
 ): DeadLetterEntry => ({
   record: row.record instanceof UnreadableRecord ? row.record.text : row.record,
   objectName,
   code: row.code,
-  message: row.record instanceof UnreadableRecord ? row.record.reason : row.message,
+  message:
+    row.record instanceof UnreadableRecord
+      ? row.record.reason
+      : place === undefined
+        ? row.message
+        : `${place}: ${row.message}`,
   ...(row.jobId === undefined ? {} : { jobId: row.jobId }),
   ...(matchKey === undefined ? {} : { matchKey })
 })
@@ -56,14 +69,17 @@ export class Rejects {
     private readonly objectName: string,
     private readonly matchKey: string | undefined,
     /** The dead-letter file, appended to. */
-    readonly file: string | undefined
+    readonly file: string | undefined,
+    /** Where a record is in the input, named in each message (`line 7: …`); nothing for a replay. */
+    private readonly placeOf: PlaceOf = () => undefined
   ) {}
 
   /** Keeps the rejected rows of a settled run: appended to the file (synchronously, before the checkpoint moves). */
   add(settled: RunSettled<unknown>, indexOffset: number): void {
     const rows = rejectedOf(settled.outcome)
     if (rows.length === 0) return
-    const entry = (row: (typeof rows)[number]) => entryOf(row, this.objectName, this.matchKey)
+    const entry = (row: (typeof rows)[number]) =>
+      entryOf(row, this.placeOf(row.inputIndex + indexOffset), this.objectName, this.matchKey)
     if (this.file !== undefined) {
       appendFileSync(this.file, rows.map((row) => `${JSON.stringify(entry(row))}\n`).join(""))
       return

@@ -1,6 +1,7 @@
 /**
- * The summary `append`/`upsert` end with (SPEC §4): records sent, inserted, updated, invalid, dead-lettered, time
- * and records/s, for a person or, with `--json`, as one JSON document.
+ * The summary `append`/`upsert` end with (SPEC §4): records sent, inserted, updated, invalid, not sent (refused with
+ * their batch, too large, unreadable), dead-lettered (rows written to the dead-letter file: every rejected row when
+ * there is one), time and records/s, for a person or, with `--json`, as one JSON document.
  */
 import { Console, Effect } from "effect"
 import { WorkError } from "../CliError.js"
@@ -19,6 +20,8 @@ export interface WriteReport {
   readonly seconds: number
   /** The input index this run started at (0 unless resumed). */
   readonly resumedAt: number
+  /** Rows rejected by the earlier, interrupted runs of a resumed write (counted in `totals`, not in `sample`). */
+  readonly rejectedBefore: number
   /** Whether the jobs were awaited (not `--no-wait`). */
   readonly waited: boolean
   /** The jobs of this run's batches. */
@@ -34,8 +37,27 @@ export const formatCount = (n: number): string => n.toLocaleString("en-US")
 
 const plural = (n: number, word: string) => `${formatCount(n)} ${word}${n === 1 ? "" : "s"}`
 
-/** The rows the service or the command rejected: invalid rows and dead-lettered records. */
+/**
+ * The rows the service or the command rejected: invalid rows, and the records never stored (`totals.deadLettered`:
+ * refused with their batch, too large, unreadable), shown as "not sent".
+ */
 export const rejectedCount = (totals: Totals): number => totals.invalid + totals.deadLettered
+
+/** The rows written to the dead-letter file: every rejected row when there is one, else none. */
+const deadLetteredCount = (report: WriteReport): number =>
+  report.deadLetterFile === undefined ? 0 : rejectedCount(report.totals)
+
+/** The rejected rows of a write that has no dead-letter file: the first ones, and how many more there are. */
+const rejectedRowsLines = (report: WriteReport, rejected: number): Array<string> => {
+  const lines = report.sample.map((row) => `  ${row.message} (${row.code})`)
+  const unlisted = rejected - report.rejectedBefore - report.sample.length
+  if (unlisted > 0) lines.push(`  … and ${formatCount(unlisted)} more`)
+  if (report.rejectedBefore > 0) {
+    lines.push(`  ${plural(report.rejectedBefore, "row")} rejected before the interruption, not listed here`)
+  }
+  lines.push("  keep every rejected row with --dead-letter <file>")
+  return lines
+}
 
 /** The summary for a person. */
 export const humanSummary = (report: WriteReport): string => {
@@ -47,8 +69,10 @@ export const humanSummary = (report: WriteReport): string => {
       `(${formatCount(rate)} records/s${report.resumedAt > 0 ? `, resumed at record ${formatCount(report.resumedAt + 1)}` : ""})`,
     report.waited
       ? `  inserted ${formatCount(totals.inserted)} · updated ${formatCount(totals.updated)} · stale ${formatCount(totals.stale)} · ` +
-        `invalid ${formatCount(totals.invalid)} · dead-lettered ${formatCount(totals.deadLettered)} · ${plural(totals.batches, "job")}`
-      : `  not waiting for ${plural(report.jobIds.length, "job")} (--no-wait); dead-lettered ${formatCount(totals.deadLettered)}. ` +
+        `invalid ${formatCount(totals.invalid)} · not sent ${formatCount(totals.deadLettered)} · ` +
+        `dead-lettered ${formatCount(deadLetteredCount(report))} · ${plural(totals.batches, "job")}`
+      : `  not waiting for ${plural(report.jobIds.length, "job")} (--no-wait); not sent ${formatCount(totals.deadLettered)} · ` +
+        `dead-lettered ${formatCount(deadLetteredCount(report))}. ` +
         `See one with: batchwrite jobs get ${report.objectName} <job id> --wait`
   ]
   const rejected = rejectedCount(totals)
@@ -58,10 +82,7 @@ export const humanSummary = (report: WriteReport): string => {
         `batchwrite dead-letter replay ${report.deadLetterFile}`
     )
   } else if (rejected > 0) {
-    for (const row of report.sample)
-      lines.push(`  record ${formatCount(row.inputIndex + 1)}: ${row.message} (${row.code})`)
-    if (rejected > report.sample.length) lines.push(`  … and ${formatCount(rejected - report.sample.length)} more`)
-    lines.push("  keep every rejected row with --dead-letter <file>")
+    lines.push(...rejectedRowsLines(report, rejected))
   }
   return lines.join("\n")
 }
@@ -77,7 +98,8 @@ export const jsonSummary = (report: WriteReport) => ({
     updated: report.totals.updated,
     stale: report.totals.stale,
     invalid: report.totals.invalid,
-    deadLettered: report.totals.deadLettered
+    notSent: report.totals.deadLettered,
+    deadLettered: deadLetteredCount(report)
   },
   jobs: report.totals.batches,
   waited: report.waited,
