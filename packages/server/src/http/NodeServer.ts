@@ -86,24 +86,26 @@ const responseStarted = (socket: Duplex): boolean =>
  * closes the connection: at once for a timeout (the request in flight must not go on), after {@link lingerMillis}
  * for a malformed request (the rest of it is read and thrown away meanwhile).
  */
-const answerClientError = (timeouts: RequestTimeouts) => (error: ClientError, socket: Duplex): void => {
-  // A connection already answered is read until it closes; each further byte fails the parser again.
-  if (!socket.writable) return
-  const answer = answerOf(error, timeouts)
-  if (answer === undefined || responseStarted(socket)) {
-    socket.destroy()
-    return
+const answerClientError =
+  (timeouts: RequestTimeouts) =>
+  (error: ClientError, socket: Duplex): void => {
+    // A connection already answered is read until it closes; each further byte fails the parser again.
+    if (!socket.writable) return
+    const answer = answerOf(error, timeouts)
+    if (answer === undefined || responseStarted(socket)) {
+      socket.destroy()
+      return
+    }
+    if (error.code === "ERR_HTTP_REQUEST_TIMEOUT") {
+      // As Node does: the answer goes to the kernel at once, and the request in flight can no longer complete.
+      socket.write(rawResponse(answer))
+      socket.destroy()
+      return
+    }
+    socket.end(rawResponse(answer))
+    const linger = setTimeout(() => socket.destroy(), lingerMillis).unref()
+    socket.once("close", () => clearTimeout(linger))
   }
-  if (error.code === "ERR_HTTP_REQUEST_TIMEOUT") {
-    // As Node does: the answer goes to the kernel at once, and the request in flight can no longer complete.
-    socket.write(rawResponse(answer))
-    socket.destroy()
-    return
-  }
-  socket.end(rawResponse(answer))
-  const linger = setTimeout(() => socket.destroy(), lingerMillis).unref()
-  socket.once("close", () => clearTimeout(linger))
-}
 
 /** A `node:http` server with the limits above, answering what its parser refuses with the error envelope. */
 export const makeNodeServer = (

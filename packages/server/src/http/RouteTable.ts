@@ -83,7 +83,9 @@ export const pathProblem = (path: string): Option.Option<string> => {
     decodeURIComponent(path)
     return Option.none()
   } catch {
-    return Option.some("the path's percent-encoding is not valid UTF-8: '%' must start an escape like %2F of UTF-8 bytes")
+    return Option.some(
+      "the path's percent-encoding is not valid UTF-8: '%' must start an escape like %2F of UTF-8 bytes"
+    )
   }
 }
 

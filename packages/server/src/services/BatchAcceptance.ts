@@ -68,11 +68,16 @@ export class BatchAcceptance extends Effect.Service<BatchAcceptance>()("server/B
           acceptedRecords: checked.records.length,
           createdAt: new Date()
         }
+        // Once committed, the records are counted and a worker woken even when the client goes away meanwhile
+        // (finalizers run uninterruptibly): the count is of commits, not of answers sent.
         yield* Effect.onExit(jobs.queue(input, alsoInTransaction(accepted)), (exit) =>
-          Exit.isSuccess(exit) ? Effect.void : acceptedRecords.forget(jobId)
+          Exit.isSuccess(exit)
+            ? Effect.zipRight(
+                metrics.recordAccepted(accepted.acceptedRecords),
+                workers.notifyAccepted({ jobId, ordered: checked.plan.ordered })
+              )
+            : acceptedRecords.forget(jobId)
         )
-        yield* workers.notifyAccepted({ jobId, ordered: checked.plan.ordered })
-        yield* metrics.recordAccepted(accepted.acceptedRecords)
         return accepted
       })
 
