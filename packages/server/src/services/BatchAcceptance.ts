@@ -68,9 +68,10 @@ export class BatchAcceptance extends Effect.Service<BatchAcceptance>()("server/B
           acceptedRecords: checked.records.length,
           createdAt: new Date()
         }
-        // Once committed, the records are counted and a worker woken even when the client goes away meanwhile
-        // (finalizers run uninterruptibly): the count is of commits, not of answers sent.
-        yield* Effect.onExit(jobs.queue(input, alsoInTransaction(accepted)), (exit) =>
+        // The transaction runs to its end even when the client goes away meanwhile (a COMMIT already posted to the
+        // database commits whether or not anyone waits for it), and once committed the records are counted and a
+        // worker woken: the count is of commits, not of answers sent.
+        yield* Effect.onExit(Effect.uninterruptible(jobs.queue(input, alsoInTransaction(accepted))), (exit) =>
           Exit.isSuccess(exit)
             ? Effect.zipRight(
                 metrics.recordAccepted(accepted.acceptedRecords),

@@ -185,9 +185,12 @@ export class Records extends Effect.Service<Records>()("server/Records", {
           if (lookupKey(definition, write, validation.record) !== undefined) {
             return yield* writeThroughQueue(workspace, definition, write, validation.record)
           }
-          // Counted at the commit, even when the client goes away meanwhile (a queued write is counted by its job).
+          // Run to its end and counted at the commit, even when the client goes away meanwhile (as a batch's
+          // acceptance is; a queued write is counted by its job).
           const record = yield* Effect.onExit(
-            sql.withTransaction(records.insertOne(workspace, objectName, validation.record, new Date())),
+            Effect.uninterruptible(
+              sql.withTransaction(records.insertOne(workspace, objectName, validation.record, new Date()))
+            ),
             (exit) => (Exit.isSuccess(exit) ? metrics.recordAccepted(1) : Effect.void)
           ).pipe(Effect.orDie)
           return { _tag: "Written", outcome: "inserted", record } as const
