@@ -209,6 +209,13 @@ export class RateLimited extends Schema.TaggedError<RateLimited>()(
   HttpApiSchema.annotations({ status: 429 })
 ) {}
 
+/** `431 CDP_ETL.REQUEST.HEADERS_TOO_LARGE`: the request line and headers are over 16 KB. */
+export class HeadersTooLarge extends Schema.TaggedError<HeadersTooLarge>()(
+  "HeadersTooLarge",
+  freeDetails,
+  HttpApiSchema.annotations({ status: 431 })
+) {}
+
 /** `500 CDP_ETL.SERVER.INTERNAL_ERROR`: an unexpected failure inside the service. */
 export class InternalError extends Schema.TaggedError<InternalError>()(
   "InternalError",
@@ -241,6 +248,7 @@ export type ApiError =
   | UnsupportedMediaType
   | IdempotencyKeyReused
   | RateLimited
+  | HeadersTooLarge
   | InternalError
   | ServiceUnavailable
 
@@ -477,6 +485,14 @@ export const RateLimitedEnvelope = structuredEnvelope(
   { retryAfter: Schema.NonNegativeInt }
 )
 
+/** `HeadersTooLarge` on the wire: `431 CDP_ETL.REQUEST.HEADERS_TOO_LARGE`. */
+export const HeadersTooLargeEnvelope = freeEnvelope(
+  HeadersTooLarge,
+  ErrorCode.HeadersTooLarge,
+  431,
+  "The request line and headers are over 16 KB"
+)
+
 /** `InternalError` on the wire: `500 CDP_ETL.SERVER.INTERNAL_ERROR`. */
 export const InternalErrorEnvelope = freeEnvelope(
   InternalError,
@@ -511,6 +527,7 @@ export const errorEnvelopes = [
   UnsupportedMediaTypeEnvelope,
   IdempotencyKeyReusedEnvelope,
   RateLimitedEnvelope,
+  HeadersTooLargeEnvelope,
   InternalErrorEnvelope,
   ServiceUnavailableEnvelope
 ] as const

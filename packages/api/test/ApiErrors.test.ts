@@ -26,6 +26,7 @@ import {
   RecordNotFoundEnvelope,
   RequestInvalid,
   RequestInvalidEnvelope,
+  HeadersTooLarge,
   RequestTimeout,
   RouteNotFound,
   RouteNotFoundEnvelope,
@@ -125,6 +126,11 @@ const cases: ReadonlyArray<readonly [ApiError, unknown, number]> = [
     408
   ],
   [
+    new HeadersTooLarge({ message: "headers over 16 KB" }),
+    { success: false, error: { code: "CDP_ETL.REQUEST.HEADERS_TOO_LARGE", message: "headers over 16 KB" } },
+    431
+  ],
+  [
     new IdempotencyInProgress({ message: "in progress", retryAfter: 1 }),
     {
       success: false,
@@ -197,7 +203,7 @@ const decodeAny = Schema.decodeUnknownEither(AnyErrorEnvelope)
 
 describe("ApiErrors", () => {
   it("covers every error class", () => {
-    assert.strictEqual(errorEnvelopes.length, 18)
+    assert.strictEqual(errorEnvelopes.length, 19)
     assert.deepStrictEqual(new Set(cases.map(([error]) => error._tag)).size, errorEnvelopes.length)
   })
 

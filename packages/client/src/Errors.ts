@@ -180,6 +180,7 @@ export const fromApiError = (error: ApiError, retryAfterHeader?: number): Reques
       return new NotFound({ message: error.message, code: codeOf(error) })
     case "MethodNotAllowed":
     case "UnsupportedMediaType":
+    case "HeadersTooLarge":
       return invalid(error.message, statusOf(error), codeOf(error), error.details)
     case "ObjectConflict":
       return invalid(error.message, 409, codeOf(error), { conflicts: error.conflicts })

@@ -19,6 +19,9 @@ export const UnsupportedMediaType = "CDP_ETL.REQUEST.UNSUPPORTED_MEDIA_TYPE" as 
 /** The client sent its request too slowly. HTTP 408. */
 export const RequestTimeout = "CDP_ETL.REQUEST.TIMEOUT" as const
 
+/** The request line and headers are over the server's limit (16 KB). HTTP 431. */
+export const HeadersTooLarge = "CDP_ETL.REQUEST.HEADERS_TOO_LARGE" as const
+
 /** The route exists but not with this HTTP method. HTTP 405. */
 export const MethodNotAllowed = "CDP_ETL.REQUEST.METHOD_NOT_ALLOWED" as const
 
@@ -68,6 +71,7 @@ export const all = [
   PayloadTooLarge,
   UnsupportedMediaType,
   RequestTimeout,
+  HeadersTooLarge,
   MethodNotAllowed,
   NotFoundObject,
   NotFoundJob,

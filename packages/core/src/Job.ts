@@ -3,6 +3,7 @@
  * accepts a batch, the job a client polls and the pages of its row errors.
  */
 import { Either, Schema } from "effect"
+import * as ExactJson from "./ExactJson.js"
 import { ObjectName } from "./ObjectSchema.js"
 import { RowError, RowErrorWithRecord } from "./RowError.js"
 
@@ -187,7 +188,7 @@ export const describeJson = (value: unknown): string =>
 export const parseBatchBody = (text: string): Either.Either<ParsedBatchBody, string> => {
   let body: unknown
   try {
-    body = JSON.parse(text)
+    body = ExactJson.parse(text)
   } catch (error) {
     return Either.left(`the body is not valid JSON: ${(error as Error).message}`)
   }

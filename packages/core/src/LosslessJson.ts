@@ -35,9 +35,11 @@ export const parse = (text: string): Either.Either<Json, JsonParseError> => {
 
 /**
  * Converts a `Json` value to the plain value `JSON.parse` would give for the same text: each `JsonNumber` becomes
- * the nearest JS number, and objects become ordinary objects (a `"__proto__"` key stays an own property).
+ * the nearest JS number (except those `keep` says to keep as they are), and objects become ordinary objects (a
+ * `"__proto__"` key stays an own property).
  */
-export const toPlain = (json: Json): unknown => {
+export const toPlain = (json: Json, keep: (number: JsonNumber) => boolean = () => false): unknown => {
+  const plainShallow = plainShallowKeeping(keep)
   const root = plainShallow(json)
   if (root.children === undefined) return root.value
   const stack: Array<PlainFrame> = [root.children]
@@ -63,18 +65,20 @@ interface PlainFrame {
   index: number
 }
 
-const plainShallow = (json: Json): { readonly value: unknown; readonly children?: PlainFrame } => {
-  if (json === null || typeof json !== "object") return { value: json }
-  if (isJsonNumber(json)) return { value: json.value }
-  if (Array.isArray(json)) {
-    const target: Array<unknown> = []
-    return { value: target, children: { target, keys: undefined, sources: json, index: 0 } }
+const plainShallowKeeping =
+  (keep: (number: JsonNumber) => boolean) =>
+  (json: Json): { readonly value: unknown; readonly children?: PlainFrame } => {
+    if (json === null || typeof json !== "object") return { value: json }
+    if (isJsonNumber(json)) return { value: keep(json) ? json : json.value }
+    if (Array.isArray(json)) {
+      const target: Array<unknown> = []
+      return { value: target, children: { target, keys: undefined, sources: json, index: 0 } }
+    }
+    const object = json as { readonly [key: string]: Json }
+    const keys = Object.keys(object)
+    const target: Record<string, unknown> = {}
+    return { value: target, children: { target, keys, sources: keys.map((k) => object[k]!), index: 0 } }
   }
-  const object = json as { readonly [key: string]: Json }
-  const keys = Object.keys(object)
-  const target: Record<string, unknown> = {}
-  return { value: target, children: { target, keys, sources: keys.map((k) => object[k]!), index: 0 } }
-}
 
 const setProperty = (target: Record<string, unknown>, key: string, value: unknown): void => {
   if (key === "__proto__") {

@@ -16,10 +16,14 @@
  * - `json` depth: a scalar has depth 0, an array or object one more than its deepest member (so `[]` and `{}` have
  *   depth 1); at most 32. The walk stops at depth 33, so a value nested 100,000 deep costs 33 steps.
  * - A property whose value is `undefined` (not JSON; only possible from JavaScript callers) counts as absent.
+ * - A number that a 64-bit float cannot hold exactly, kept as a `JsonNumber` by `ExactJson.parse` (more than about
+ *   17 significant digits, or beyond ±1.8e308), is refused in every field type, nested `json` values included:
+ *   stored, it would silently become another number.
  */
 import { Schema } from "effect"
 import { RequestInvalid, RequestSchema } from "./ErrorCode.js"
 import { defaultStringMaxLength, maxEmailLength, maxJsonDepth, maxMatchKeyLength } from "./Limits.js"
+import { isJsonNumber, type JsonNumber } from "./Json.js"
 import type { ObjectDefinition } from "./ObjectSchema.js"
 import type { RowError } from "./RowError.js"
 
@@ -350,6 +354,7 @@ const emailProblem = (value: unknown): string | undefined => {
 const JSON_OK = 0
 const JSON_TOO_DEEP = 1
 const JSON_NOT_JSON = 2
+const JSON_INEXACT = 3
 
 /**
  * Walks a value checking it is JSON no deeper than {@link maxJsonDepth}. `enclosing` is the number of arrays and
@@ -364,6 +369,7 @@ const jsonCheck = (value: unknown, enclosing: number): number => {
       return Number.isFinite(value) ? JSON_OK : JSON_NOT_JSON
     case "object": {
       if (value === null) return JSON_OK
+      if (isJsonNumber(value)) return JSON_INEXACT
       if (enclosing >= maxJsonDepth) return JSON_TOO_DEEP
       if (Array.isArray(value)) {
         for (let i = 0; i < value.length; i++) {
@@ -393,6 +399,8 @@ const jsonProblem = (value: unknown): string | undefined => {
       return undefined
     case JSON_TOO_DEEP:
       return `JSON value nested deeper than ${maxJsonDepth} levels`
+    case JSON_INEXACT:
+      return "the JSON value holds a number that cannot be stored exactly (more digits than a 64-bit float keeps, or beyond its range); send it as a string"
     default:
       return `not a JSON value: ${show(value)} holds something JSON cannot represent`
   }
@@ -412,8 +420,13 @@ const codePointLength = (s: string): number => {
   return count
 }
 
+/** The problem of a number `ExactJson.parse` kept as written, because a 64-bit float cannot hold it. */
+const inexactNumberProblem = (number: JsonNumber): string =>
+  `the number ${abbreviate(number.text)} cannot be stored exactly (a 64-bit float keeps ${String(number.value)}); send it as a string`
+
 /** The problem of a non-null value in a field, or `undefined` when the value is fine. */
 const valueProblem = (field: CompiledField, value: unknown): string | undefined => {
+  if (field.kind !== KIND_JSON && typeof value === "object" && isJsonNumber(value)) return inexactNumberProblem(value)
   switch (field.kind) {
     case KIND_STRING: {
       if (typeof value !== "string") return `expected a string, got ${show(value)}`

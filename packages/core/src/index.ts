@@ -14,6 +14,9 @@ export * as Envelope from "./Envelope.js"
 /** The service's error codes (`CDP_ETL.…`). */
 export * as ErrorCode from "./ErrorCode.js"
 
+/** Reading request JSON without altering numbers: a number a double cannot hold exactly stays as written. */
+export * as ExactJson from "./ExactJson.js"
+
 /** Jobs and batch requests on the wire: operations, states, metrics, the 202 body. */
 export * as Job from "./Job.js"
 

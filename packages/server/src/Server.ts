@@ -3,20 +3,21 @@
  * chosen storage, the job workers, and the objects of the configuration. `batchwrite serve` launches it; tests
  * and other Effect applications compose it.
  */
-import { createServer } from "node:http"
 import { resolve } from "node:path"
 import { ObjectSchema } from "@batchwrite/core"
 import { BatchwriteApi } from "@batchwrite/api"
-import { HttpApiBuilder, HttpServer } from "@effect/platform"
+import { HttpApiBuilder, HttpRouter, HttpServer } from "@effect/platform"
 import { NodeHttpServer } from "@effect/platform-node"
 import { Duration, Effect, Layer, Redacted } from "effect"
 import { AuthenticationLive } from "./http/Authentication.js"
 import { edgeLayer } from "./http/Edge.js"
 import { serveGracefully } from "./http/GracefulServe.js"
+import { headersTimeoutMillis, makeNodeServer, requestTimeoutMillis } from "./http/NodeServer.js"
 import { JobsHttpLive } from "./http/JobsHttp.js"
 import { ObjectsHttpLive } from "./http/ObjectsHttp.js"
 import { OpsHttpLive } from "./http/OpsHttp.js"
 import { RecordsHttpLive } from "./http/RecordsHttp.js"
+import { routerConfig } from "./http/RouteTable.js"
 import { AcceptedRecords } from "./jobs/AcceptedRecords.js"
 import { JobWorkers } from "./jobs/JobWorkers.js"
 import { ServerConfig, type ServerSettings } from "./ServerConfig.js"
@@ -58,10 +59,18 @@ export interface ServeOptions extends ServerSettings {
    * Default 30 seconds.
    */
   readonly singleWriteWait?: Duration.DurationInput | undefined
+  /** How long a request's headers may take to arrive, from its first byte (then `408`). Default 20 seconds. */
+  readonly headersTimeout?: Duration.DurationInput | undefined
+  /** How long a whole request, body included, may take to arrive (then `408`). Default 60 seconds. */
+  readonly requestTimeout?: Duration.DurationInput | undefined
 }
 
-/** How long an idle keep-alive connection stays open. */
-export const keepAliveTimeoutMillis = 65_000
+export {
+  headersTimeoutMillis,
+  keepAliveTimeoutMillis,
+  requestTimeoutMillis,
+  timeoutCheckMillis
+} from "./http/NodeServer.js"
 
 /** Where the settings store, for people: the SQLite file's absolute path, or the PostgreSQL URL without its password. */
 export const describeDatabase = (settings: DatabaseSettings): string => {
@@ -147,18 +156,18 @@ export const servicesLayer = (options: ServeOptions) =>
  */
 export const layer = (options: ServeOptions) => {
   const services = servicesLayer(options)
-  const nodeServer = createServer()
-  // An idle keep-alive connection is closed after 65 s, not Node's 5 s: a client that reuses a connection just as the
-  // server closes it sees "socket closed" instead of an answer, and a busy event loop closes late, so with 5 s that
-  // race hit clients sending again after a pause of a few seconds. (Load balancers keep connections 60 s.)
-  nodeServer.keepAliveTimeout = keepAliveTimeoutMillis
-  nodeServer.headersTimeout = keepAliveTimeoutMillis + 1_000
+  const nodeServer = makeNodeServer({
+    headers: Duration.toMillis(options.headersTimeout ?? headersTimeoutMillis),
+    request: Duration.toMillis(options.requestTimeout ?? requestTimeoutMillis)
+  })
   const api = HttpApiBuilder.api(BatchwriteApi).pipe(
     Layer.provide([RecordsHttpLive, JobsHttpLive, ObjectsHttpLive, OpsHttpLive]),
     Layer.provide(AuthenticationLive)
   )
   const http = Layer.scopedDiscard(
-    Effect.flatMap(HttpApiBuilder.httpApp, (app) => serveGracefully(nodeServer, app))
+    Effect.flatMap(HttpApiBuilder.httpApp.pipe(HttpRouter.withRouterConfig(routerConfig)), (app) =>
+      serveGracefully(nodeServer, app)
+    )
   ).pipe(
     Layer.provide(Layer.mergeAll(api, edgeLayer(options.requestLog))),
     Layer.provide([HttpApiBuilder.Router.Live, HttpApiBuilder.Middleware.layer]),

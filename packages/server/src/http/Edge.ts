@@ -1,5 +1,6 @@
 /**
- * The edge of the HTTP application, around every route of the contract: a wrong method answers `405` with `Allow`
+ * The edge of the HTTP application, around every route of the contract: a path the service does not read (a `;`
+ * parameter, a character names never hold, bad percent-encoding) answers `400` and a wrong method `405` with `Allow`,
  * before any route runs; every failure becomes its SPEC error envelope here, and only here (api errors with their
  * status and headers, requests that do not decode as `400`, unknown paths as `404 NOT_FOUND.ROUTE`, a failing
  * database as `503` with `Retry-After`, other defects as a `500` whose cause is logged, never sent); and each request is counted in the metrics by its route template and,
@@ -10,6 +11,7 @@ import {
   errorEnvelopes,
   InternalError,
   MethodNotAllowed,
+  RequestInvalid,
   RouteNotFound,
   ServiceUnavailable
 } from "@batchwrite/api"
@@ -27,7 +29,7 @@ import { isStorageFault } from "../storage/StorageFault.js"
 import { fromDecodeError } from "./ErrorMapping.js"
 import { RequestRecords } from "./RequestRecords.js"
 import { failure, toHttp } from "./Responses.js"
-import { allowedMethods, labelOf, matchRoute, pathOf, type Route } from "./RouteTable.js"
+import { allowedMethods, labelOf, matchRoute, pathOf, pathProblem, type Route } from "./RouteTable.js"
 
 const apiErrorTags: ReadonlySet<string> = new Set(errorEnvelopes.map((schema) => schema.tag))
 
@@ -55,9 +57,10 @@ const answerFailure = (request: HttpServerRequest.HttpServerRequest, path: strin
   const failed = Cause.failureOption(cause)
   if (Option.isSome(failed)) {
     const error = failed.value
+    // Before `isApiError`: the router's error has the `_tag` of the api's `RouteNotFound`, not its message.
+    if (error instanceof RouterRouteNotFound) return Effect.succeed(errorResponse(routeNotFound(request, path)))
     if (isApiError(error)) return Effect.succeed(errorResponse(error))
     if (error instanceof HttpApiError.HttpApiDecodeError) return Effect.succeed(errorResponse(fromDecodeError(error)))
-    if (error instanceof RouterRouteNotFound) return Effect.succeed(errorResponse(routeNotFound(request, path)))
   }
   // The client went away: nothing to answer.
   if (Cause.isInterruptedOnly(cause)) return Effect.failCause(cause)
@@ -84,6 +87,14 @@ const wrongMethod = (request: HttpServerRequest.HttpServerRequest, path: string,
   return Option.some(toHttp(failure(error, { allow: allowed.join(", ") })))
 }
 
+/** A request whose path is not one the service reads (a `;` parameter, bad percent-encoding): 400. */
+const invalidPath = (path: string) =>
+  Option.map(pathProblem(path), (problem) => errorResponse(new RequestInvalid({ message: problem })))
+
+/** The answer the edge gives without running a route: a path it does not read, or a method the route lacks. */
+const refused = (request: HttpServerRequest.HttpServerRequest, path: string, route: Route | undefined) =>
+  Option.orElse(invalidPath(path), () => wrongMethod(request, path, route))
+
 const middleware =
   (log: false | "text" | "json", metrics: ServiceMetrics) =>
   (app: HttpApp.Default): HttpApp.Default =>
@@ -93,7 +104,7 @@ const middleware =
       const records: RequestRecords["Type"] = { count: undefined }
       const path = pathOf(request)
       const route = matchRoute(path)
-      const response: HttpServerResponse.HttpServerResponse = yield* Option.match(wrongMethod(request, path, route), {
+      const response: HttpServerResponse.HttpServerResponse = yield* Option.match(refused(request, path, route), {
         onSome: Effect.succeed,
         onNone: () =>
           app.pipe(

@@ -1,8 +1,9 @@
 /**
- * Reading a request body safely (SPEC §1.5, §1.11): JSON content type only (415), a size guard that answers 413 for
- * a body declared too large, or one that grows too large, without keeping it (the rest is read and thrown away,
- * within bounds, so that the client reads the 413), and gzip decoded with an output cap so a gzip bomb cannot
- * exhaust memory. Yields the decoded body text, never re-serialized.
+ * Reading a request body safely (SPEC §1.5, §1.11): JSON content type only (415, and 415 for a declared charset
+ * other than UTF-8), a size guard that answers 413 for a body declared too large, or one that grows too large,
+ * without keeping it (the rest is read and thrown away, within bounds, so that the client reads the 413), gzip
+ * decoded with an output cap so a gzip bomb cannot exhaust memory, and strict UTF-8 (400 for bytes that are not:
+ * they used to be replaced by U+FFFD and stored altered). Yields the decoded body text, never re-serialized.
  */
 import { gunzip } from "node:zlib"
 import { PayloadTooLarge, RequestInvalid, UnsupportedMediaType } from "@batchwrite/api"
@@ -31,9 +32,46 @@ const isJsonContentType = (contentType: string | undefined): boolean => {
   return mediaType === "application/json" || (mediaType.startsWith("application/") && mediaType.endsWith("+json"))
 }
 
+/** The `charset` parameter of a content type, lower-cased and unquoted, when there is one. */
+const charsetOf = (contentType: string): string | undefined => {
+  for (const parameter of contentType.split(";").slice(1)) {
+    const [name, value] = parameter.split("=", 2)
+    if (name!.trim().toLowerCase() === "charset")
+      return (value ?? "")
+        .trim()
+        .replace(/^"(.*)"$/, "$1")
+        .toLowerCase()
+  }
+  return undefined
+}
+
 const unsupportedMediaType = (contentType: string | undefined) =>
   new UnsupportedMediaType({
     message: `the body must be JSON: send 'Content-Type: application/json' (got ${contentType === undefined ? "none" : `'${contentType}'`})`
+  })
+
+/** JSON is UTF-8 (RFC 8259): a body declared in another charset is refused rather than read as something else. */
+const checkCharset = (contentType: string): Effect.Effect<void, UnsupportedMediaType> => {
+  const charset = charsetOf(contentType)
+  return charset === undefined || charset === "utf-8" || charset === "utf8"
+    ? Effect.void
+    : Effect.fail(
+        new UnsupportedMediaType({
+          message: `the body must be UTF-8 JSON: charset '${charset}' is not supported; send 'Content-Type: application/json; charset=utf-8' or no charset`
+        })
+      )
+}
+
+const strictUtf8 = new TextDecoder("utf-8", { fatal: true, ignoreBOM: true })
+
+/** The text of UTF-8 bytes; a 400 for bytes that are not UTF-8, never a text with U+FFFD in their place. */
+const decodeUtf8 = (bytes: Buffer): Effect.Effect<string, RequestInvalid> =>
+  Effect.try({
+    try: () => strictUtf8.decode(bytes),
+    catch: () =>
+      new RequestInvalid({
+        message: "the body must be UTF-8: it holds bytes that are not valid UTF-8 (JSON text is UTF-8, RFC 8259)"
+      })
   })
 
 /** How much of a body over the limit is read and thrown away before the 413, so that the client reads the 413. */
@@ -116,8 +154,8 @@ const gunzipCapped = (compressed: Buffer, limit: number) =>
 
 /**
  * The decoded body text of a JSON request, at most `limit` bytes after any `Content-Encoding: gzip` is undone.
- * Fails with 415 for another content type, 413 for a body over the limit, 400 for an unknown encoding or a
- * corrupt gzip stream.
+ * Fails with 415 for another content type, a charset other than UTF-8 or an unknown encoding, 413 for a body over
+ * the limit, 400 for a corrupt gzip stream or bytes that are not UTF-8.
  */
 export const readJsonBody = (
   request: HttpServerRequest.HttpServerRequest,
@@ -126,6 +164,7 @@ export const readJsonBody = (
   Effect.gen(function* () {
     const contentType = request.headers["content-type"]
     if (!isJsonContentType(contentType)) return yield* Effect.fail(unsupportedMediaType(contentType))
+    yield* checkCharset(contentType!)
     const encoding = (request.headers["content-encoding"] ?? "identity").trim().toLowerCase()
     if (encoding !== "identity" && encoding !== "gzip") {
       return yield* Effect.fail(
@@ -138,5 +177,5 @@ export const readJsonBody = (
     if (Number.isFinite(declared) && declared > limit) return yield* tooLarge(request, declared, true, 0)
     const raw = yield* readRaw(request, limit)
     const decoded = encoding === "gzip" ? yield* gunzipCapped(raw, limit) : raw
-    return decoded.toString("utf8")
+    return yield* decodeUtf8(decoded)
   })

@@ -1,13 +1,19 @@
 /**
  * The routes of the contract, read from `BatchwriteApi` (no table of its own): which route a path is, for metrics
- * labels that stay few whatever paths clients send, and which methods a path allows, for `405` with `Allow`.
+ * labels that stay few whatever paths clients send, and which methods a path allows, for `405` with `Allow`; and
+ * the one grammar of request paths, which the router is configured to read the same way.
  *
  * A path matches a route when every segment is equal or the route has a parameter there; when several routes match,
  * the one with a literal segment at the first place where they differ wins (as the router decides), so
  * `GET …/records/events/append-batch` is the batch route, which allows only `POST`, not a record read.
+ *
+ * Paths are read exactly (case, slashes, long parameters), and a path with a character outside letters, digits,
+ * `-._~`, `/` and valid percent-encoded UTF-8 is refused before any route runs: the router (find-my-way) cuts a path
+ * at `;` as if a query began there, so `/records/orders;x/append-batch` was the single-record write of `orders`.
  */
 import { BatchwriteApi } from "@batchwrite/api"
 import type { HttpApiEndpoint, HttpApiGroup } from "@effect/platform"
+import { Option } from "effect"
 
 /** A route of the contract. */
 export interface Route {
@@ -50,12 +56,54 @@ const moreSpecific = (a: Route, b: Route): boolean => {
   return false
 }
 
-/** The path of a request, without its query. */
-export const pathOf = (request: { readonly url: string }): string => new URL(request.url, "http://localhost").pathname
+/** The path of a request as sent, without its query. */
+export const pathOf = (request: { readonly url: string }): string => {
+  const query = request.url.indexOf("?")
+  return query === -1 ? request.url : request.url.slice(0, query)
+}
+
+/** The characters a path may hold as they are: RFC 3986's unreserved characters, `/`, and `%` of an escape. */
+const pathCharacter = /[A-Za-z0-9\-._~/%]/
+
+/**
+ * What is wrong with a request path, if anything: a character other than letters, digits, `-._~` and `/` (a `;`
+ * path parameter, a `#`, a space…), or percent-encoding that is not valid UTF-8 (`%ZZ`, `%FF`). Names and ids
+ * never need more; the rest is percent-encoded.
+ */
+export const pathProblem = (path: string): Option.Option<string> => {
+  for (let index = 0; index < path.length; index++) {
+    const character = path[index]!
+    if (!pathCharacter.test(character)) {
+      return Option.some(
+        `the path has ${JSON.stringify(character)} at character ${index + 1}: paths hold only letters, digits, '-', '.', '_', '~' and '/' (no ';' parameters); percent-encode anything else`
+      )
+    }
+  }
+  try {
+    decodeURIComponent(path)
+    return Option.none()
+  } catch {
+    return Option.some(
+      "the path's percent-encoding is not valid UTF-8: '%' must start an escape like %2F of UTF-8 bytes"
+    )
+  }
+}
+
+/**
+ * How the router reads paths: exactly as {@link matchRoute} does (case-sensitive, no trailing or doubled slashes
+ * ignored), and a parameter of any length reaches its handler, which answers for an unknown name or id (the
+ * router's default of 100 characters answered a route 404 for a long name).
+ */
+export const routerConfig = {
+  caseSensitive: true,
+  ignoreTrailingSlash: false,
+  ignoreDuplicateSlashes: false,
+  maxParamLength: Number.MAX_SAFE_INTEGER
+} as const
 
 /** The route of a path, when the contract has one. */
 export const matchRoute = (path: string): Route | undefined => {
-  const segments = path.split("?")[0]!.split("/")
+  const segments = path.split("/")
   let best: Route | undefined
   for (const route of routes) {
     if (matches(route, segments) && (best === undefined || moreSpecific(route, best))) best = route

@@ -68,11 +68,17 @@ export class BatchAcceptance extends Effect.Service<BatchAcceptance>()("server/B
           acceptedRecords: checked.records.length,
           createdAt: new Date()
         }
-        yield* Effect.onExit(jobs.queue(input, alsoInTransaction(accepted)), (exit) =>
-          Exit.isSuccess(exit) ? Effect.void : acceptedRecords.forget(jobId)
+        // The transaction runs to its end even when the client goes away meanwhile (a COMMIT already posted to the
+        // database commits whether or not anyone waits for it), and once committed the records are counted and a
+        // worker woken: the count is of commits, not of answers sent.
+        yield* Effect.onExit(Effect.uninterruptible(jobs.queue(input, alsoInTransaction(accepted))), (exit) =>
+          Exit.isSuccess(exit)
+            ? Effect.zipRight(
+                metrics.recordAccepted(accepted.acceptedRecords),
+                workers.notifyAccepted({ jobId, ordered: checked.plan.ordered })
+              )
+            : acceptedRecords.forget(jobId)
         )
-        yield* workers.notifyAccepted({ jobId, ordered: checked.plan.ordered })
-        yield* metrics.recordAccepted(accepted.acceptedRecords)
         return accepted
       })
 

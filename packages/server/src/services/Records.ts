@@ -6,9 +6,9 @@
  * job is not done within {@link SingleWriteWait}, the answer is the queued job. An append without match-key values touches
  * nothing else and is inserted at once.
  */
-import { type Job, Limits, type ObjectSchema, RecordValidation, type StoredRecord } from "@batchwrite/core"
+import { ExactJson, type Job, Limits, type ObjectSchema, RecordValidation, type StoredRecord } from "@batchwrite/core"
 import * as SqlClient from "@effect/sql/SqlClient"
-import { Context, Duration, Effect, Either, Option, type Stream } from "effect"
+import { Context, Duration, Effect, Either, Exit, Option, type Stream } from "effect"
 import { filterValue, type RecordFilter, RecordsRepo } from "../storage/RecordsRepo.js"
 import { BatchAcceptance } from "./BatchAcceptance.js"
 import { checkMatchKey } from "./BatchIntake.js"
@@ -61,7 +61,7 @@ const parseWrite = (
 ): Either.Either<ParsedWrite, MalformedInput> => {
   let body: unknown
   try {
-    body = JSON.parse(text)
+    body = ExactJson.parse(text)
   } catch (error) {
     return Either.left(new MalformedInput({ message: `the body is not valid JSON: ${(error as Error).message}` }))
   }
@@ -182,13 +182,17 @@ export class Records extends Effect.Service<Records>()("server/Records", {
             basePointer: write.basePointer
           })
           if (validation._tag === "Invalid") return yield* new InvalidRecord({ errors: validation.errors })
-          yield* metrics.recordAccepted(1)
           if (lookupKey(definition, write, validation.record) !== undefined) {
             return yield* writeThroughQueue(workspace, definition, write, validation.record)
           }
-          const record = yield* sql
-            .withTransaction(records.insertOne(workspace, objectName, validation.record, new Date()))
-            .pipe(Effect.orDie)
+          // Run to its end and counted at the commit, even when the client goes away meanwhile (as a batch's
+          // acceptance is; a queued write is counted by its job).
+          const record = yield* Effect.onExit(
+            Effect.uninterruptible(
+              sql.withTransaction(records.insertOne(workspace, objectName, validation.record, new Date()))
+            ),
+            (exit) => (Exit.isSuccess(exit) ? metrics.recordAccepted(1) : Effect.void)
+          ).pipe(Effect.orDie)
           return { _tag: "Written", outcome: "inserted", record } as const
         }),
 

@@ -90,6 +90,8 @@ export interface TestServiceOptions {
   readonly database?: DatabaseSettings
   /** How long a single write waits for its job before answering 202; default 30 s. */
   readonly singleWriteWait?: Duration.DurationInput
+  /** How long a whole request may take to arrive; default the service's (60 s). */
+  readonly requestTimeout?: Duration.DurationInput
 }
 
 /** A response as the raw client read it. */
@@ -144,7 +146,8 @@ export const layer = (options: TestServiceOptions = {}): Layer.Layer<TestService
           rateLimit: options.rateLimit ?? { requestsPerSecond: 1_000, burst: 5_000 },
           objects: { alpha: [accountsObject, countersObject], beta: [accountsObject] },
           requestLog: false,
-          singleWriteWait: options.singleWriteWait
+          singleWriteWait: options.singleWriteWait,
+          requestTimeout: options.requestTimeout
         })
       )
       const address = Context.get(context, HttpServer.HttpServer).address
