@@ -49,8 +49,9 @@ export const readyz = HttpApiEndpoint.get("readyz", "/readyz")
     OpenApi.annotations({
       summary: "Readiness",
       description:
-        "200 when storage is reachable and the workers run; otherwise 503 `CDP_ETL.SERVER.UNAVAILABLE` with " +
-        '`details.checks` (`{"storage": "ok" | "failing", "workers": "ok" | "failing"}`).'
+        "200 when storage takes writes and the workers run; otherwise 503 `CDP_ETL.SERVER.UNAVAILABLE` with " +
+        '`details.checks` (`{"storage": "ok" | "failing", "workers": "ok" | "failing"}`) and, when storage is down, ' +
+        "why in `details.storage` (unreachable, its disk nearly full, or writes failing in the last seconds).'
     })
   )
 

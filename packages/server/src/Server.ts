@@ -27,6 +27,7 @@ import { Objects } from "./services/Objects.js"
 import { RateLimiter } from "./services/RateLimit.js"
 import { Records, SingleWriteWait } from "./services/Records.js"
 import { ServiceMetrics } from "./services/ServiceMetrics.js"
+import { StorageHealth } from "./services/StorageHealth.js"
 import * as Database from "./storage/Database.js"
 import { IdempotencyLease, IdempotencyRepo } from "./storage/IdempotencyRepo.js"
 import { JobLease, JobsRepo } from "./storage/JobsRepo.js"
@@ -123,6 +124,7 @@ export const servicesLayer = (options: ServeOptions) =>
     Tokens.layer,
     RateLimiter.layer,
     ServiceMetrics.Default,
+    StorageHealth.Default,
     AcceptedRecords.Default
   ).pipe(
     Layer.provideMerge(JobWorkers.layer({ workers: options.workers, pollInterval: "250 millis" })),

@@ -11,11 +11,13 @@
  */
 import { ErrorCode, Job, RecordValidation, type RowError } from "@batchwrite/core"
 import * as SqlClient from "@effect/sql/SqlClient"
-import { Cause, Clock, Data, Duration, Effect, Either, Option } from "effect"
+import type { SqlError } from "@effect/sql/SqlError"
+import { Cause, Clock, Data, Duration, Effect, Either, Option, Schedule } from "effect"
 import { type ClaimedJob, JobLease, JobsRepo, type RowErrorEntry } from "../storage/JobsRepo.js"
 import { ObjectsRepo } from "../storage/ObjectsRepo.js"
 import { RecordsRepo, type RowInput } from "../storage/RecordsRepo.js"
-import { isStorageFault } from "../storage/StorageFault.js"
+import { StorageHealth } from "../services/StorageHealth.js"
+import { isStorageFault, isTransientFault, storageFaultOf } from "../storage/StorageFault.js"
 import { AcceptedRecords } from "./AcceptedRecords.js"
 
 /** What became of a claimed job: `completed` or `failed` (terminal), back in the queue, or taken by another worker. */
@@ -30,13 +32,15 @@ export interface ProcessResult {
 
 /**
  * How many times a job may be claimed before it fails instead of being retried: a job that keeps crashing the
- * process or hitting storage errors must not block its object's queue forever.
+ * process or hitting an error of its statements must not block its object's queue forever. A transient storage
+ * fault (a full disk, a lost connection: `isTransientFault`) is not counted: the job waits as long as the storage is
+ * down, and is never failed for it.
  */
 export const maxAttempts = 10
 
 /**
- * How long a worker waits before handing back a job that hit a storage error, by attempt: 0.1 s doubling to at most
- * 30 s (about a minute in all before the job fails).
+ * How long a worker waits before handing back a job whose statements the database refused (not a transient fault),
+ * by attempt: 0.1 s doubling to at most 30 s (about a minute in all before the job fails).
  */
 export const storageRetryBackoff = (attempt: number): Duration.Duration =>
   Duration.millis(Math.min(30_000, 100 * 2 ** Math.max(0, attempt - 1)))
@@ -72,6 +76,7 @@ export class JobProcessor extends Effect.Service<JobProcessor>()("server/JobProc
     const objects = yield* ObjectsRepo
     const records = yield* RecordsRepo
     const acceptedRecords = yield* AcceptedRecords
+    const storageHealth = yield* StorageHealth
 
     // The records as parsed when this node accepted the batch, else parsed from the stored body.
     const recordsOf = (claimed: ClaimedJob) =>
@@ -213,29 +218,55 @@ export class JobProcessor extends Effect.Service<JobProcessor>()("server/JobProc
         Effect.zipRight(Effect.forkScoped(Effect.forever(Effect.delay(renew(claimed), renewEvery))), effect)
       )
 
+    // Handing a job back needs a write too, which fails while the storage is down: retried until it is written (or
+    // the claim is lost), so the job is not left `processing` until its lease runs out (and counted as an attempt).
+    const requeueRetried = (claimed: ClaimedJob, countAttempt: boolean) =>
+      jobs.requeue(claimed, countAttempt).pipe(
+        Effect.sandbox,
+        Effect.retry({
+          schedule: Schedule.exponential("100 millis").pipe(Schedule.union(Schedule.spaced("5 seconds"))),
+          while: isStorageFault
+        }),
+        Effect.unsandbox
+      )
+
+    // A transient storage fault is not the job's: it goes back to the queue after a wait that grows with the faults
+    // in a row, without counting the attempt, however long the storage stays down.
+    const queueAgainAfterFault = (claimed: ClaimedJob, fault: SqlError) =>
+      Effect.logWarning("job processing met a storage fault; the job is queued again", fault).pipe(
+        Effect.zipRight(storageHealth.noteFault(fault)),
+        Effect.zipRight(Effect.flatMap(storageHealth.retryDelay, Effect.sleep)),
+        Effect.zipRight(requeueRetried(claimed, false)),
+        Effect.as<ProcessResult>({ jobId: claimed.jobId, state: "requeued" })
+      )
+
     const process = (claimed: ClaimedJob): Effect.Effect<ProcessResult> =>
       run(claimed).pipe(
         Effect.onInterrupt(() => jobs.requeue(claimed, false)),
         Effect.catchTag("JobLost", ({ jobId }) => Effect.succeed<ProcessResult>({ jobId, state: "lost" })),
-        Effect.catchAllCause((cause) =>
-          isStorageFault(cause) && claimed.attempts < maxAttempts
+        Effect.tap((result) => (result.state === "completed" ? storageHealth.noteCommit : Effect.void)),
+        Effect.catchAllCause((cause) => {
+          const fault = storageFaultOf(cause)
+          if (Option.isSome(fault) && isTransientFault(fault.value)) return queueAgainAfterFault(claimed, fault.value)
+          return Option.isSome(fault) && claimed.attempts < maxAttempts
             ? Effect.logWarning("job processing hit a storage error; the job is queued again", cause).pipe(
                 // The job stays claimed while backing off, so other workers do not retry it at once.
                 Effect.zipRight(Effect.sleep(storageRetryBackoff(claimed.attempts))),
-                Effect.zipRight(jobs.requeue(claimed, true)),
+                Effect.zipRight(requeueRetried(claimed, true)),
                 Effect.as<ProcessResult>({ jobId: claimed.jobId, state: "requeued" })
               )
             : Effect.logError("job processing failed", cause).pipe(
                 Effect.zipRight(failJob(claimed, `the job could not be processed: ${defectMessage(cause)}`))
               )
-        ),
+        }),
         (processing) => withLease(claimed, processing)
       )
 
     return {
       /**
        * Processes a claimed job to `completed` or `failed`. Interrupted before its commit, the job goes back to
-       * `queued` with nothing applied; after a storage error too (counted as an attempt). Never fails.
+       * `queued` with nothing applied; after a storage error too (counted as an attempt unless the fault was
+       * transient). Never fails.
        */
       process,
 
@@ -258,5 +289,11 @@ export class JobProcessor extends Effect.Service<JobProcessor>()("server/JobProc
       )
     } as const
   }),
-  dependencies: [JobsRepo.Default, ObjectsRepo.Default, RecordsRepo.Default, AcceptedRecords.Default]
+  dependencies: [
+    JobsRepo.Default,
+    ObjectsRepo.Default,
+    RecordsRepo.Default,
+    AcceptedRecords.Default,
+    StorageHealth.Default
+  ]
 }) {}
