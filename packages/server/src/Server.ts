@@ -18,6 +18,7 @@ import { ObjectsHttpLive } from "./http/ObjectsHttp.js"
 import { OpsHttpLive } from "./http/OpsHttp.js"
 import { RecordsHttpLive } from "./http/RecordsHttp.js"
 import { AcceptedRecords } from "./jobs/AcceptedRecords.js"
+import { Admission, type AdmissionLimits, AdmissionSettings, defaultAdmissionLimits } from "./services/Admission.js"
 import { JobWorkers } from "./jobs/JobWorkers.js"
 import { ServerConfig, type ServerSettings } from "./ServerConfig.js"
 import { Tokens } from "./services/Auth.js"
@@ -59,6 +60,12 @@ export interface ServeOptions extends ServerSettings {
    * Default 30 seconds.
    */
   readonly singleWriteWait?: Duration.DurationInput | undefined
+  /**
+   * Admission control: the most request body bytes in flight on the node (default 256 MiB) and the most records a
+   * workspace may have accepted and not yet committed (default 2,000,000); writes beyond either are answered `503`
+   * with `Retry-After` before their body is read.
+   */
+  readonly admission?: Partial<AdmissionLimits> | undefined
 }
 
 /** How long an idle keep-alive connection stays open. */
@@ -125,6 +132,7 @@ export const servicesLayer = (options: ServeOptions) =>
     RateLimiter.layer,
     ServiceMetrics.Default,
     StorageHealth.Default,
+    Admission.Default,
     AcceptedRecords.Default
   ).pipe(
     Layer.provideMerge(JobWorkers.layer({ workers: options.workers, pollInterval: "250 millis" })),
@@ -138,7 +146,8 @@ export const servicesLayer = (options: ServeOptions) =>
           : Layer.succeed(IdempotencyLease, Duration.decode(options.requestLease)),
         options.singleWriteWait === undefined
           ? Layer.empty
-          : Layer.succeed(SingleWriteWait, Duration.decode(options.singleWriteWait))
+          : Layer.succeed(SingleWriteWait, Duration.decode(options.singleWriteWait)),
+        Layer.succeed(AdmissionSettings, { ...defaultAdmissionLimits, ...options.admission })
       )
     )
   )

@@ -6,6 +6,7 @@ import { BatchwriteApi, metricsContentType, openApiSpec, ServiceUnavailable } fr
 import { HttpApiBuilder, HttpServerResponse } from "@effect/platform"
 import { Effect, Option } from "effect"
 import { JobWorkers } from "../jobs/JobWorkers.js"
+import { Admission, admissionMetrics } from "../services/Admission.js"
 import { ServiceMetrics } from "../services/ServiceMetrics.js"
 import { StorageHealth } from "../services/StorageHealth.js"
 import { JobsRepo } from "../storage/JobsRepo.js"
@@ -17,18 +18,25 @@ const checkState = (ok: boolean) => (ok ? "ok" : "failing")
 const readyz = Effect.gen(function* () {
   const storageDown = yield* (yield* StorageHealth).whyDown
   const workers = yield* (yield* JobWorkers).running
+  const admission = yield* (yield* Admission).state
   const checks = { storage: checkState(Option.isNone(storageDown)), workers: checkState(workers) }
-  if (Option.isNone(storageDown) && workers) return ok({ status: "ready", checks })
+  if (Option.isNone(storageDown) && workers) return ok({ status: "ready", checks, admission })
   const notReady = new ServiceUnavailable({
     message: `not ready: ${Option.getOrElse(storageDown, () => "the job workers are not running")}`,
-    details: { checks, ...Option.match(storageDown, { onNone: () => ({}), onSome: (storage) => ({ storage }) }) }
+    details: {
+      checks,
+      ...Option.match(storageDown, { onNone: () => ({}), onSome: (storage) => ({ storage }) }),
+      admission
+    }
   })
   return toHttp(failure(notReady))
 })
 
 const metrics = Effect.gen(function* () {
   const depth = yield* (yield* JobsRepo).queueDepth()
-  const text = (yield* ServiceMetrics).render(depth)
+  const admission = yield* Admission
+  const text =
+    (yield* ServiceMetrics).render(depth) + admissionMetrics(yield* admission.state, yield* admission.refusals)
   return HttpServerResponse.text(text, { contentType: metricsContentType })
 })
 
