@@ -25,6 +25,7 @@ import { Tokens } from "./services/Auth.js"
 import { BatchAcceptance } from "./services/BatchAcceptance.js"
 import { Jobs } from "./services/Jobs.js"
 import { Objects } from "./services/Objects.js"
+import { PendingKeyReleases } from "./services/PendingKeyReleases.js"
 import { RateLimiter } from "./services/RateLimit.js"
 import { Records, SingleWriteWait } from "./services/Records.js"
 import { ServiceMetrics } from "./services/ServiceMetrics.js"
@@ -133,6 +134,7 @@ export const servicesLayer = (options: ServeOptions) =>
     ServiceMetrics.Default,
     StorageHealth.Default,
     Admission.Default,
+    PendingKeyReleases.Default,
     AcceptedRecords.Default
   ).pipe(
     Layer.provideMerge(JobWorkers.layer({ workers: options.workers, pollInterval: "250 millis" })),
