@@ -11,18 +11,25 @@ import * as Server from "../../src/Server.js"
 import * as TestService from "../support/TestService.js"
 
 TestService.forEachAdapter((adapter) => {
+  /** The service on a fresh database, a second connection to that database, and a one-record batch sent with `key`. */
+  const serviceWithKey = (key: string) =>
+    Effect.gen(function* () {
+      const database = yield* adapter.freshDatabase
+      const service = yield* Layer.build(TestService.layer({ database }))
+      const sql = Context.get(yield* Layer.build(Server.databaseLayer(database)), SqlClient.SqlClient)
+      const body = JSON.stringify({ records: [{ event: "fault", occurred_at: "2026-04-21T15:00:00Z" }] })
+      const send = TestService.rawPost("/public/v1/records/events/append-batch", body, {
+        token: TestService.tokens.alpha,
+        headers: { "idempotency-key": key }
+      }).pipe(Effect.provide(service))
+      return { sql, send }
+    })
+
   describe("a failing database", () => {
     it.live("answers 503 with Retry-After, and frees the request's Idempotency-Key for the retry", () =>
       Effect.scoped(
         Effect.gen(function* () {
-          const database = yield* adapter.freshDatabase
-          const service = yield* Layer.build(TestService.layer({ database }))
-          const sql = Context.get(yield* Layer.build(Server.databaseLayer(database)), SqlClient.SqlClient)
-          const body = JSON.stringify({ records: [{ event: "fault", occurred_at: "2026-04-21T15:00:00Z" }] })
-          const send = TestService.rawPost("/public/v1/records/events/append-batch", body, {
-            token: TestService.tokens.alpha,
-            headers: { "idempotency-key": "storage-fault-1" }
-          }).pipe(Effect.provide(service))
+          const { sql, send } = yield* serviceWithKey("storage-fault-1")
 
           yield* sql`ALTER TABLE job_bodies RENAME TO job_bodies_away`
           const refused = yield* send
@@ -39,14 +46,7 @@ TestService.forEachAdapter((adapter) => {
     it.live("frees the Idempotency-Key at once even when releasing it failed too (storage still down)", () =>
       Effect.scoped(
         Effect.gen(function* () {
-          const database = yield* adapter.freshDatabase
-          const service = yield* Layer.build(TestService.layer({ database }))
-          const sql = Context.get(yield* Layer.build(Server.databaseLayer(database)), SqlClient.SqlClient)
-          const body = JSON.stringify({ records: [{ event: "fault", occurred_at: "2026-04-21T15:00:00Z" }] })
-          const send = TestService.rawPost("/public/v1/records/events/append-batch", body, {
-            token: TestService.tokens.alpha,
-            headers: { "idempotency-key": "storage-fault-2" }
-          }).pipe(Effect.provide(service))
+          const { sql, send } = yield* serviceWithKey("storage-fault-2")
 
           // The batch cannot be stored, and the key cannot be deleted (a trigger refuses it) while storage is down.
           yield* sql`ALTER TABLE job_bodies RENAME TO job_bodies_away`

@@ -47,15 +47,16 @@ const freshProfiles = (index: number, size: number): Batch => {
 }
 
 forEachProcessAdapter((adapter) => {
+  const serve = async (workers: number, args: ReadonlyArray<string>) => {
+    const server = await ServeProcess.start({ adapter, workers, args })
+    servers.push(server)
+    return server
+  }
+
   describe("admission control", () => {
     it("24 concurrent ~10 MB bodies: bounded memory, /healthz answered, every acknowledged record stored once", async () => {
       const inFlightMib = 32
-      const server = await ServeProcess.start({
-        adapter,
-        workers: 2,
-        args: ["--max-in-flight-mib", String(inFlightMib)]
-      })
-      servers.push(server)
+      const server = await serve(2, ["--max-in-flight-mib", String(inFlightMib)])
       const clients = 24
       // 10,000 records padded so that each body lands just under the 10 MB limit.
       const probe = appendBatch(`flood${clients}`, clients, 10_000, 900)
@@ -122,12 +123,7 @@ forEachProcessAdapter((adapter) => {
       const bound = 5_000
       const batchSize = 2_000
       const concurrency = 8
-      const server = await ServeProcess.start({
-        adapter,
-        workers: 1,
-        args: ["--max-backlog-records", String(bound)]
-      })
-      servers.push(server)
+      const server = await serve(1, ["--max-backlog-records", String(bound)])
       const deadline = Date.now() + 240_000
       const ready = await readiness(server)
       assert.strictEqual(ready.status, 200)
