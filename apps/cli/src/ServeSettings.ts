@@ -68,6 +68,20 @@ export const requestLease = integerSetting(
   "Seconds an Idempotency-Key stays in progress while its request runs: how soon the keys of requests in " +
     "flight on a node that died are free for retries"
 )
+/** `--max-in-flight-mib` of serve. */
+export const maxInFlightMib = integerSetting(
+  "max-in-flight-mib",
+  256,
+  "MiB of request bodies this node receives and handles at once; a write beyond it is answered 503 with " +
+    "Retry-After before its body is read"
+)
+/** `--max-backlog-records` of serve. */
+export const maxBacklogRecords = integerSetting(
+  "max-backlog-records",
+  2_000_000,
+  "Records a workspace may have accepted and not yet committed; beyond it its writes are answered 503 with a " +
+    "Retry-After from the drain rate, before their body is read"
+)
 /** `--config` of serve. */
 export const config = optionalTextSetting(
   "config",

@@ -369,7 +369,17 @@ const healthz: RouteExamples = {
 const readyz: RouteExamples = {
   answers: {
     "200": {
-      ready: encode(ReadinessResponse)("Ready", { status: "ready", checks: { storage: "ok", workers: "ok" } })
+      ready: encode(ReadinessResponse)("Ready", {
+        status: "ready",
+        checks: { storage: "ok", workers: "ok" },
+        admission: {
+          inFlightBodyBytes: 2_097_152,
+          maxInFlightBodyBytes: 268_435_456,
+          backlogRecords: { default: 12_000 },
+          maxBacklogRecords: 2_000_000,
+          drainRecordsPerSecond: 48_000
+        }
+      })
     }
   },
   errors: [

@@ -49,8 +49,11 @@ export const readyz = HttpApiEndpoint.get("readyz", "/readyz")
     OpenApi.annotations({
       summary: "Readiness",
       description:
-        "200 when storage is reachable and the workers run; otherwise 503 `CDP_ETL.SERVER.UNAVAILABLE` with " +
-        '`details.checks` (`{"storage": "ok" | "failing", "workers": "ok" | "failing"}`).'
+        "200 when storage takes writes and the workers run; otherwise 503 `CDP_ETL.SERVER.UNAVAILABLE` with " +
+        '`details.checks` (`{"storage": "ok" | "failing", "workers": "ok" | "failing"}`) and, when storage is down, ' +
+        "why in `details.storage` (unreachable, its disk nearly full, or writes failing in the last seconds). " +
+        "Both carry `admission`: the bounds on in-flight body bytes and on each workspace's backlog, where the node " +
+        "stands, and the drain rate (records committed per second)."
     })
   )
 

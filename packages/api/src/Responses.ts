@@ -117,10 +117,31 @@ export const ReadinessChecks = Schema.Struct({
 /** The checks of `GET /readyz`. */
 export type ReadinessChecks = typeof ReadinessChecks.Type
 
+/**
+ * Admission control as `GET /readyz` reports it: the bound on request body bytes in flight on the node and on each
+ * workspace's backlog (records accepted, not yet committed), where the node stands, and the drain rate.
+ */
+export const AdmissionReport = Schema.Struct({
+  inFlightBodyBytes: Schema.NonNegativeInt,
+  maxInFlightBodyBytes: Schema.NonNegativeInt,
+  backlogRecords: Schema.Record({ key: Schema.String, value: Schema.NonNegativeInt }),
+  maxBacklogRecords: Schema.NonNegativeInt,
+  drainRecordsPerSecond: Schema.NonNegativeInt
+}).annotations({
+  identifier: "AdmissionReport",
+  description:
+    "Bounds on in-flight body bytes (node) and backlog records (per workspace), the current values, and records " +
+    "committed per second on this node"
+})
+
+/** Admission control as `GET /readyz` reports it. */
+export type AdmissionReport = typeof AdmissionReport.Type
+
 /** The `data` of `GET /readyz` when ready. */
 export const Readiness = Schema.Struct({
   status: Schema.Literal("ready"),
-  checks: ReadinessChecks
+  checks: ReadinessChecks,
+  admission: AdmissionReport
 }).annotations({ identifier: "Readiness", description: "Storage is reachable and the workers run" })
 
 /** Ready to serve. */

@@ -19,15 +19,18 @@ import { OpsHttpLive } from "./http/OpsHttp.js"
 import { RecordsHttpLive } from "./http/RecordsHttp.js"
 import { routerConfig } from "./http/RouteTable.js"
 import { AcceptedRecords } from "./jobs/AcceptedRecords.js"
+import { Admission, type AdmissionLimits, AdmissionSettings, defaultAdmissionLimits } from "./services/Admission.js"
 import { JobWorkers } from "./jobs/JobWorkers.js"
 import { ServerConfig, type ServerSettings } from "./ServerConfig.js"
 import { Tokens } from "./services/Auth.js"
 import { BatchAcceptance } from "./services/BatchAcceptance.js"
 import { Jobs } from "./services/Jobs.js"
 import { Objects } from "./services/Objects.js"
+import { PendingKeyReleases } from "./services/PendingKeyReleases.js"
 import { RateLimiter } from "./services/RateLimit.js"
 import { Records, SingleWriteWait } from "./services/Records.js"
 import { ServiceMetrics } from "./services/ServiceMetrics.js"
+import { StorageHealth } from "./services/StorageHealth.js"
 import * as Database from "./storage/Database.js"
 import { IdempotencyLease, IdempotencyRepo } from "./storage/IdempotencyRepo.js"
 import { JobLease, JobsRepo } from "./storage/JobsRepo.js"
@@ -63,6 +66,12 @@ export interface ServeOptions extends ServerSettings {
   readonly headersTimeout?: Duration.DurationInput | undefined
   /** How long a whole request, body included, may take to arrive (then `408`). Default 60 seconds. */
   readonly requestTimeout?: Duration.DurationInput | undefined
+  /**
+   * Admission control: the most request body bytes in flight on the node (default 256 MiB) and the most records a
+   * workspace may have accepted and not yet committed (default 2,000,000); writes beyond either are answered `503`
+   * with `Retry-After` before their body is read.
+   */
+  readonly admission?: Partial<AdmissionLimits> | undefined
 }
 
 export {
@@ -132,6 +141,9 @@ export const servicesLayer = (options: ServeOptions) =>
     Tokens.layer,
     RateLimiter.layer,
     ServiceMetrics.Default,
+    StorageHealth.Default,
+    Admission.Default,
+    PendingKeyReleases.Default,
     AcceptedRecords.Default
   ).pipe(
     Layer.provideMerge(JobWorkers.layer({ workers: options.workers, pollInterval: "250 millis" })),
@@ -145,7 +157,8 @@ export const servicesLayer = (options: ServeOptions) =>
           : Layer.succeed(IdempotencyLease, Duration.decode(options.requestLease)),
         options.singleWriteWait === undefined
           ? Layer.empty
-          : Layer.succeed(SingleWriteWait, Duration.decode(options.singleWriteWait))
+          : Layer.succeed(SingleWriteWait, Duration.decode(options.singleWriteWait)),
+        Layer.succeed(AdmissionSettings, { ...defaultAdmissionLimits, ...options.admission })
       )
     )
   )

@@ -28,6 +28,8 @@ import {
   database,
   host,
   jobLease,
+  maxBacklogRecords,
+  maxInFlightMib,
   parseDatabase,
   parseRateLimit,
   poolSize,
@@ -103,13 +105,27 @@ const jsonLogs = Layer.merge(
 /** The `serve` command. */
 export const serveCommand = Command.make(
   "serve",
-  { port, host, database, poolSize, config, workers, rateLimit, jobLease, requestLease },
+  {
+    port,
+    host,
+    database,
+    poolSize,
+    config,
+    workers,
+    rateLimit,
+    jobLease,
+    requestLease,
+    maxInFlightMib,
+    maxBacklogRecords
+  },
   (options) =>
     Effect.gen(function* () {
       const { json } = yield* root
       if (options.workers < 1) return yield* atLeastOne("workers")
       if (options.jobLease < 1) return yield* atLeastOne("job-lease", " second")
       if (options.requestLease < 1) return yield* atLeastOne("request-lease", " second")
+      if (options.maxInFlightMib < 1) return yield* atLeastOne("max-in-flight-mib", " MiB")
+      if (options.maxBacklogRecords < 1) return yield* atLeastOne("max-backlog-records", " record")
       const logLevel = yield* serviceLogLevel
       const storage = yield* parseDatabase(options.database, options.poolSize)
       const file = Option.isSome(options.config) ? yield* readConfigFile(options.config.value) : undefined
@@ -139,6 +155,10 @@ export const serveCommand = Command.make(
           workers: options.workers,
           jobLease: Duration.seconds(options.jobLease),
           requestLease: Duration.seconds(options.requestLease),
+          admission: {
+            maxInFlightBodyBytes: options.maxInFlightMib * 1024 * 1024,
+            maxBacklogRecords: options.maxBacklogRecords
+          },
           tokens,
           rateLimit: limit ?? ServerConfig.defaultRateLimit,
           objects: Server.objectsFromConfig(file?.objects ?? {}),
@@ -163,6 +183,8 @@ export const serveCommand = Command.make(
       "Every option also reads its environment variable (BATCHWRITE_PORT, BATCHWRITE_DATABASE, …); a flag wins.\n" +
       "--log-level (env BATCHWRITE_LOG_LEVEL, default info): warning or above silences the request log too.\n" +
       "Example: BATCHWRITE_TOKEN=dev-secret-token batchwrite serve --port 8787 --workers 2\n" +
+      "Admission: writes beyond --max-in-flight-mib of bodies, or to a workspace with more than --max-backlog-records\n" +
+      "records not yet committed, get 503 with Retry-After before their body is read (see /readyz and /metrics).\n" +
       "Several nodes: batchwrite serve --database postgres://batchwrite@db:5432/batchwrite --port 8787 (on each node)"
   )
 )

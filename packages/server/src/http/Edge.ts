@@ -3,7 +3,7 @@
  * parameter, a character names never hold, bad percent-encoding) answers `400` and a wrong method `405` with `Allow`,
  * before any route runs; every failure becomes its SPEC error envelope here, and only here (api errors with their
  * status and headers, requests that do not decode as `400`, unknown paths as `404 NOT_FOUND.ROUTE`, a failing
- * database as `503` with `Retry-After`, other defects as a `500` whose cause is logged, never sent); and each request is counted in the metrics by its route template and,
+ * database as `503` with `Retry-After` (noted in the `StorageHealth` that `/readyz` reads), other defects as a `500` whose cause is logged, never sent); and each request is counted in the metrics by its route template and,
  * when asked, logged in one line (method, path, status, records, ms; never a token or a query string).
  */
 import {
@@ -25,7 +25,8 @@ import {
 import { RouteNotFound as RouterRouteNotFound } from "@effect/platform/HttpServerError"
 import { Cause, Console, Effect, Option } from "effect"
 import { ServiceMetrics } from "../services/ServiceMetrics.js"
-import { isStorageFault } from "../storage/StorageFault.js"
+import { StorageHealth } from "../services/StorageHealth.js"
+import { storageFaultOf } from "../storage/StorageFault.js"
 import { fromDecodeError } from "./ErrorMapping.js"
 import { RequestRecords } from "./RequestRecords.js"
 import { failure, toHttp } from "./Responses.js"
@@ -53,7 +54,12 @@ const storageUnavailable = new ServiceUnavailable({
 })
 
 /** The response of a request that failed. */
-const answerFailure = (request: HttpServerRequest.HttpServerRequest, path: string, cause: Cause.Cause<unknown>) => {
+const answerFailure = (
+  request: HttpServerRequest.HttpServerRequest,
+  path: string,
+  cause: Cause.Cause<unknown>,
+  storageHealth: StorageHealth
+) => {
   const failed = Cause.failureOption(cause)
   if (Option.isSome(failed)) {
     const error = failed.value
@@ -64,9 +70,13 @@ const answerFailure = (request: HttpServerRequest.HttpServerRequest, path: strin
   }
   // The client went away: nothing to answer.
   if (Cause.isInterruptedOnly(cause)) return Effect.failCause(cause)
-  if (isStorageFault(cause)) {
+  const fault = storageFaultOf(cause)
+  if (Option.isSome(fault)) {
     return Effect.zipRight(
-      Effect.logWarning("storage unavailable", Cause.pretty(cause)),
+      Effect.zipRight(
+        storageHealth.noteFault(fault.value),
+        Effect.logWarning("storage unavailable", Cause.pretty(cause))
+      ),
       Effect.succeed(toHttp(failure(storageUnavailable, { "retry-after": String(storageRetryAfterSeconds) })))
     )
   }
@@ -96,7 +106,7 @@ const refused = (request: HttpServerRequest.HttpServerRequest, path: string, rou
   Option.orElse(invalidPath(path), () => wrongMethod(request, path, route))
 
 const middleware =
-  (log: false | "text" | "json", metrics: ServiceMetrics) =>
+  (log: false | "text" | "json", metrics: ServiceMetrics, storageHealth: StorageHealth) =>
   (app: HttpApp.Default): HttpApp.Default =>
     Effect.gen(function* () {
       const request = yield* HttpServerRequest.HttpServerRequest
@@ -109,7 +119,7 @@ const middleware =
         onNone: () =>
           app.pipe(
             Effect.provideService(RequestRecords, records),
-            Effect.catchAllCause((cause) => answerFailure(request, path, cause))
+            Effect.catchAllCause((cause) => answerFailure(request, path, cause, storageHealth))
           )
       })
       yield* metrics.recordRequest(request.method, labelOf(route), response.status)
@@ -136,4 +146,8 @@ const middleware =
 
 /** The edge around the contract's routes (see the module comment), as the api's middleware. */
 export const edgeLayer = (log: false | "text" | "json") =>
-  HttpApiBuilder.middleware(Effect.map(ServiceMetrics, (metrics) => middleware(log, metrics)))
+  HttpApiBuilder.middleware(
+    Effect.map(Effect.all([ServiceMetrics, StorageHealth]), ([metrics, storageHealth]) =>
+      middleware(log, metrics, storageHealth)
+    )
+  )

@@ -10,11 +10,14 @@ import {
   ObjectNotFound,
   RecordNotFound,
   RequestInvalid,
-  SchemaMismatch
+  SchemaMismatch,
+  ServiceUnavailable
 } from "@batchwrite/api"
 import type { HttpApiDecodeError } from "@effect/platform/HttpApiError"
 import { Effect } from "effect"
+import type { Refusal } from "../services/Admission.js"
 import type * as Errors from "../services/Errors.js"
+import { failure, type TextResponse } from "./Responses.js"
 
 /** An error of the service layer. */
 export type DomainError =
@@ -88,3 +91,30 @@ export const fromDecodeError = (error: HttpApiDecodeError): ApiError => {
   })
   return new RequestInvalid({ message: `invalid request: ${issues.join("; ")}`, details: { issues: error.issues } })
 }
+
+const refusalMessages: Record<Refusal["bound"], (refusal: Refusal) => string> = {
+  "in-flight-body-bytes": (refusal) =>
+    `the service is receiving ${refusal.current} bytes of request bodies, its bound is ${refusal.limit}; nothing was ` +
+    `read or stored: send the request again after ${refusal.retryAfterSeconds} s`,
+  "backlog-records": (refusal) =>
+    `this workspace has ${refusal.current} records accepted and not yet committed, its bound is ${refusal.limit}; ` +
+    `nothing was read or stored: send the request again after ${refusal.retryAfterSeconds} s`
+}
+
+/**
+ * A write refused by admission control: `503 SERVER.UNAVAILABLE` with `Retry-After`; `details` give the bound, its
+ * limit, the current value and `retryAfter`.
+ */
+export const refusedResponse = (refusal: Refusal): TextResponse =>
+  failure(
+    new ServiceUnavailable({
+      message: refusalMessages[refusal.bound](refusal),
+      details: {
+        bound: refusal.bound,
+        limit: refusal.limit,
+        current: refusal.current,
+        retryAfter: refusal.retryAfterSeconds
+      }
+    }),
+    { "retry-after": String(refusal.retryAfterSeconds) }
+  )

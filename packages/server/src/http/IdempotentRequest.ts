@@ -1,7 +1,8 @@
 /**
  * `Idempotency-Key` on POSTs (SPEC §1.7): the header's syntax, and the wrapper that replays a stored response
  * byte for byte, refuses a reused key with another body (422) or a key still in flight (409), stores what a
- * request answered (never a 429 or a 5xx), and releases the key when the request dies.
+ * request answered (never a 429 or a 5xx), and releases the key when the request dies (when that release fails too,
+ * `PendingKeyReleases` retries it, and a retry on this node frees the key at once).
  *
  * The wrapper owns the key from `begin` to its end. A request whose effect is itself stored (a batch: its job) asks
  * the wrapper to complete the key inside that transaction (`completeWithin`), so the effect and its answer commit
@@ -10,6 +11,7 @@
 import { createHash } from "node:crypto"
 import { type ApiError, IdempotencyInProgress, IdempotencyKeyReused, RequestInvalid } from "@batchwrite/api"
 import { Data, Effect, Either, Exit, Option } from "effect"
+import { PendingKeyReleases } from "../services/PendingKeyReleases.js"
 import { IdempotencyRepo, type IdempotencyScope } from "../storage/IdempotencyRepo.js"
 import { failure, type TextResponse } from "./Responses.js"
 
@@ -94,7 +96,7 @@ export const withIdempotency = <R>(
   scope: Option.Option<IdempotencyScope>,
   body: string,
   handle: (key: HeldKey) => Effect.Effect<TextResponse, ApiError, R>
-): Effect.Effect<TextResponse, never, R | IdempotencyRepo> => {
+): Effect.Effect<TextResponse, never, R | IdempotencyRepo | PendingKeyReleases> => {
   const answer = (key: HeldKey) => handle(key).pipe(Effect.catchAll((error) => Effect.succeed(failure(error))))
   if (Option.isNone(scope)) return answer(withoutKey)
   // Taking the key and arming its release are one step: an interruption while `begin` waits for the database (the
@@ -102,7 +104,14 @@ export const withIdempotency = <R>(
   return Effect.uninterruptibleMask((restore) =>
     Effect.gen(function* () {
       const repo = yield* IdempotencyRepo
-      const begun = yield* repo.begin(scope.value, fingerprintOf(body))
+      const releases = yield* PendingKeyReleases
+      const fingerprint = fingerprintOf(body)
+      const first = yield* repo.begin(scope.value, fingerprint)
+      // In progress because this node's earlier request with the key ended while its release failed: free it now.
+      const begun =
+        first._tag === "InProgress" && (yield* releases.releaseNow(scope.value))
+          ? yield* repo.begin(scope.value, fingerprint)
+          : first
       switch (begun._tag) {
         case "Replay":
           return { ...begun.response, headers: { ...begun.response.headers, "idempotent-replayed": "true" } }
@@ -138,7 +147,7 @@ export const withIdempotency = <R>(
           ? completed
             ? Effect.void
             : repo.complete(scope.value, exit.value)
-          : repo.release(scope.value)
+          : releases.release(scope.value)
       )
     })
   )

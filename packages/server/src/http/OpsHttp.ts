@@ -4,10 +4,11 @@
  */
 import { BatchwriteApi, metricsContentType, openApiSpec, ServiceUnavailable } from "@batchwrite/api"
 import { HttpApiBuilder, HttpServerResponse } from "@effect/platform"
-import { SqlClient } from "@effect/sql"
-import { Effect } from "effect"
+import { Effect, Option } from "effect"
 import { JobWorkers } from "../jobs/JobWorkers.js"
+import { Admission, admissionMetrics } from "../services/Admission.js"
 import { ServiceMetrics } from "../services/ServiceMetrics.js"
+import { StorageHealth } from "../services/StorageHealth.js"
 import { JobsRepo } from "../storage/JobsRepo.js"
 import { docsPage } from "./DocsPage.js"
 import { failure, ok, toHttp } from "./Responses.js"
@@ -15,24 +16,27 @@ import { failure, ok, toHttp } from "./Responses.js"
 const checkState = (ok: boolean) => (ok ? "ok" : "failing")
 
 const readyz = Effect.gen(function* () {
-  const sql = yield* SqlClient.SqlClient
-  const storage = yield* sql`SELECT 1`.pipe(
-    Effect.as(true),
-    Effect.catchAll(() => Effect.succeed(false))
-  )
+  const storageDown = yield* (yield* StorageHealth).whyDown
   const workers = yield* (yield* JobWorkers).running
-  const checks = { storage: checkState(storage), workers: checkState(workers) }
-  if (storage && workers) return ok({ status: "ready", checks })
+  const admission = yield* (yield* Admission).state
+  const checks = { storage: checkState(Option.isNone(storageDown)), workers: checkState(workers) }
+  if (Option.isNone(storageDown) && workers) return ok({ status: "ready", checks, admission })
   const notReady = new ServiceUnavailable({
-    message: "not ready: storage or the job workers are failing",
-    details: { checks }
+    message: `not ready: ${Option.getOrElse(storageDown, () => "the job workers are not running")}`,
+    details: {
+      checks,
+      ...Option.match(storageDown, { onNone: () => ({}), onSome: (storage) => ({ storage }) }),
+      admission
+    }
   })
   return toHttp(failure(notReady))
 })
 
 const metrics = Effect.gen(function* () {
   const depth = yield* (yield* JobsRepo).queueDepth()
-  const text = (yield* ServiceMetrics).render(depth)
+  const admission = yield* Admission
+  const text =
+    (yield* ServiceMetrics).render(depth) + admissionMetrics(yield* admission.state, yield* admission.refusals)
   return HttpServerResponse.text(text, { contentType: metricsContentType })
 })
 

@@ -1,19 +1,20 @@
 /**
  * The records routes of the contract (SPEC §1.3–§1.5, §1.7–§1.9): batch append and upsert, the single-record
- * write, and reads of stored rows. The writes read their own body (`handleRaw`): a declared size over the limit is
- * refused before reading, gzip is undone with a cap, and the exact text is what the idempotency key fingerprints and
+ * write, and reads of stored rows. The writes read their own body (`handleRaw`): admission control and a declared size
+ * over the limit are decided before reading, gzip is undone with a cap, and the exact text is what the idempotency key fingerprints and
  * what the job stores.
  */
 import { BatchwriteApi, Caller } from "@batchwrite/api"
 import { Limits, type Job } from "@batchwrite/core"
 import { HttpApiBuilder, type HttpServerRequest, HttpServerResponse } from "@effect/platform"
 import { Effect, Option, Stream } from "effect"
+import { Admission } from "../services/Admission.js"
 import { BatchAcceptance } from "../services/BatchAcceptance.js"
 import { Jobs } from "../services/Jobs.js"
 import { type Filters, Records, type WriteResult } from "../services/Records.js"
 import type { IdempotencyScope } from "../storage/IdempotencyRepo.js"
 import { requireScope } from "./Authentication.js"
-import { answering } from "./ErrorMapping.js"
+import { answering, refusedResponse } from "./ErrorMapping.js"
 import { parseIdempotencyKey, withIdempotency } from "./IdempotentRequest.js"
 import { preferredWait } from "./Prefer.js"
 import { readJsonBody } from "./RequestBody.js"
@@ -41,6 +42,15 @@ const writtenResponse = (objectName: string, written: WriteResult): TextResponse
     : success(200, data)
 }
 
+/**
+ * Admission of a write from its headers, before its body is read (`services/Admission.ts`): its body bytes are held
+ * until the scope closes, or the `503` with `Retry-After` to answer instead.
+ */
+const admit = (workspace: string, request: HttpServerRequest.HttpServerRequest) =>
+  Effect.flatMap(Admission, (admission) => admission.admit(workspace, request.headers)).pipe(
+    Effect.map(Option.map((refusal) => toHttp(refusedResponse(refusal))))
+  )
+
 const batch =
   (operation: Job.Operation) =>
   ({
@@ -55,6 +65,8 @@ const batch =
     Effect.gen(function* () {
       const { workspace } = yield* requireScope("records:write")
       const scope = yield* keyScope(request, headers["idempotency-key"])
+      const refused = yield* admit(workspace, request)
+      if (Option.isSome(refused)) return refused.value
       const body = yield* readJsonBody(request)
       const wait = preferredWait(headers.prefer)
       const acceptance = yield* BatchAcceptance
@@ -66,6 +78,7 @@ const batch =
             acceptance.accept(batchRequest, (accepted) => key.completeWithin(acceptedResponse(accepted)))
           )
           yield* noteRecords(accepted.acceptedRecords)
+          yield* (yield* Admission).noteAccepted(workspace, accepted.acceptedRecords)
           if (Option.isNone(wait)) return acceptedResponse(accepted)
           const finished = yield* answering(
             jobs.awaitFinished(workspace, path.object, accepted.jobId, wait.value, "all")
@@ -77,7 +90,7 @@ const batch =
         })
       )
       return toHttp(response)
-    })
+    }).pipe(Effect.scoped)
 
 const reservedParams = new Set(["limit", "cursor"])
 
@@ -93,6 +106,8 @@ export const RecordsHttpLive = HttpApiBuilder.group(BatchwriteApi, "records", (h
       Effect.gen(function* () {
         const { workspace } = yield* requireScope("records:write")
         const scope = yield* keyScope(request, headers["idempotency-key"])
+        const refused = yield* admit(workspace, request)
+        if (Option.isSome(refused)) return refused.value
         const body = yield* readJsonBody(request)
         const records = yield* Records
         const response = yield* withIdempotency(scope, body, () =>
@@ -103,7 +118,7 @@ export const RecordsHttpLive = HttpApiBuilder.group(BatchwriteApi, "records", (h
           })
         )
         return toHttp(response)
-      })
+      }).pipe(Effect.scoped)
     )
     .handle("listRecords", ({ path, request, urlParams }) =>
       Effect.gen(function* () {

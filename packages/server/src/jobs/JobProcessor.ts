@@ -11,11 +11,13 @@
  */
 import { ErrorCode, Job, type ObjectSchema, RecordValidation, type RowError } from "@batchwrite/core"
 import * as SqlClient from "@effect/sql/SqlClient"
-import { Array as Arr, Cause, Clock, Context, Data, Duration, Effect, Either, Option } from "effect"
+import type { SqlError } from "@effect/sql/SqlError"
+import { Array as Arr, Cause, Clock, Context, Data, Duration, Effect, Either, Option, Schedule } from "effect"
+import { StorageHealth } from "../services/StorageHealth.js"
 import { type ClaimedJob, type GroupBudget, JobLease, JobsRepo, type RowErrorEntry } from "../storage/JobsRepo.js"
 import { ObjectsRepo } from "../storage/ObjectsRepo.js"
 import { RecordsRepo, type RowInput, type RowOutcome } from "../storage/RecordsRepo.js"
-import { isStorageFault } from "../storage/StorageFault.js"
+import { isStorageFault, isTransientFault, storageFaultOf } from "../storage/StorageFault.js"
 import { AcceptedRecords } from "./AcceptedRecords.js"
 
 /** What became of a claimed job: `completed` or `failed` (terminal), back in the queue, or taken by another worker. */
@@ -30,13 +32,15 @@ export interface ProcessResult {
 
 /**
  * How many times a job may be claimed before it fails instead of being retried: a job that keeps crashing the
- * process or hitting storage errors must not block its object's queue forever.
+ * process or hitting an error of its statements must not block its object's queue forever. A transient storage
+ * fault (a full disk, a lost connection: `isTransientFault`) is not counted: the job waits as long as the storage is
+ * down, and is never failed for it.
  */
 export const maxAttempts = 10
 
 /**
- * How long a worker waits before handing back a job that hit a storage error, by attempt: 0.1 s doubling to at most
- * 30 s (about a minute in all before the job fails).
+ * How long a worker waits before handing back a job whose statements the database refused (not a transient fault),
+ * by attempt: 0.1 s doubling to at most 30 s (about a minute in all before the job fails).
  */
 export const storageRetryBackoff = (attempt: number): Duration.Duration =>
   Duration.millis(Math.min(30_000, 100 * 2 ** Math.max(0, attempt - 1)))
@@ -142,6 +146,7 @@ export class JobProcessor extends Effect.Service<JobProcessor>()("server/JobProc
     const objects = yield* ObjectsRepo
     const records = yield* RecordsRepo
     const acceptedRecords = yield* AcceptedRecords
+    const storageHealth = yield* StorageHealth
 
     // The records as parsed when this node accepted the batch, else parsed from the stored body.
     const recordsOf = (claimed: ClaimedJob) =>
@@ -316,52 +321,80 @@ export class JobProcessor extends Effect.Service<JobProcessor>()("server/JobProc
         )
       )
 
-    const requeueAll = (group: ReadonlyArray<ClaimedJob>, countAttempt: boolean) =>
-      Effect.forEach(group, (claimed) => jobs.requeue(claimed, countAttempt), { discard: true })
+    // Handing a job back needs a write too, which fails while the storage is down: retried until it is written (or
+    // the claim is lost), so the job is not left `processing` until its lease runs out (and counted as an attempt).
+    const requeueRetried = (claimed: ClaimedJob, countAttempt: boolean) =>
+      jobs.requeue(claimed, countAttempt).pipe(
+        Effect.sandbox,
+        Effect.retry({
+          schedule: Schedule.exponential("100 millis").pipe(Schedule.union(Schedule.spaced("5 seconds"))),
+          while: isStorageFault
+        }),
+        Effect.unsandbox
+      )
 
-    const requeued = (group: ReadonlyArray<ClaimedJob>) =>
-      group.map((claimed): ProcessResult => ({ jobId: claimed.jobId, state: "requeued" }))
+    const handBack = (group: ReadonlyArray<ClaimedJob>, countAttempt: boolean) =>
+      Effect.as(
+        Effect.forEach(group, (claimed) => requeueRetried(claimed, countAttempt), { discard: true }),
+        group.map((claimed): ProcessResult => ({ jobId: claimed.jobId, state: "requeued" }))
+      )
+
+    // A transient storage fault is not the jobs': they go back to the queue after a wait that grows with the faults
+    // in a row, without counting the attempt, however long the storage stays down.
+    const queueAgainAfterFault = (group: ReadonlyArray<ClaimedJob>, fault: SqlError) =>
+      Effect.logWarning("job processing met a storage fault; the jobs are queued again", fault).pipe(
+        Effect.zipRight(storageHealth.noteFault(fault)),
+        Effect.zipRight(Effect.flatMap(storageHealth.retryDelay, Effect.sleep)),
+        Effect.zipRight(handBack(group, false))
+      )
 
     const processGroup = (group: ReadonlyArray<ClaimedJob>): Effect.Effect<ReadonlyArray<ProcessResult>> =>
       run(group).pipe(
-        Effect.onInterrupt(() => requeueAll(group, false)),
+        Effect.onInterrupt(() => Effect.forEach(group, (claimed) => jobs.requeue(claimed, false))),
         // A job no longer held (its lease ran out and another worker took it): nothing of the group was applied; the
         // jobs this claim still holds go back to the queue.
         Effect.catchTag("JobLost", () =>
           Effect.as(
-            requeueAll(group, false),
+            Effect.forEach(group, (claimed) => jobs.requeue(claimed, false)),
             group.map((claimed): ProcessResult => ({ jobId: claimed.jobId, state: "lost" }))
           )
         ),
-        Effect.catchAllCause((cause) =>
-          isStorageFault(cause) && group.every((claimed) => claimed.attempts < maxAttempts)
-            ? Effect.logWarning("job processing hit a storage error; the jobs are queued again", cause).pipe(
-                // The jobs stay claimed while backing off, so other workers do not retry them at once.
-                Effect.zipRight(Effect.sleep(storageRetryBackoff(group[0]!.attempts))),
-                Effect.zipRight(requeueAll(group, true)),
-                Effect.as(requeued(group))
-              )
-            : group.length > 1
-              ? // One job of the group may be the cause: each is processed on its own, as if claimed alone.
-                Effect.logWarning(
-                  "a group of jobs could not be processed together; processing them one by one",
-                  cause
-                ).pipe(
-                  Effect.zipRight(Effect.forEach(group, (claimed) => processGroup([claimed]))),
-                  Effect.map(Arr.flatten)
-                )
-              : Effect.logError("job processing failed", cause).pipe(
-                  Effect.zipRight(failJob(group[0]!, `the job could not be processed: ${defectMessage(cause)}`)),
-                  Effect.map(Arr.of)
-                )
+        Effect.tap((results) =>
+          results.some((result) => result.state === "completed") ? storageHealth.noteCommit : Effect.void
         ),
+        Effect.catchAllCause((cause) => {
+          const fault = storageFaultOf(cause)
+          if (Option.isSome(fault) && isTransientFault(fault.value)) return queueAgainAfterFault(group, fault.value)
+          // One job of the group may be the cause: each is processed on its own, as if claimed alone.
+          if (group.length > 1) {
+            return Effect.logWarning(
+              "a group of jobs could not be processed together; processing them one by one",
+              cause
+            ).pipe(
+              Effect.zipRight(Effect.forEach(group, (claimed) => processGroup([claimed]))),
+              Effect.map(Arr.flatten)
+            )
+          }
+          const claimed = group[0]!
+          return Option.isSome(fault) && claimed.attempts < maxAttempts
+            ? Effect.logWarning("job processing hit a storage error; the job is queued again", cause).pipe(
+                // The job stays claimed while backing off, so other workers do not retry it at once.
+                Effect.zipRight(Effect.sleep(storageRetryBackoff(claimed.attempts))),
+                Effect.zipRight(handBack(group, true))
+              )
+            : Effect.logError("job processing failed", cause).pipe(
+                Effect.zipRight(failJob(claimed, `the job could not be processed: ${defectMessage(cause)}`)),
+                Effect.map(Arr.of)
+              )
+        }),
         (processing) => withLease(group[0]!, processing)
       )
 
     return {
       /**
        * Processes a claimed job to `completed` or `failed`. Interrupted before its commit, the job goes back to
-       * `queued` with nothing applied; after a storage error too (counted as an attempt). Never fails.
+       * `queued` with nothing applied; after a storage error too (counted as an attempt unless the fault was
+       * transient). Never fails.
        */
       process: (claimed: ClaimedJob): Effect.Effect<ProcessResult> =>
         Effect.map(processGroup([claimed]), (results) => results[0]!),
@@ -381,7 +414,7 @@ export class JobProcessor extends Effect.Service<JobProcessor>()("server/JobProc
               Effect.flatMap(claimFollowers(head), (followers) => {
                 const group = [head, ...followers]
                 return restore(processGroup(group)).pipe(
-                  Effect.onInterrupt(() => requeueAll(group, false)),
+                  Effect.onInterrupt(() => Effect.forEach(group, (claimed) => jobs.requeue(claimed, false))),
                   Effect.map(Option.some)
                 )
               })
@@ -390,5 +423,11 @@ export class JobProcessor extends Effect.Service<JobProcessor>()("server/JobProc
       )
     } as const
   }),
-  dependencies: [JobsRepo.Default, ObjectsRepo.Default, RecordsRepo.Default, AcceptedRecords.Default]
+  dependencies: [
+    JobsRepo.Default,
+    ObjectsRepo.Default,
+    RecordsRepo.Default,
+    AcceptedRecords.Default,
+    StorageHealth.Default
+  ]
 }) {}

@@ -54,6 +54,8 @@ export class ServiceMetrics extends Effect.Service<ServiceMetrics>()("server/Ser
           latency.sum += outcome.latencySeconds
           latency.count += 1
         }),
+      /** Records applied or rejected by completed jobs so far (inserted, updated, stale, invalid): the drain. */
+      committedRecords: Effect.sync(() => records.inserted + records.updated + records.stale + records.invalid),
       /** The Prometheus text exposition, with the queue depth read at scrape time. */
       render: (queueDepth: { readonly queued: number; readonly processing: number }): string => {
         const lines: Array<string> = [

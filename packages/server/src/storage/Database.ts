@@ -2,7 +2,7 @@
  * The storage connection of the Records service: a layer providing `SqlClient` on one database, with the schema
  * migrated on start. SQLite (one file, WAL) is the embedded default; PostgreSQL (a connection pool) lets any number
  * of nodes share one database. The repositories only use `SqlClient`, so the same code serves both; each layer also
- * says the storage's `Topology` (one node, or shared by many).
+ * says the storage's `Topology` (one node, or shared by many), and SQLite the `StorageVolume` its file is on.
  *
  * Durability of SQLite (SPEC §1.5, §1.10: a `202` survives `kill -9`): in WAL mode a commit appends the
  * transaction to the WAL file before it returns. With `synchronous = NORMAL` (the default here) that write reaches
@@ -17,6 +17,7 @@
  * 10,000 rows for tens of milliseconds). `executor: "main-thread"` keeps it on the calling thread
  * (`@effect/sql-sqlite-node`'s `SqliteClient`).
  */
+import { dirname, resolve } from "node:path"
 import * as NodeContext from "@effect/platform-node/NodeContext"
 import * as Migrator from "@effect/sql/Migrator"
 import * as SqlClient from "@effect/sql/SqlClient"
@@ -28,6 +29,7 @@ import { Data, Duration, Effect, Layer, Redacted } from "effect"
 import type { ConfigError } from "effect/ConfigError"
 import { latestMigration, loader } from "./Migrations.js"
 import * as SqliteThread from "./SqliteThread.js"
+import { StorageVolume } from "./StorageVolume.js"
 import { Topology } from "./Topology.js"
 
 /** The table `@effect/sql`'s migrator records applied migrations in (on both dialects). */
@@ -71,7 +73,10 @@ export interface SqliteOptions {
  */
 export const sqlite = (
   options: SqliteOptions
-): Layer.Layer<SqlClient.SqlClient | Topology, SqlError | Migrator.MigrationError | SchemaTooNew | ConfigError> => {
+): Layer.Layer<
+  SqlClient.SqlClient | Topology | StorageVolume,
+  SqlError | Migrator.MigrationError | SchemaTooNew | ConfigError
+> => {
   const synchronous = options.synchronous ?? "NORMAL"
   const busyTimeoutMillis = Math.round(Duration.toMillis(options.busyTimeout ?? Duration.seconds(5)))
   const setUp = Effect.gen(function* () {
@@ -87,7 +92,11 @@ export const sqlite = (
     options.executor === "main-thread"
       ? SqliteClient.layer({ filename: options.filename })
       : SqliteThread.layer({ filename: options.filename })
-  return Layer.effectDiscard(setUp).pipe(Layer.provideMerge(connection), Layer.merge(Topology.singleNode))
+  return Layer.effectDiscard(setUp).pipe(
+    Layer.provideMerge(connection),
+    Layer.merge(Topology.singleNode),
+    Layer.merge(StorageVolume.at(dirname(resolve(options.filename))))
+  )
 }
 
 /** Options of {@link postgres}. */

@@ -570,6 +570,16 @@ export class JobsRepo extends Effect.Service<JobsRepo>()("server/JobsRepo", {
           })
         ),
 
+      /** The records of the jobs that wait and run (accepted, not yet committed), by workspace. */
+      backlogByWorkspace: (): Effect.Effect<ReadonlyMap<string, number>> =>
+        Effect.orDie(
+          Effect.map(
+            sql<{ readonly workspace: string; readonly records: number }>`SELECT workspace,
+              SUM(accepted_records) AS records FROM jobs WHERE state IN ('queued', 'processing') GROUP BY workspace`,
+            (rows) => new Map(rows.map((row) => [row.workspace, Number(row.records)]))
+          )
+        ),
+
       /** How many jobs wait and run. */
       queueDepth: (): Effect.Effect<QueueDepth> =>
         Effect.orDie(

@@ -16,10 +16,13 @@ TestService.forEachAdapter((adapter) => {
         const health = yield* anonymous.ops.healthz()
         assert.deepStrictEqual(health, { success: true, data: { status: "ok" } })
         const ready = yield* anonymous.ops.readyz()
-        assert.deepStrictEqual(ready, {
-          success: true,
-          data: { status: "ready", checks: { storage: "ok", workers: "ok" } }
-        })
+        const { admission, ...readiness } = ready.data
+        assert.deepStrictEqual(readiness, { status: "ready", checks: { storage: "ok", workers: "ok" } })
+        assert.deepStrictEqual(
+          { maxInFlightBodyBytes: admission.maxInFlightBodyBytes, maxBacklogRecords: admission.maxBacklogRecords },
+          { maxInFlightBodyBytes: 256 * 1024 * 1024, maxBacklogRecords: 2_000_000 },
+          "the default admission bounds"
+        )
       })
     )
 

@@ -1,6 +1,7 @@
 /**
  * SPEC §1.11 faults: a request the database fails answers `503 CDP_ETL.SERVER.UNAVAILABLE` with `Retry-After`
- * (never a bare 500), and its `Idempotency-Key` is free again at once, so the retry succeeds as soon as storage does.
+ * (never a bare 500), and its `Idempotency-Key` is free again at once, so the retry succeeds as soon as storage does
+ * (issue 15 case 4), also when releasing the key failed as well.
  * The fault is real: a second connection renames the table every accepted batch is stored in.
  */
 import { assert, describe, it } from "@effect/vitest"
@@ -10,18 +11,25 @@ import * as Server from "../../src/Server.js"
 import * as TestService from "../support/TestService.js"
 
 TestService.forEachAdapter((adapter) => {
+  /** The service on a fresh database, a second connection to that database, and a one-record batch sent with `key`. */
+  const serviceWithKey = (key: string) =>
+    Effect.gen(function* () {
+      const database = yield* adapter.freshDatabase
+      const service = yield* Layer.build(TestService.layer({ database }))
+      const sql = Context.get(yield* Layer.build(Server.databaseLayer(database)), SqlClient.SqlClient)
+      const body = JSON.stringify({ records: [{ event: "fault", occurred_at: "2026-04-21T15:00:00Z" }] })
+      const send = TestService.rawPost("/public/v1/records/events/append-batch", body, {
+        token: TestService.tokens.alpha,
+        headers: { "idempotency-key": key }
+      }).pipe(Effect.provide(service))
+      return { sql, send }
+    })
+
   describe("a failing database", () => {
     it.live("answers 503 with Retry-After, and frees the request's Idempotency-Key for the retry", () =>
       Effect.scoped(
         Effect.gen(function* () {
-          const database = yield* adapter.freshDatabase
-          const service = yield* Layer.build(TestService.layer({ database }))
-          const sql = Context.get(yield* Layer.build(Server.databaseLayer(database)), SqlClient.SqlClient)
-          const body = JSON.stringify({ records: [{ event: "fault", occurred_at: "2026-04-21T15:00:00Z" }] })
-          const send = TestService.rawPost("/public/v1/records/events/append-batch", body, {
-            token: TestService.tokens.alpha,
-            headers: { "idempotency-key": "storage-fault-1" }
-          }).pipe(Effect.provide(service))
+          const { sql, send } = yield* serviceWithKey("storage-fault-1")
 
           yield* sql`ALTER TABLE job_bodies RENAME TO job_bodies_away`
           const refused = yield* send
@@ -29,6 +37,36 @@ TestService.forEachAdapter((adapter) => {
           assert.strictEqual(refused.headers["retry-after"], "1")
 
           yield* sql`ALTER TABLE job_bodies_away RENAME TO job_bodies`
+          const accepted = yield* send
+          assert.strictEqual(accepted.status, 202, accepted.text)
+        })
+      )
+    )
+
+    it.live("frees the Idempotency-Key at once even when releasing it failed too (storage still down)", () =>
+      Effect.scoped(
+        Effect.gen(function* () {
+          const { sql, send } = yield* serviceWithKey("storage-fault-2")
+
+          // The batch cannot be stored, and the key cannot be deleted (a trigger refuses it) while storage is down.
+          yield* sql`ALTER TABLE job_bodies RENAME TO job_bodies_away`
+          yield* sql.onDialectOrElse({
+            pg: () =>
+              Effect.zipRight(
+                sql.unsafe(`CREATE FUNCTION refuse_delete() RETURNS trigger AS $$
+                  BEGIN RAISE EXCEPTION 'storage down'; END $$ LANGUAGE plpgsql`),
+                sql`CREATE TRIGGER keys_kept BEFORE DELETE ON idempotency_keys FOR EACH ROW EXECUTE FUNCTION refuse_delete()`
+              ),
+            orElse: () =>
+              sql`CREATE TRIGGER keys_kept BEFORE DELETE ON idempotency_keys BEGIN SELECT RAISE(ABORT, 'storage down'); END`
+          })
+          TestService.expectError(yield* send, 503, "ServiceUnavailable")
+          // Still down: the retry is refused by storage again (503), not held off as in progress (409).
+          TestService.expectError(yield* send, 503, "ServiceUnavailable")
+
+          yield* sql`DROP TRIGGER keys_kept ${sql.onDialectOrElse({ pg: () => sql`ON idempotency_keys`, orElse: () => sql`` })}`
+          yield* sql`ALTER TABLE job_bodies_away RENAME TO job_bodies`
+          // Storage is back: the retry succeeds at once, not after the key's 60 s lease.
           const accepted = yield* send
           assert.strictEqual(accepted.status, 202, accepted.text)
         })

@@ -13,6 +13,7 @@ import { ObjectsRepo } from "../../src/storage/ObjectsRepo.js"
 import { RecordsRepo } from "../../src/storage/RecordsRepo.js"
 import { databaseLayer, type DatabaseSettings } from "../../src/Server.js"
 import { Objects } from "../../src/services/Objects.js"
+import { PendingKeyReleases } from "../../src/services/PendingKeyReleases.js"
 import { type Adapter, sqlite } from "../support/Adapters.js"
 
 export { type Adapter, forEachAdapter, onPostgres, tempDirectory } from "../support/Adapters.js"
@@ -26,10 +27,14 @@ const repositories = Layer.mergeAll(
   RecordsRepo.Default,
   ObjectsRepo.Default,
   IdempotencyRepo.Default,
+  PendingKeyReleases.Default,
   JobProcessor.Default
 )
 
-/** Every repository, the objects service and the job processor on a fresh database of the adapter. */
+/**
+ * Every repository, the objects service, the job processor and the pending key releases (which the idempotency
+ * wrapper uses) on a fresh database of the adapter.
+ */
 export const storageOn = (adapter: Adapter) => repositories.pipe(Layer.provideMerge(freshDatabase(adapter)))
 
 /**

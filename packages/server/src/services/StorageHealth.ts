@@ -1,0 +1,95 @@
+/**
+ * Whether the storage takes writes now (SPEC §1.10, §1.11): `/readyz` says storage is down while the database is
+ * unreachable, while the disk of a SQLite file has less than {@link minFreeBytes} free, or while writes fail (a storage
+ * fault seen by a request or a job worker in the last {@link faultMemory}, with no job committed since). Nothing
+ * needs resetting: once the disk has room again and writes succeed, the storage is ready again on its own.
+ *
+ * Job workers also read here how long to wait before retrying a job after such a fault: the more faults in a row,
+ * the longer, up to a few seconds.
+ */
+import { statfs } from "node:fs/promises"
+import * as SqlClient from "@effect/sql/SqlClient"
+import type { SqlError } from "@effect/sql/SqlError"
+import { Clock, Duration, Effect, Option } from "effect"
+import { StorageVolume } from "../storage/StorageVolume.js"
+
+/**
+ * The free space the disk of a SQLite file must have for the storage to count as up: room for a batch at the limit
+ * (10 MiB, stored as received) and the rows it becomes.
+ */
+export const minFreeBytes = 32 * 1024 * 1024
+
+/** How long a storage fault keeps the storage down, unless a job commits meanwhile. */
+export const faultMemory = Duration.seconds(5)
+
+/** The wait before retrying after the n-th storage fault in a row: 0.1 s doubling, at most 5 s. */
+export const faultBackoff = (faultsInARow: number): Duration.Duration =>
+  Duration.millis(Math.min(5_000, 100 * 2 ** Math.max(0, faultsInARow - 1)))
+
+const mib = (bytes: number) => `${(bytes / 1024 / 1024).toFixed(1)} MiB`
+
+const describeFault = (error: SqlError): string =>
+  error.cause instanceof Error ? `${error.message}: ${error.cause.message}` : error.message
+
+/** The storage's health as seen by this node. */
+export class StorageHealth extends Effect.Service<StorageHealth>()("server/StorageHealth", {
+  effect: Effect.gen(function* () {
+    const sql = yield* SqlClient.SqlClient
+    const volume = yield* StorageVolume
+    let lastFault: { readonly at: number; readonly message: string } | undefined
+    let faultsInARow = 0
+    let lastCommitAt = 0
+
+    const unreachable = sql`SELECT 1`.pipe(
+      Effect.as(Option.none<string>()),
+      Effect.catchAll((error) => Effect.succeed(Option.some(`the database is unreachable: ${describeFault(error)}`)))
+    )
+
+    const diskFull = Option.match(volume, {
+      onNone: () => Effect.succeed(Option.none<string>()),
+      onSome: (directory) =>
+        Effect.tryPromise(() => statfs(directory)).pipe(
+          Effect.map((stats) => {
+            const free = stats.bavail * stats.bsize
+            return free < minFreeBytes
+              ? Option.some(`the disk of the database has ${mib(free)} free (needs at least ${mib(minFreeBytes)})`)
+              : Option.none()
+          }),
+          Effect.catchAll(() => Effect.succeed(Option.some(`the directory of the database (${directory}) is gone`)))
+        )
+    })
+
+    const writesFailing = Effect.map(Clock.currentTimeMillis, (now) =>
+      lastFault !== undefined && lastFault.at > lastCommitAt && now - lastFault.at < Duration.toMillis(faultMemory)
+        ? Option.some(`writes failed ${((now - lastFault.at) / 1000).toFixed(1)} s ago: ${lastFault.message}`)
+        : Option.none()
+    )
+
+    return {
+      /** Notes a storage fault met by a request or a job worker. */
+      noteFault: (error: SqlError): Effect.Effect<void> =>
+        Effect.map(Clock.currentTimeMillis, (now) => {
+          lastFault = { at: now, message: describeFault(error) }
+          faultsInARow += 1
+        }),
+
+      /** Notes a job committed: writes succeed. */
+      noteCommit: Effect.map(Clock.currentTimeMillis, (now) => {
+        lastCommitAt = now
+        faultsInARow = 0
+      }),
+
+      /** How long to wait before retrying work that met a storage fault ({@link faultBackoff} of the faults in a row). */
+      retryDelay: Effect.sync(() => faultBackoff(faultsInARow)),
+
+      /** Why the storage is down (`None` when it is up): unreachable, its disk full, or writes failing. */
+      whyDown: Effect.gen(function* () {
+        for (const check of [unreachable, diskFull, writesFailing]) {
+          const reason = yield* check
+          if (Option.isSome(reason)) return reason
+        }
+        return Option.none<string>()
+      })
+    } as const
+  })
+}) {}
