@@ -3,24 +3,11 @@
  * transaction. The law: whatever the jobs, every job's outcome (state, metrics, row errors and their messages) and
  * the stored rows are exactly those of processing the jobs one at a time in acceptance order.
  */
-import type { ObjectSchema } from "@batchwrite/core"
 import { assert, layer } from "@effect/vitest"
 import { Duration, Effect, FastCheck as fc, Option } from "effect"
 import { GroupCommit, type GroupCommitSettings, JobProcessor } from "../../src/jobs/JobProcessor.js"
 import { JobsRepo } from "../../src/storage/JobsRepo.js"
-import { acceptBatch, forEachAdapter, putObject, storageOn, storedRows } from "./TestStorage.js"
-
-const things: ObjectSchema.ObjectDefinition = {
-  name: "things",
-  fields: {
-    k: { type: "string", required: true },
-    alt: { type: "string" },
-    a: { type: "integer" },
-    t: { type: "integer" }
-  },
-  matchKeys: ["k", "alt"],
-  orderBy: "t"
-}
+import { acceptBatch, forEachAdapter, putObject, storageOn, storedRows, things } from "./TestStorage.js"
 
 const value = fc.oneof(fc.integer({ min: 0, max: 9 }), fc.constant(null), fc.constant(undefined))
 const recordArb = fc

@@ -139,6 +139,23 @@ export const countRows = (table: "records" | "record_keys" | "row_errors" | "job
     Effect.map(sql<{ readonly n: number }>`SELECT COUNT(*) AS n FROM ${sql(table)}`, (rows) => Number(rows[0]!.n))
   )
 
+/**
+ * An object with two match keys and an `orderBy`, for the laws of merging: `k` (required) and `alt`, integers `a` and
+ * `b`, and `t` as the order.
+ */
+export const things: ObjectSchema.ObjectDefinition = {
+  name: "things",
+  fields: {
+    k: { type: "string", required: true },
+    alt: { type: "string" },
+    a: { type: "integer" },
+    b: { type: "integer" },
+    t: { type: "integer" }
+  },
+  matchKeys: ["k", "alt"],
+  orderBy: "t"
+}
+
 /** Creates or replaces an object's schema as the API does (re-indexing match keys in the same transaction). */
 export const putObject = (workspace: string, definition: ObjectSchema.ObjectDefinition) =>
   Effect.flatMap(Objects, (objects) => objects.put(workspace, definition))

@@ -11,6 +11,7 @@ import {
   forEachAdapter,
   processAll,
   putObject,
+  things,
   runBatch,
   storageOn,
   storedRows
@@ -313,19 +314,6 @@ forEachAdapter((adapter) => {
 
   // The law of SPEC §1.4: whatever the batches and however they are split into jobs, the stored rows equal applying
   // every valid record one by one in acceptance order.
-  const things: ObjectSchema.ObjectDefinition = {
-    name: "things",
-    fields: {
-      k: { type: "string", required: true },
-      alt: { type: "string" },
-      a: { type: "integer" },
-      b: { type: "integer" },
-      t: { type: "integer" }
-    },
-    matchKeys: ["k", "alt"],
-    orderBy: "t"
-  }
-
   type Model = Array<Record<string, unknown>>
 
   /** Applies one record as the SPEC says, to an in-memory list of rows in insertion order. */
