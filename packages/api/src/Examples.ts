@@ -372,12 +372,13 @@ const readyz: RouteExamples = {
       ready: encode(ReadinessResponse)("Ready", {
         status: "ready",
         checks: { storage: "ok", workers: "ok" },
+        // An idle service with the default bounds, as the docs' test reads it back.
         admission: {
-          inFlightBodyBytes: 2_097_152,
+          inFlightBodyBytes: 0,
           maxInFlightBodyBytes: 268_435_456,
-          backlogRecords: { default: 12_000 },
+          backlogRecords: {},
           maxBacklogRecords: 2_000_000,
-          drainRecordsPerSecond: 48_000
+          drainRecordsPerSecond: 0
         }
       })
     }
