@@ -1,7 +1,8 @@
 /**
- * The `batchwrite` command tree.
+ * The `batchwrite` command tree, and running it on a command line: `--help` first, then @effect/cli.
  */
 import { Command } from "@effect/cli"
+import { Console } from "effect"
 import packageJson from "../package.json" with { type: "json" }
 import { backupCommand } from "./commands/BackupCommand.js"
 import { benchCommand } from "./commands/BenchCommand.js"
@@ -13,6 +14,9 @@ import { recordsCommand } from "./commands/RecordsCommand.js"
 import { serveCommand } from "./commands/ServeCommand.js"
 import { tokensCommand } from "./commands/TokensCommand.js"
 import { appendCommand, upsertCommand } from "./commands/WriteCommands.js"
+import { commandOfLine, commandTree } from "./CommandTree.js"
+import { globalOptions, hoistGlobalOptions } from "./GlobalArguments.js"
+import { helpText } from "./Help.js"
 import { root } from "./Root.js"
 
 /** The root command and its subcommands. */
@@ -33,5 +37,18 @@ export const batchwrite = root.pipe(
   ])
 )
 
-/** Runs the command tree on the arguments (without the `node` and script path). */
-export const run = Command.run(batchwrite, { name: "batchwrite", version: packageJson.version })
+const runTree = Command.run(batchwrite, { name: "batchwrite", version: packageJson.version })
+
+const tree = commandTree(batchwrite)
+
+/**
+ * Runs a command line (`argv`: `node`, the script, then the arguments). Global options may be anywhere; `--help`
+ * prints our help of the command.
+ */
+export const run = (argv: ReadonlyArray<string>) => {
+  const line = hoistGlobalOptions(argv)
+  const { command, rest } = commandOfLine(tree, line.slice(2), globalOptions)
+  const options = rest.includes("--") ? rest.slice(0, rest.indexOf("--")) : rest
+  if (options.includes("--help") || options.includes("-h")) return Console.log(helpText(command, packageJson.version))
+  return runTree(line)
+}

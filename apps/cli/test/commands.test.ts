@@ -229,8 +229,22 @@ describe("serve --json", () => {
 })
 
 describe("help and completions", () => {
-  it("every command has --help with an example", async () => {
+  it("--help of every command: fits 100 columns, has an example and only what is particular to the command", async () => {
+    // @effect/cli's generic lines, which say nothing about the command.
+    const fillers = [
+      "A user-defined piece of text",
+      "An integer.",
+      "A floating point number.",
+      "A true or false value.",
+      "A file.",
+      "One of the following",
+      "This setting is optional.",
+      "This option can be set from environment variables."
+    ]
+    const groups = [[], ["jobs"], ["objects"]]
+    const help = new Map<string, string>()
     for (const command of [
+      ...groups,
       ["serve"],
       ["append"],
       ["upsert"],
@@ -243,13 +257,38 @@ describe("help and completions", () => {
       ["dead-letter", "replay"],
       ["key"],
       ["tokens", "new"],
-      ["backup"]
+      ["backup"],
+      ["bench"]
     ]) {
+      const name = ["batchwrite", ...command].join(" ")
       const run = await cli([...command, "--help"])
-      assert.strictEqual(run.status, 0, `${command.join(" ")}: ${run.stderr}`)
-      assert.match(run.stdout, /Example: .*batchwrite /, command.join(" "))
-      assert.notInclude(run.stdout, "\u001b[", `${command.join(" ")}: no terminal styling on a piped standard output`)
+      assert.strictEqual(run.status, 0, `${name}: ${run.stderr}`)
+      if (!groups.includes(command)) assert.match(run.stdout, /Example: .*batchwrite /, name)
+      assert.notInclude(run.stdout, "\u001b[", `${name}: no terminal styling on a piped standard output`)
+      assert.match(run.stdout, new RegExp(`^\\$ ${name}( |$)`, "m"), `${name}: its usage`)
+      for (const line of run.stdout.split("\n")) {
+        assert.isAtMost(line.length, 100, `${name}: ${line}`)
+        for (const filler of fillers) assert.notInclude(line, filler, name)
+      }
+      help.set(name, run.stdout)
     }
+    // Every command, nested ones too, with its summary; the options keep their descriptions and defaults.
+    const top = help.get("batchwrite")!
+    assert.match(top, /^ {2}jobs errors +List a job's rejected rows/m)
+    assert.match(top, /^ {2}dead-letter replay +Send the records of a dead-letter file again/m)
+    assert.match(
+      top,
+      /--url text\n\n {2}The service's API URL \(env BATCHWRITE_URL; default http:\/\/127\.0\.0\.1:8787/
+    )
+    assert.match(help.get("batchwrite jobs")!, /^ {2}get +Show a job: its state and counts$/m)
+    assert.match(
+      help.get("batchwrite serve")!,
+      /--port integer\n\n {2}Port to listen on \(default 8787; env BATCHWRITE_PORT\)\n/
+    )
+    assert.match(
+      help.get("batchwrite append")!,
+      /--dead-letter file\n\n {2}Append every rejected row, with why, to this NDJSON file/
+    )
   })
 
   it("--completions prints a shell completion script", async () => {
