@@ -93,6 +93,42 @@ describe("errors for people", () => {
     expectError(await cli(["objects", "list", "--url", "ftp://x"]), 2, /--url must be an http\(s\) URL/)
   })
 
+  it("a misspelled flag: exit 2 before anything runs, naming it and the flag it is closest to", async () => {
+    // Without the check, @effect/cli would take `--dead-leter` for the file and the file for an extra argument.
+    expectError(
+      await cli(["append", "events", "--dead-leter", "x.ndjson"], records),
+      2,
+      /unknown option --dead-leter for batchwrite append: did you mean --dead-letter\?/
+    )
+    expectError(
+      await cli(["upsert", "profiles", "--match-kye", "email", "-"], records),
+      2,
+      /unknown option --match-kye for batchwrite upsert: did you mean --match-key\?/
+    )
+    expectError(
+      await cli(["records", "list", "events", "--limt=5"]),
+      2,
+      /unknown option --limt for batchwrite records list: did you mean --limit\?/
+    )
+    // The global options are flags of every command.
+    expectError(
+      await cli(["jobs", "get", "events", "rjob_x", "--jsn"]),
+      2,
+      /unknown option --jsn .*did you mean --json\?/
+    )
+    expectError(
+      await cli(["key", "--frobnicate"], "[]"),
+      2,
+      /^batchwrite: unknown option --frobnicate for batchwrite key \(see/
+    )
+    const spelled = await cli(["append", "events", "--dead-letter", "spelled-rejects.ndjson", "-"], records)
+    assert.strictEqual(spelled.status, 0, spelled.stderr)
+    assert.match(spelled.stdout, /1 records? (sent|inserted|written)/)
+    const afterDashes = await cli(["append", "events", "--", "--dead-leter"])
+    assert.strictEqual(afterDashes.status, 2)
+    assert.notInclude(afterDashes.stderr, "did you mean", "nothing after -- is a flag")
+  })
+
   it("records list --where on a field that is not a match key: exit 2, naming the fields that filter", async () => {
     expectError(
       await cli(["records", "list", "profiles", "--where", "tier=gold"]),
