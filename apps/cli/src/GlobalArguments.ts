@@ -5,8 +5,8 @@
  * to the front of the line, where both read it; everything else keeps its order.
  */
 
-/** The global options and whether each takes a value. */
-const globalOptions: ReadonlyMap<string, { readonly takesValue: boolean }> = new Map([
+/** The global options and whether each takes a value (`--log-level` is @effect/cli's own). */
+export const globalOptions: ReadonlyMap<string, { readonly takesValue: boolean }> = new Map([
   ["--url", { takesValue: true }],
   ["--token", { takesValue: true }],
   ["--json", { takesValue: false }],

@@ -9,11 +9,11 @@ import { Cause, Console, Effect, Exit } from "effect"
 import { run } from "./Cli.js"
 import { exitCodeOf } from "./CliError.js"
 import { benchUsage } from "./commands/BenchCommand.js"
-import { hoistGlobalOptions, subcommandOf } from "./GlobalArguments.js"
+import { subcommandOf } from "./GlobalArguments.js"
 import { plainWhenPiped } from "./Output.js"
 import { exitCodeOnSignal } from "./Shutdown.js"
 
-const program = Effect.suspend(() => run(hoistGlobalOptions(process.argv))).pipe(
+const program = Effect.suspend(() => run(process.argv)).pipe(
   plainWhenPiped,
   Effect.matchCauseEffect({
     onSuccess: () => Effect.succeed(0),

@@ -93,6 +93,42 @@ describe("errors for people", () => {
     expectError(await cli(["objects", "list", "--url", "ftp://x"]), 2, /--url must be an http\(s\) URL/)
   })
 
+  it("a misspelled flag: exit 2 before anything runs, naming it and the flag it is closest to", async () => {
+    // Without the check, @effect/cli would take `--dead-leter` for the file and the file for an extra argument.
+    expectError(
+      await cli(["append", "events", "--dead-leter", "x.ndjson"], records),
+      2,
+      /unknown option --dead-leter for batchwrite append: did you mean --dead-letter\?/
+    )
+    expectError(
+      await cli(["upsert", "profiles", "--match-kye", "email", "-"], records),
+      2,
+      /unknown option --match-kye for batchwrite upsert: did you mean --match-key\?/
+    )
+    expectError(
+      await cli(["records", "list", "events", "--limt=5"]),
+      2,
+      /unknown option --limt for batchwrite records list: did you mean --limit\?/
+    )
+    // The global options are flags of every command.
+    expectError(
+      await cli(["jobs", "get", "events", "rjob_x", "--jsn"]),
+      2,
+      /unknown option --jsn .*did you mean --json\?/
+    )
+    expectError(
+      await cli(["key", "--frobnicate"], "[]"),
+      2,
+      /^batchwrite: unknown option --frobnicate for batchwrite key \(see/
+    )
+    const spelled = await cli(["append", "events", "--dead-letter", "spelled-rejects.ndjson", "-"], records)
+    assert.strictEqual(spelled.status, 0, spelled.stderr)
+    assert.match(spelled.stdout, /1 records? (sent|inserted|written)/)
+    const afterDashes = await cli(["append", "events", "--", "--dead-leter"])
+    assert.strictEqual(afterDashes.status, 2)
+    assert.notInclude(afterDashes.stderr, "did you mean", "nothing after -- is a flag")
+  })
+
   it("records list --where on a field that is not a match key: exit 2, naming the fields that filter", async () => {
     expectError(
       await cli(["records", "list", "profiles", "--where", "tier=gold"]),
@@ -229,8 +265,22 @@ describe("serve --json", () => {
 })
 
 describe("help and completions", () => {
-  it("every command has --help with an example", async () => {
+  it("--help of every command: fits 100 columns, has an example and only what is particular to the command", async () => {
+    // @effect/cli's generic lines, which say nothing about the command.
+    const fillers = [
+      "A user-defined piece of text",
+      "An integer.",
+      "A floating point number.",
+      "A true or false value.",
+      "A file.",
+      "One of the following",
+      "This setting is optional.",
+      "This option can be set from environment variables."
+    ]
+    const groups = [[], ["jobs"], ["objects"]]
+    const help = new Map<string, string>()
     for (const command of [
+      ...groups,
       ["serve"],
       ["append"],
       ["upsert"],
@@ -243,13 +293,38 @@ describe("help and completions", () => {
       ["dead-letter", "replay"],
       ["key"],
       ["tokens", "new"],
-      ["backup"]
+      ["backup"],
+      ["bench"]
     ]) {
+      const name = ["batchwrite", ...command].join(" ")
       const run = await cli([...command, "--help"])
-      assert.strictEqual(run.status, 0, `${command.join(" ")}: ${run.stderr}`)
-      assert.match(run.stdout, /Example: .*batchwrite /, command.join(" "))
-      assert.notInclude(run.stdout, "\u001b[", `${command.join(" ")}: no terminal styling on a piped standard output`)
+      assert.strictEqual(run.status, 0, `${name}: ${run.stderr}`)
+      if (!groups.includes(command)) assert.match(run.stdout, /Example: .*batchwrite /, name)
+      assert.notInclude(run.stdout, "\u001b[", `${name}: no terminal styling on a piped standard output`)
+      assert.match(run.stdout, new RegExp(`^\\$ ${name}( |$)`, "m"), `${name}: its usage`)
+      for (const line of run.stdout.split("\n")) {
+        assert.isAtMost(line.length, 100, `${name}: ${line}`)
+        for (const filler of fillers) assert.notInclude(line, filler, name)
+      }
+      help.set(name, run.stdout)
     }
+    // Every command, nested ones too, with its summary; the options keep their descriptions and defaults.
+    const top = help.get("batchwrite")!
+    assert.match(top, /^ {2}jobs errors +List a job's rejected rows/m)
+    assert.match(top, /^ {2}dead-letter replay +Send the records of a dead-letter file again/m)
+    assert.match(
+      top,
+      /--url text\n\n {2}The service's API URL \(env BATCHWRITE_URL; default http:\/\/127\.0\.0\.1:8787/
+    )
+    assert.match(help.get("batchwrite jobs")!, /^ {2}get +Show a job: its state and counts$/m)
+    assert.match(
+      help.get("batchwrite serve")!,
+      /--port integer\n\n {2}Port to listen on \(default 8787; env BATCHWRITE_PORT\)\n/
+    )
+    assert.match(
+      help.get("batchwrite append")!,
+      /--dead-letter file\n\n {2}Append every rejected row, with why, to this NDJSON file/
+    )
   })
 
   it("--completions prints a shell completion script", async () => {

@@ -44,6 +44,7 @@ export const backupCommand = Command.make("backup", { file, database }, (options
   Command.withDescription(
     "Back up the SQLite database while the service runs (a copy of the .db file alone misses the WAL).\n" +
       "Restore by starting serve on the copy.\n" +
-      "Example: batchwrite backup /var/backups/batchwrite-2026-12-03.db --database sqlite:/srv/batchwrite/batchwrite.db"
+      "Example: batchwrite backup /var/backups/batchwrite-2026-12-03.db \\\n" +
+      "           --database sqlite:/srv/batchwrite/batchwrite.db"
   )
 )

@@ -58,6 +58,8 @@ export const keyCommand = Command.make("key", { file, queueIds }, ({ file, queue
 ).pipe(
   Command.withDescription(
     "Print the idempotency key of a batch file, as the hosted API's Python recipe computes it.\n" +
-      "Example: batchwrite key batch.json   |   batchwrite key --queue-ids ids.json   |   cat batch.json | batchwrite key -"
+      "Example: batchwrite key batch.json\n" +
+      "         batchwrite key --queue-ids ids.json\n" +
+      "         cat batch.json | batchwrite key -"
   )
 )

@@ -84,7 +84,9 @@ const put = Command.make("put", { name, schemaFile }, ({ name, schemaFile }) =>
 ).pipe(
   Command.withDescription(
     "Create an object, or change its schema (adding fields; a field's type cannot change). Needs an admin token.\n" +
-      'Example: echo \'{"fields":{"sku":{"type":"string","required":true},"price":{"type":"number"}},"matchKeys":["sku"]}\' | batchwrite objects put products -'
+      "Example: batchwrite objects put products - <<'EOF'\n" +
+      '{"fields":{"sku":{"type":"string","required":true},"price":{"type":"number"}},"matchKeys":["sku"]}\n' +
+      "EOF"
   )
 )
 

@@ -72,7 +72,8 @@ const list = Command.make("list", { objectName, limit, cursor, where, all }, (op
 ).pipe(
   Command.withDescription(
     "List stored rows, oldest first, one JSON object per line; --where filters by a match key only.\n" +
-      "Example: batchwrite records list profiles --where email=ada@example.com   |   batchwrite records list events --all > events.ndjson"
+      "Example: batchwrite records list profiles --where email=ada@example.com\n" +
+      "         batchwrite records list events --all > events.ndjson"
   )
 )
 

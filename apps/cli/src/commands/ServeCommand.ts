@@ -177,14 +177,16 @@ export const serveCommand = Command.make(
     })
 ).pipe(
   Command.withDescription(
-    "Run the Records service on http://<host>:<port>/public/v1 until SIGINT (Ctrl-C) or SIGTERM, then stop gracefully\n" +
-      "and print a 'batchwrite stopped' line (exit 0).\n" +
+    "Run the Records service on http://<host>:<port>/public/v1 until SIGINT (Ctrl-C) or SIGTERM,\n" +
+      "then stop gracefully and print a 'batchwrite stopped' line (exit 0).\n" +
       "One log line per request on stdout (one JSON object per line with --json).\n" +
-      "Every option also reads its environment variable (BATCHWRITE_PORT, BATCHWRITE_DATABASE, …); a flag wins.\n" +
-      "--log-level (env BATCHWRITE_LOG_LEVEL, default info): warning or above silences the request log too.\n" +
+      "Every option also reads its environment variable (BATCHWRITE_PORT, BATCHWRITE_DATABASE, …); a flag\n" +
+      "wins. --log-level (env BATCHWRITE_LOG_LEVEL, default info): warning or above silences the request\n" +
+      "log too.\n" +
       "Example: BATCHWRITE_TOKEN=dev-secret-token batchwrite serve --port 8787 --workers 2\n" +
-      "Admission: writes beyond --max-in-flight-mib of bodies, or to a workspace with more than --max-backlog-records\n" +
-      "records not yet committed, get 503 with Retry-After before their body is read (see /readyz and /metrics).\n" +
-      "Several nodes: batchwrite serve --database postgres://batchwrite@db:5432/batchwrite --port 8787 (on each node)"
+      "Admission: writes beyond --max-in-flight-mib of bodies, or to a workspace with more than\n" +
+      "--max-backlog-records records not yet committed, get 503 with Retry-After before their body is read\n" +
+      "(see /readyz and /metrics).\n" +
+      "Several nodes: batchwrite serve --database postgres://batchwrite@db:5432/batchwrite on each node"
   )
 )

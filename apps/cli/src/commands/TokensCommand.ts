@@ -58,7 +58,8 @@ const newCommand = Command.make("new", { workspace, scopes, rateLimit }, (option
 ).pipe(
   Command.withDescription(
     "Make a new random token for a workspace and print it with its config-file entry.\n" +
-      "Example: batchwrite tokens new --workspace acme --scopes records:write,records:read --rate-limit 50/s"
+      "Example: batchwrite tokens new --workspace acme --scopes records:write,records:read \\\n" +
+      "           --rate-limit 50/s"
   )
 )
 
