@@ -72,7 +72,10 @@ describe("append and upsert", () => {
     assert.strictEqual(run.status, 0, run.stderr)
     assert.strictEqual(run.stderr, "", "no progress when standard error is not a terminal")
     assert.match(run.stdout, /appended to 'visits': 200,000 records sent in [\d.]+ s \([\d,]+ records\/s\)/)
-    assert.match(run.stdout, /inserted 200,000 · updated 0 · stale 0 · invalid 0 · not sent 0 · dead-lettered 0 · 20 jobs/)
+    assert.match(
+      run.stdout,
+      /inserted 200,000 · updated 0 · stale 0 · invalid 0 · not sent 0 · dead-lettered 0 · 20 jobs/
+    )
     assert.isFalse(existsSync(`${path}.batchwrite-checkpoint`), "the checkpoint is removed when the run completes")
 
     const rows = await storedRows("visits")
