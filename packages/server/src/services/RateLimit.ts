@@ -2,6 +2,12 @@
  * Per-token rate limits (SPEC §1.8): a token bucket per token, one request one token whatever its size, and the
  * IETF `RateLimit-Policy` / `RateLimit` headers for every response. On a single node the buckets live in memory; on
  * shared storage they are rows every node takes from atomically, so the limit is one budget for all nodes.
+ *
+ * On shared storage a node takes a token's budget in slices ({@link sliceOf}: 50 ms of its rate, at most a tenth of
+ * its burst, 1 for slow limits) and spends each slice locally within {@link sliceLifetimeMillis}: one take from the
+ * database per slice instead of one per request (each take is a transaction that holds the token's row, so every
+ * request of a token waited in one line for it). No request is ever allowed beyond the shared budget; what a node
+ * took and did not spend in time is dropped, so near the limit another node may refuse a request for that long.
  */
 import { Context, Effect, Layer } from "effect"
 import { RateBucketsRepo } from "../storage/RateBucketsRepo.js"
@@ -27,6 +33,21 @@ interface Bucket {
 
 const burstOf = (settings: RateLimitSettings): number =>
   settings.burst ?? Math.max(1, Math.ceil(settings.requestsPerSecond))
+
+/** The tokens a node takes from a shared bucket at once: 50 ms of the rate, at most a tenth of the burst, at least 1. */
+export const sliceOf = (settings: RateLimitSettings): number =>
+  Math.max(1, Math.min(Math.floor(burstOf(settings) / 10), Math.floor(settings.requestsPerSecond / 20)))
+
+/** How long a node may spend the rest of a slice it took. */
+export const sliceLifetimeMillis = 1_000
+
+/** The rest of a slice a node took from a shared bucket. */
+interface Slice {
+  tokens: number
+  /** The shared bucket's tokens after the take, for the headers. */
+  readonly shared: number
+  readonly until: number
+}
 
 /** The decision for a bucket holding `tokens` after a take that was `allowed` or not. */
 const decision = (allowed: boolean, tokens: number, settings: RateLimitSettings): RateDecision => {
@@ -57,6 +78,65 @@ export const rateLimitHeaders = (decision: RateDecision): Record<string, string>
   ratelimit: `"token";r=${decision.remaining};t=${decision.resetSeconds}`
 })
 
+/**
+ * The shared buckets as one node spends them: from the rest of its slice when it holds one, else from a new slice
+ * taken from storage. One take per token at a time: requests that find the slice spent wait for that take instead
+ * of each taking a slice.
+ */
+const sharedBuckets = (
+  buckets: RateBucketsRepo,
+  settingsOf: (settings: RateLimitSettings | undefined) => RateLimitSettings
+) =>
+  Effect.sync(() => {
+    const slices = new Map<string, Slice>()
+    const takes = new Map<string, Effect.Semaphore>()
+    const fromSlice = (tokenId: string, settings: RateLimitSettings): RateDecision | undefined => {
+      const slice = slices.get(tokenId)
+      if (slice === undefined || slice.tokens < 1 || Date.now() >= slice.until) return undefined
+      slice.tokens -= 1
+      return decision(true, slice.shared + slice.tokens, settings)
+    }
+    const fromStorage = (tokenId: string, settings: RateLimitSettings) =>
+      Effect.gen(function* () {
+        const now = Date.now()
+        const taken = yield* buckets.take(
+          tokenId,
+          settings.requestsPerSecond,
+          burstOf(settings),
+          now,
+          sliceOf(settings)
+        )
+        if (taken.taken < 1) {
+          slices.delete(tokenId)
+          return decision(false, taken.tokens, settings)
+        }
+        slices.set(tokenId, { tokens: taken.taken - 1, shared: taken.tokens, until: now + sliceLifetimeMillis })
+        return decision(true, taken.tokens + taken.taken - 1, settings)
+      })
+    const takeOf = (tokenId: string) => {
+      let semaphore = takes.get(tokenId)
+      if (semaphore === undefined) {
+        semaphore = Effect.unsafeMakeSemaphore(1)
+        takes.set(tokenId, semaphore)
+      }
+      return semaphore
+    }
+    return {
+      take: (tokenId: string, settings: RateLimitSettings | undefined) =>
+        Effect.suspend(() => {
+          const effective = settingsOf(settings)
+          const local = fromSlice(tokenId, effective)
+          if (local !== undefined) return Effect.succeed(local)
+          return takeOf(tokenId).withPermits(1)(
+            Effect.suspend(() => {
+              const after = fromSlice(tokenId, effective)
+              return after !== undefined ? Effect.succeed(after) : fromStorage(tokenId, effective)
+            })
+          )
+        })
+    }
+  })
+
 /** The buckets of this node, by token id. */
 export class RateLimiter extends Context.Tag("server/RateLimiter")<
   RateLimiter,
@@ -72,14 +152,7 @@ export class RateLimiter extends Context.Tag("server/RateLimiter")<
       const settingsOf = (settings: RateLimitSettings | undefined) => settings ?? config.rateLimit ?? defaultRateLimit
       const memory = new Map<string, Bucket>()
       return topology === "shared-storage"
-        ? {
-            take: (tokenId: string, settings: RateLimitSettings | undefined) =>
-              Effect.gen(function* () {
-                const effective = settingsOf(settings)
-                const taken = yield* buckets.take(tokenId, effective.requestsPerSecond, burstOf(effective), Date.now())
-                return decision(taken.allowed, taken.tokens, effective)
-              })
-          }
+        ? yield* sharedBuckets(buckets, settingsOf)
         : {
             take: (tokenId: string, settings: RateLimitSettings | undefined) =>
               Effect.sync(() => {

@@ -148,11 +148,21 @@ const jobBodies = Effect.gen(function* () {
   yield* sql`ALTER TABLE jobs DROP COLUMN body`
 })
 
+/**
+ * How many tokens the last take of a shared bucket took: a node takes a slice of its token's budget at once and
+ * spends it locally (`services/RateLimit.ts`), and a take near the bottom of the bucket takes what is left.
+ */
+const rateBucketSlices = Effect.gen(function* () {
+  const sql = yield* SqlClient.SqlClient
+  yield* sql`ALTER TABLE rate_buckets ADD COLUMN taken DOUBLE PRECISION NOT NULL DEFAULT 1`
+})
+
 /** Every migration of the storage schema, by `<id>_<name>`, for `Migrator.fromRecord`. */
 export const migrations: Record<string, Effect.Effect<void, unknown, SqlClient.SqlClient>> = {
   "1_initial": initial,
   "2_leases": leases,
-  "3_job_bodies": jobBodies
+  "3_job_bodies": jobBodies,
+  "4_rate_bucket_slices": rateBucketSlices
 }
 
 /** The loader of {@link migrations}, for `SqliteMigrator.layer` / `PgMigrator.layer`. */

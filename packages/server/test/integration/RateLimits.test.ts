@@ -6,6 +6,7 @@
 import { ResponseHeaders } from "@batchwrite/api"
 import { assert, it, layer } from "@effect/vitest"
 import { Context, Duration, Effect, Layer } from "effect"
+import { sliceOf } from "../../src/services/RateLimit.js"
 import * as TestService from "../support/TestService.js"
 
 TestService.forEachAdapter((adapter) => {
@@ -216,6 +217,39 @@ TestService.onPostgres("rate limits across nodes (SPEC §1.8)", (adapter) => {
           { concurrency: "unbounded" }
         )
         assert.strictEqual(concurrent.filter((response) => response.status === 200).length, 4)
+      })
+    )
+  )
+
+  it.live("nodes take the budget in slices and never allow more than it, whatever the concurrency", () =>
+    Effect.scoped(
+      Effect.gen(function* () {
+        const database = yield* adapter.freshDatabase
+        // Slices of 5 (50 ms of 100/s); a budget of 100 at once, refilled at 100/s.
+        const rateLimit = { requestsPerSecond: 100, burst: 100 }
+        assert.strictEqual(sliceOf(rateLimit), 5)
+        const nodes = yield* Effect.all(
+          [0, 1].map(() =>
+            Effect.map(Layer.build(TestService.layer({ database, rateLimit })), (context) =>
+              Context.get(context, TestService.TestService)
+            )
+          )
+        )
+        const started = Date.now()
+        const responses = yield* Effect.all(
+          Array.from({ length: 300 }, (_, i) =>
+            TestService.rawGet("/public/v1/objects", { token: TestService.tokens.alpha }).pipe(
+              Effect.provideService(TestService.TestService, nodes[i % 2]!)
+            )
+          ),
+          { concurrency: 16 }
+        )
+        const seconds = (Date.now() - started) / 1_000
+        const allowed = responses.filter((response) => response.status === 200).length
+        assert.deepStrictEqual(new Set(responses.map((response) => response.status)), new Set([200, 429]))
+        // Never beyond the budget; at most a slice per node short of it (a slice taken and not yet spent).
+        assert.isAtMost(allowed, 100 + Math.ceil(100 * seconds))
+        assert.isAtLeast(allowed, 100 - 2 * 5)
       })
     )
   )
