@@ -14,7 +14,14 @@ import * as SqlClient from "@effect/sql/SqlClient"
 import type { SqlError } from "@effect/sql/SqlError"
 import { Array as Arr, Cause, Clock, Context, Data, Duration, Effect, Either, Option, Schedule } from "effect"
 import { StorageHealth } from "../services/StorageHealth.js"
-import { type ClaimedJob, type GroupBudget, JobLease, JobsRepo, type RowErrorEntry } from "../storage/JobsRepo.js"
+import {
+  type ClaimedJob,
+  type Completion,
+  type GroupBudget,
+  JobLease,
+  JobsRepo,
+  type RowErrorEntry
+} from "../storage/JobsRepo.js"
 import { ObjectsRepo } from "../storage/ObjectsRepo.js"
 import { RecordsRepo, type RowInput, type RowOutcome } from "../storage/RecordsRepo.js"
 import { isStorageFault, isTransientFault, storageFaultOf } from "../storage/StorageFault.js"
@@ -207,18 +214,22 @@ export class JobProcessor extends Effect.Service<JobProcessor>()("server/JobProc
         })
         return yield* sql.withTransaction(
           Effect.gen(function* () {
-            const completed: Array<{ readonly metrics: Job.JobMetrics; readonly completedAt: number }> = []
+            const completions: Array<Completion> = []
             for (const { run, write } of runs) {
               const outcomes = yield* write
-              for (const [i, job] of run.entries()) completed.push(yield* complete(job, outcomes[i]!))
+              for (const [i, job] of run.entries()) completions.push(yield* recordOutcomes(job, outcomes[i]!))
             }
-            return completed
+            // Completed when its outcome is written, not when its processing began.
+            const completedAt = yield* Clock.currentTimeMillis
+            const lost = yield* jobs.completeAll(completions, new Date(completedAt))
+            if (lost.length > 0) return yield* new JobLost({ jobId: lost[0]! })
+            return completions.map(({ metrics }) => ({ metrics, completedAt }))
           })
         )
       })
 
-    /** Records a prepared job's outcome in the group's transaction: row errors, metrics, `completed`. */
-    const complete = (job: PreparedJob, outcomes: ReadonlyArray<RowOutcome>) =>
+    /** Records a prepared job's row errors in the group's transaction; answers its completion (metrics). */
+    const recordOutcomes = (job: PreparedJob, outcomes: ReadonlyArray<RowOutcome>) =>
       Effect.gen(function* () {
         const { body, claimed, rowErrors, valid } = job
         let insertedRows = 0
@@ -248,7 +259,7 @@ export class JobProcessor extends Effect.Service<JobProcessor>()("server/JobProc
             entries.push({ error, record: i === 0 ? record : null })
           })
         }
-        yield* jobs.insertRowErrors(claimed.jobId, entries)
+        if (entries.length > 0) yield* jobs.insertRowErrors(claimed.jobId, entries)
         const metrics: Job.JobMetrics = {
           totalRows: body.length,
           processedRows: body.length,
@@ -257,11 +268,7 @@ export class JobProcessor extends Effect.Service<JobProcessor>()("server/JobProc
           staleRows,
           invalidRows: rowErrors.size
         }
-        // Completed when its outcome is written, not when its processing began.
-        const completedAt = yield* Clock.currentTimeMillis
-        const held = yield* jobs.complete(claimed, metrics, entries.length, new Date(completedAt))
-        if (!held) return yield* new JobLost({ jobId: claimed.jobId })
-        return { metrics, completedAt }
+        return { claimed, metrics, errorCount: entries.length } satisfies Completion
       })
 
     /** Processes a group (a head job and its followers) to terminal states, with no retry or failure handling. */

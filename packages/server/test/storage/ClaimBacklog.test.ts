@@ -35,7 +35,7 @@ onPostgres("claiming from a long queue of ordered jobs", (adapter) => {
           acceptBatch({ workspace: "w", object: "profiles", matchKey: "email", records: [{ email: `u${i}@x.io` }] })
         const claimAndComplete = Effect.gen(function* () {
           const claimed = Option.getOrThrow(yield* jobs.claimNext())
-          assert.isTrue(yield* jobs.complete(claimed, metrics, 0, new Date()))
+          assert.deepStrictEqual(yield* jobs.completeAll([{ claimed, metrics, errorCount: 0 }], new Date()), [])
           return claimed
         })
         // The object's history: jobs accepted and completed one at a time.
