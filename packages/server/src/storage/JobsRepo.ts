@@ -24,6 +24,7 @@
 import { Job, Limits, type RowError } from "@batchwrite/core"
 import * as SqlClient from "@effect/sql/SqlClient"
 import { SqlError } from "@effect/sql/SqlError"
+import type * as Statement from "@effect/sql/Statement"
 import { randomUUID } from "node:crypto"
 import { hostname } from "node:os"
 import { Array as Arr, Clock, Context, Duration, Effect, Option } from "effect"
@@ -179,6 +180,7 @@ export class JobsRepo extends Effect.Service<JobsRepo>()("server/JobsRepo", {
     const sql = yield* SqlClient.SqlClient
     const topology = yield* Topology
     // Row-level locking is how several PostgreSQL nodes claim without blocking each other; SQLite has one writer.
+    const onPostgres = sql.onDialectOrElse({ pg: () => true, orElse: () => false })
     const skipLocked = sql.onDialectOrElse({
       pg: () => sql.literal("FOR UPDATE SKIP LOCKED"),
       orElse: () => sql.literal("")
@@ -272,22 +274,33 @@ export class JobsRepo extends Effect.Service<JobsRepo>()("server/JobsRepo", {
        * of one workspace wait for each other only for the job's insert and the commit, not for a body of up to
        * 10 MB (the body's key to its job is checked at the commit). The job takes its sequence from the counter
        * inside the statement, so no statement waits for a value from the database (on SQLite the statements go to
-       * the connection's thread together).
+       * the connection's thread together). On PostgreSQL the body, the sequence and the job are one statement (a
+       * round trip each cost more than the lock's wait for the body's write), then the idempotency record.
        */
       queue: <E, R>(input: QueueInput, alsoInTransaction: Effect.Effect<void, E, R>): Effect.Effect<void, E, R> =>
         shared(
           input.workspace,
           input.body.length,
           Effect.gen(function* () {
+            const nextSequence = sql`INSERT INTO sequences (workspace, last_sequence) VALUES (${input.workspace}, 1)
+              ON CONFLICT (workspace) DO UPDATE SET last_sequence = sequences.last_sequence + 1`
+            const job = (sequence: Statement.Fragment) => sql`INSERT INTO jobs (id, workspace, object_name, operation,
+              match_key, sequence, ordered, state, accepted_records, created_at) SELECT ${input.jobId},
+              ${input.workspace}, ${input.objectName}, ${input.plan.operation}, ${input.plan.mergeKey}, ${sequence},
+              ${input.plan.ordered ? 1 : 0}, 'queued', ${input.acceptedRecords}, ${input.createdAt.getTime()}`
+            if (onPostgres) {
+              // One statement (one round trip) for the body, the sequence and the job; the sequence's row is then
+              // held while the idempotency record is written.
+              yield* sql`WITH body AS (INSERT INTO job_bodies (job_id, body) VALUES (${input.jobId}, ${input.body})),
+                next AS (${nextSequence} RETURNING last_sequence)
+                ${job(sql`next.last_sequence`)} FROM next`
+              yield* alsoInTransaction
+              return
+            }
             yield* sql`INSERT INTO job_bodies ${sql.insert({ job_id: input.jobId, body: input.body })}`
             yield* alsoInTransaction
-            yield* sql`INSERT INTO sequences (workspace, last_sequence) VALUES (${input.workspace}, 1)
-              ON CONFLICT (workspace) DO UPDATE SET last_sequence = sequences.last_sequence + 1`
-            yield* sql`INSERT INTO jobs (id, workspace, object_name, operation, match_key, sequence, ordered, state,
-              accepted_records, created_at) VALUES (${input.jobId}, ${input.workspace}, ${input.objectName},
-              ${input.plan.operation}, ${input.plan.mergeKey},
-              (SELECT last_sequence FROM sequences WHERE workspace = ${input.workspace}),
-              ${input.plan.ordered ? 1 : 0}, 'queued', ${input.acceptedRecords}, ${input.createdAt.getTime()})`
+            yield* nextSequence
+            yield* job(sql`(SELECT last_sequence FROM sequences WHERE workspace = ${input.workspace})`)
           }).pipe(Effect.catchIf((error): error is SqlError => error instanceof SqlError, Effect.die))
         ),
 
