@@ -84,12 +84,19 @@ export class BatchAcceptance extends Effect.Service<BatchAcceptance>()("server/B
         const input = { jobId, workspace, objectName, plan, body, acceptedRecords: count, createdAt: new Date() }
         // The transaction runs to its end even when the client goes away meanwhile (a COMMIT already posted to the
         // database commits whether or not anyone waits for it), and once committed the records are counted and a
-        // worker woken: the count is of commits, not of answers sent.
+        // worker woken: the count is of commits, not of answers sent. The whole of it is uninterruptible, the exit
+        // handler included: with only the transaction so, an interruption that arrived meanwhile took effect between
+        // its end and the handler, which then saw an interruption instead of the commit (SQLite missed counts).
         return Effect.as(
-          Effect.onExit(Effect.uninterruptible(jobs.queue(input, alsoInTransaction(accepted))), (exit) =>
-            Exit.isSuccess(exit)
-              ? Effect.zipRight(metrics.recordAccepted(count), workers.notifyAccepted({ jobId, ordered: plan.ordered }))
-              : acceptedRecords.forget(jobId)
+          Effect.uninterruptible(
+            Effect.onExit(jobs.queue(input, alsoInTransaction(accepted)), (exit) =>
+              Exit.isSuccess(exit)
+                ? Effect.zipRight(
+                    metrics.recordAccepted(count),
+                    workers.notifyAccepted({ jobId, ordered: plan.ordered })
+                  )
+                : acceptedRecords.forget(jobId)
+            )
           ),
           accepted
         )
