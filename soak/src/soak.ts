@@ -269,9 +269,9 @@ const main = async () => {
     while (Date.now() < until) {
       n++
       const roll = Math.random()
-      if (roll < 0.28) await appendBatch(id, n, 1 + Math.floor(Math.random() * 50), 0)
+      if (roll < 0.31) await appendBatch(id, n, 1 + Math.floor(Math.random() * 50), 0)
       else if (roll < 0.34) await appendBatch(id, n, 2_000 + Math.floor(Math.random() * 8_000), 150)
-      else if (roll < 0.345) await appendBatch(id, n, 10_000, 900)
+      else if (roll < 0.342) await appendBatch(id, n, 10_000, 900)
       else if (roll < 0.53) await upsertBatch(id, n, 10 + Math.floor(Math.random() * 990))
       else if (roll < 0.63) await singleAppend(id, n)
       else if (roll < 0.7) await singleUpsert(id, n)
