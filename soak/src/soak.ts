@@ -99,6 +99,16 @@ const state = {
   retries: 0
 }
 
+/**
+ * Keeps an accepted batch to resend with its key later: small bodies only, the last 1,000 (kept bodies are the load
+ * generator's memory: a 10-minute run ran it out of heap when it kept them all).
+ */
+const remember = (key: string, sent: { readonly path: string; readonly body: string; readonly jobId: string }) => {
+  if (sent.body.length > 64 * 1024) return
+  state.accepted.byKey.set(key, sent)
+  if (state.accepted.byKey.size > 1_000) state.accepted.byKey.delete(state.accepted.byKey.keys().next().value!)
+}
+
 const count = (label: string) => state.answers.set(label, (state.answers.get(label) ?? 0) + 1)
 const unexpected = (what: string, answer: Answer) => {
   if (state.unexpected.length < 50) state.unexpected.push(`${what}: ${answer.status} ${answer.text.slice(0, 200)}`)
@@ -157,7 +167,7 @@ const main = async () => {
     count(size > 1_000 ? "202 large append" : "202 small append")
     const jobId = JSON.parse(answer.text).data.jobId as string
     state.appends.push({ prefix, count: size, jobId })
-    state.accepted.byKey.set(`soak-${prefix}`, { path, body, jobId })
+    remember(`soak-${prefix}`, { path, body, jobId })
   }
 
   const upsertBatch = async (client: number, n: number, size: number) => {
@@ -169,7 +179,7 @@ const main = async () => {
     count("202 upsert")
     const jobId = JSON.parse(answer.text).data.jobId as string
     state.upserts.push({ seed, size, jobId })
-    state.accepted.byKey.set(`soak-u${seed}`, { path, body, jobId })
+    remember(`soak-u${seed}`, { path, body, jobId })
   }
 
   const singleAppend = async (client: number, n: number) => {
