@@ -11,6 +11,7 @@ import { Limits } from "@batchwrite/core"
 import type { HttpServerRequest } from "@effect/platform"
 import { NodeHttpServerRequest } from "@effect/platform-node"
 import { Effect } from "effect"
+import { bodyWork } from "../services/BodyWork.js"
 
 /** What reading a body can fail with. */
 export type BodyRejected = PayloadTooLarge | UnsupportedMediaType | RequestInvalid
@@ -177,5 +178,5 @@ export const readJsonBody = (
     if (Number.isFinite(declared) && declared > limit) return yield* tooLarge(request, declared, true, 0)
     const raw = yield* readRaw(request, limit)
     const decoded = encoding === "gzip" ? yield* gunzipCapped(raw, limit) : raw
-    return yield* decodeUtf8(decoded)
+    return yield* bodyWork(decoded.length, decodeUtf8(decoded))
   })

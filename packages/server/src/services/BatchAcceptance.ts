@@ -10,6 +10,7 @@ import { AcceptedRecords } from "../jobs/AcceptedRecords.js"
 import { JobWorkers } from "../jobs/JobWorkers.js"
 import { JobsRepo } from "../storage/JobsRepo.js"
 import { type BatchRejected, checkBatch } from "./BatchIntake.js"
+import { bodyWork } from "./BodyWork.js"
 import type { ObjectNotFound } from "./Errors.js"
 import { Objects } from "./Objects.js"
 import { ServiceMetrics } from "./ServiceMetrics.js"
@@ -40,7 +41,11 @@ export class BatchAcceptance extends Effect.Service<BatchAcceptance>()("server/B
     const workers = yield* JobWorkers
     const metrics = yield* ServiceMetrics
 
-    /** Queues checked records as a job; the records are kept for this node's worker, the body is the durable truth. */
+    /**
+     * Queues checked records as a job; the records are kept for this node's worker (when there is room), the body is
+     * the durable truth. Nothing here holds on to the records past `keep`: a batch waiting for its commit holds its
+     * body text only, not its parsed form (several times larger), so many large bodies in flight stay affordable.
+     */
     const queue = <E, R>(
       workspace: string,
       objectName: string,
@@ -48,38 +53,53 @@ export class BatchAcceptance extends Effect.Service<BatchAcceptance>()("server/B
       body: string,
       alsoInTransaction: AlsoInTransaction<E, R>
     ): Effect.Effect<Job.AcceptedBatch, E, R> =>
-      Effect.gen(function* () {
+      Effect.suspend(() => {
         const jobId = newJobId()
+        const plan = checked.plan
+        const count = checked.records.length
+        return Effect.zipRight(
+          acceptedRecords.keep(jobId, checked.records, body.length),
+          commit(workspace, objectName, jobId, plan, count, body, alsoInTransaction)
+        )
+      })
+
+    const commit = <E, R>(
+      workspace: string,
+      objectName: string,
+      jobId: string,
+      plan: Job.BatchPlan,
+      count: number,
+      body: string,
+      alsoInTransaction: AlsoInTransaction<E, R>
+    ): Effect.Effect<Job.AcceptedBatch, E, R> =>
+      Effect.suspend(() => {
         const accepted: Job.AcceptedBatch = {
-          operation: checked.plan.operation,
+          operation: plan.operation,
           objectName,
           jobId,
           state: "queued",
-          acceptedRecords: checked.records.length,
+          acceptedRecords: count,
           statusPath: Job.jobStatusPath(objectName, jobId)
         }
-        yield* acceptedRecords.keep(jobId, checked.records, body.length)
-        const input = {
-          jobId,
-          workspace,
-          objectName,
-          plan: checked.plan,
-          body,
-          acceptedRecords: checked.records.length,
-          createdAt: new Date()
-        }
+        const input = { jobId, workspace, objectName, plan, body, acceptedRecords: count, createdAt: new Date() }
         // The transaction runs to its end even when the client goes away meanwhile (a COMMIT already posted to the
         // database commits whether or not anyone waits for it), and once committed the records are counted and a
-        // worker woken: the count is of commits, not of answers sent.
-        yield* Effect.onExit(Effect.uninterruptible(jobs.queue(input, alsoInTransaction(accepted))), (exit) =>
-          Exit.isSuccess(exit)
-            ? Effect.zipRight(
-                metrics.recordAccepted(accepted.acceptedRecords),
-                workers.notifyAccepted({ jobId, ordered: checked.plan.ordered })
-              )
-            : acceptedRecords.forget(jobId)
+        // worker woken: the count is of commits, not of answers sent. The whole of it is uninterruptible, the exit
+        // handler included: with only the transaction so, an interruption that arrived meanwhile took effect between
+        // its end and the handler, which then saw an interruption instead of the commit (SQLite missed counts).
+        return Effect.as(
+          Effect.uninterruptible(
+            Effect.onExit(jobs.queue(input, alsoInTransaction(accepted)), (exit) =>
+              Exit.isSuccess(exit)
+                ? Effect.zipRight(
+                    metrics.recordAccepted(count),
+                    workers.notifyAccepted({ jobId, ordered: plan.ordered })
+                  )
+                : acceptedRecords.forget(jobId)
+            )
+          ),
+          accepted
         )
-        return accepted
       })
 
     return {
@@ -91,11 +111,16 @@ export class BatchAcceptance extends Effect.Service<BatchAcceptance>()("server/B
         request: BatchRequest,
         alsoInTransaction: AlsoInTransaction<E, R>
       ): Effect.Effect<Job.AcceptedBatch, BatchRejected | ObjectNotFound | E, R> =>
-        Effect.gen(function* () {
-          const definition = yield* objects.find(request.workspace, request.objectName)
-          const checked = yield* checkBatch(request.body, request.operation, definition)
-          return yield* queue(request.workspace, request.objectName, checked, request.body, alsoInTransaction)
-        }),
+        // Not a generator: its frame would hold the parsed records until the commit.
+        Effect.flatMap(objects.find(request.workspace, request.objectName), (definition) =>
+          Effect.flatMap(
+            bodyWork(
+              request.body.length,
+              Effect.suspend(() => checkBatch(request.body, request.operation, definition))
+            ),
+            (checked) => queue(request.workspace, request.objectName, checked, request.body, alsoInTransaction)
+          )
+        ),
 
       /**
        * Queues one valid record as a one-record job that keeps its place in the acceptance order: an upsert by

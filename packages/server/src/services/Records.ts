@@ -186,12 +186,13 @@ export class Records extends Effect.Service<Records>()("server/Records", {
             return yield* writeThroughQueue(workspace, definition, write, validation.record)
           }
           // Run to its end and counted at the commit, even when the client goes away meanwhile (as a batch's
-          // acceptance is; a queued write is counted by its job).
-          const record = yield* Effect.onExit(
-            Effect.uninterruptible(
-              sql.withTransaction(records.insertOne(workspace, objectName, validation.record, new Date()))
-            ),
-            (exit) => (Exit.isSuccess(exit) ? metrics.recordAccepted(1) : Effect.void)
+          // acceptance is, the exit handler inside the uninterruptible region too; a queued write is counted by its
+          // job).
+          const record = yield* Effect.uninterruptible(
+            Effect.onExit(
+              sql.withTransaction(records.insertOne(workspace, objectName, validation.record, new Date())),
+              (exit) => (Exit.isSuccess(exit) ? metrics.recordAccepted(1) : Effect.void)
+            )
           ).pipe(Effect.orDie)
           return { _tag: "Written", outcome: "inserted", record } as const
         }),

@@ -1,13 +1,20 @@
 /**
  * Whether the storage takes writes now (SPEC §1.10, §1.11): `/readyz` says storage is down while the database is
- * unreachable, while the disk of a SQLite file has less than {@link minFreeBytes} free, or while writes fail (a storage
- * fault seen by a request or a job worker in the last {@link faultMemory}, with no job committed since). Nothing
- * needs resetting: once the disk has room again and writes succeed, the storage is ready again on its own.
+ * unreachable, while a write does not commit (PostgreSQL: a {@link writeProbeTimeout}-bounded write of this host's
+ * row of `storage_probes`, at most once a {@link writeProbeEvery}; a database that answers reads but refuses writes,
+ * read-only or out of space, is down), while the disk of a SQLite file has less than {@link minFreeBytes} free, or
+ * while writes fail (a storage fault seen by a request or a job worker in the last {@link faultMemory}, with no job
+ * committed since). Nothing needs resetting: once writes succeed again, the storage is ready again on its own.
+ *
+ * SQLite has no write probe: its one connection runs a job's transaction at a time, so a probe would wait behind
+ * them (a slow `/readyz` under load), and what stops its writes (a full disk, the file's directory gone) is read
+ * from the file system instead, besides the faults seen.
  *
  * Job workers also read here how long to wait before retrying a job after such a fault: the more faults in a row,
  * the longer, up to a few seconds.
  */
 import { statfs } from "node:fs/promises"
+import { hostname } from "node:os"
 import * as SqlClient from "@effect/sql/SqlClient"
 import type { SqlError } from "@effect/sql/SqlError"
 import { Clock, Duration, Effect, Option } from "effect"
@@ -25,6 +32,12 @@ export const faultMemory = Duration.seconds(5)
 /** The wait before retrying after the n-th storage fault in a row: 0.1 s doubling, at most 5 s. */
 export const faultBackoff = (faultsInARow: number): Duration.Duration =>
   Duration.millis(Math.min(5_000, 100 * 2 ** Math.max(0, faultsInARow - 1)))
+
+/** How often at most the PostgreSQL write probe runs (answers in between reuse its result). */
+export const writeProbeEvery = Duration.seconds(1)
+
+/** How long the PostgreSQL write probe may take before the storage counts as down. */
+export const writeProbeTimeout = Duration.seconds(2)
 
 const mib = (bytes: number) => `${(bytes / 1024 / 1024).toFixed(1)} MiB`
 
@@ -44,6 +57,29 @@ export class StorageHealth extends Effect.Service<StorageHealth>()("server/Stora
       Effect.as(Option.none<string>()),
       Effect.catchAll((error) => Effect.succeed(Option.some(`the database is unreachable: ${describeFault(error)}`)))
     )
+
+    const node = hostname()
+    const writeProbe = yield* sql
+      .onDialectOrElse({
+        pg: () =>
+          Effect.flatMap(Clock.currentTimeMillis, (now) =>
+            sql.withTransaction(
+              sql`INSERT INTO storage_probes (node, probed_at) VALUES (${node}, ${now})
+                ON CONFLICT (node) DO UPDATE SET probed_at = EXCLUDED.probed_at`
+            )
+          ).pipe(
+            Effect.timeoutFail({
+              duration: writeProbeTimeout,
+              onTimeout: () => `a write did not commit within ${Duration.format(writeProbeTimeout)}`
+            }),
+            Effect.as(Option.none<string>()),
+            Effect.catchAll((error) =>
+              Effect.succeed(Option.some(`writes fail: ${typeof error === "string" ? error : describeFault(error)}`))
+            )
+          ),
+        orElse: () => Effect.succeed(Option.none<string>())
+      })
+      .pipe(Effect.cachedWithTTL(writeProbeEvery))
 
     const diskFull = Option.match(volume, {
       onNone: () => Effect.succeed(Option.none<string>()),
@@ -82,9 +118,9 @@ export class StorageHealth extends Effect.Service<StorageHealth>()("server/Stora
       /** How long to wait before retrying work that met a storage fault ({@link faultBackoff} of the faults in a row). */
       retryDelay: Effect.sync(() => faultBackoff(faultsInARow)),
 
-      /** Why the storage is down (`None` when it is up): unreachable, its disk full, or writes failing. */
+      /** Why the storage is down (`None` when it is up): unreachable, refusing a write, its disk full, or writes failing. */
       whyDown: Effect.gen(function* () {
-        for (const check of [unreachable, diskFull, writesFailing]) {
+        for (const check of [unreachable, writeProbe, diskFull, writesFailing]) {
           const reason = yield* check
           if (Option.isSome(reason)) return reason
         }

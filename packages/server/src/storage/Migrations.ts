@@ -157,12 +157,25 @@ const rateBucketSlices = Effect.gen(function* () {
   yield* sql`ALTER TABLE rate_buckets ADD COLUMN taken DOUBLE PRECISION NOT NULL DEFAULT 1`
 })
 
+/**
+ * One row per host, rewritten by `/readyz`'s write probe on PostgreSQL (`StorageHealth`): a database that answers
+ * reads but refuses writes (read-only, a standby after a failover, no space for its WAL) is not ready.
+ */
+const storageProbes = Effect.gen(function* () {
+  const sql = yield* SqlClient.SqlClient
+  yield* sql`CREATE TABLE storage_probes (
+    node TEXT NOT NULL PRIMARY KEY,
+    probed_at BIGINT NOT NULL
+  )`
+})
+
 /** Every migration of the storage schema, by `<id>_<name>`, for `Migrator.fromRecord`. */
 export const migrations: Record<string, Effect.Effect<void, unknown, SqlClient.SqlClient>> = {
   "1_initial": initial,
   "2_leases": leases,
   "3_job_bodies": jobBodies,
-  "4_rate_bucket_slices": rateBucketSlices
+  "4_rate_bucket_slices": rateBucketSlices,
+  "5_storage_probes": storageProbes
 }
 
 /** The loader of {@link migrations}, for `SqliteMigrator.layer` / `PgMigrator.layer`. */

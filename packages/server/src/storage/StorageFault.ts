@@ -30,9 +30,10 @@ const transientSqliteCode = /^SQLITE_(FULL|IOERR|BUSY|LOCKED|CANTOPEN|READONLY|N
 /**
  * SQLSTATE classes of PostgreSQL's environment: 08 connection exception, 40 transaction rollback (serialization,
  * deadlock), 53 insufficient resources (disk full, out of memory, too many connections), 57 operator intervention
- * (shutdown, cancelled), 58 system error (I/O).
+ * (shutdown, cancelled), 58 system error (I/O); and 25006, a database that takes no writes now (read-only: a standby
+ * after a failover, `default_transaction_read_only`).
  */
-const transientSqlState = /^(08|40|53|57|58)[0-9A-Z]{3}$/
+const transientSqlState = /^(?:(08|40|53|57|58)[0-9A-Z]{3}|25006)$/
 
 /**
  * Whether a database error is a fault of the storage's environment that passes when the storage recovers: a full

@@ -3,11 +3,15 @@
  * (never a bare 500), and its `Idempotency-Key` is free again at once, so the retry succeeds as soon as storage does
  * (issue 15 case 4), also when releasing the key failed as well.
  * The fault is real: a second connection renames the table every accepted batch is stored in.
+ *
+ * On PostgreSQL, `/readyz` probes a write (issue 15): a database that answers reads but refuses writes (made
+ * read-only here, as a standby after a failover is) is reported down, and ready again once it takes writes.
  */
 import { assert, describe, it } from "@effect/vitest"
 import { SqlClient } from "@effect/sql"
-import { Context, Effect, Layer } from "effect"
+import { Context, Effect, Layer, Redacted } from "effect"
 import * as Server from "../../src/Server.js"
+import * as Postgres from "../support/Postgres.js"
 import * as TestService from "../support/TestService.js"
 
 TestService.forEachAdapter((adapter) => {
@@ -68,6 +72,72 @@ TestService.forEachAdapter((adapter) => {
           yield* sql`ALTER TABLE job_bodies_away RENAME TO job_bodies`
           // Storage is back: the retry succeeds at once, not after the key's 60 s lease.
           const accepted = yield* send
+          assert.strictEqual(accepted.status, 202, accepted.text)
+        })
+      )
+    )
+  })
+})
+
+/** `GET /readyz` until `done(status, body)`, every 200 ms for at most 20 s; answers the last one. */
+const readyzUntil = (done: (status: number, text: string) => boolean) =>
+  Effect.gen(function* () {
+    const deadline = Date.now() + 20_000
+    while (true) {
+      const response = yield* TestService.rawGet("/readyz")
+      if (done(response.status, response.text) || Date.now() > deadline) return response
+      yield* Effect.sleep("200 millis")
+    }
+  })
+
+TestService.onPostgres("a database that refuses writes", (adapter) => {
+  describe("readiness probes a write", () => {
+    it.live("/readyz says storage is down while the database is read-only, and ready once it takes writes", () =>
+      Effect.scoped(
+        Effect.gen(function* () {
+          const database = yield* adapter.freshDatabase
+          if (database._tag !== "Postgres") return assert.fail("a PostgreSQL database")
+          const name = new URL(Redacted.value(database.url)).pathname.slice(1)
+          const service = yield* Layer.build(TestService.layer({ database }))
+          const batch = TestService.rawPost(
+            "/public/v1/records/events/append-batch",
+            JSON.stringify({ records: [{ event: "probe", occurred_at: "2026-04-21T15:00:00Z" }] }),
+            { token: TestService.tokens.alpha }
+          ).pipe(Effect.provide(service))
+          const readyz = (done: (status: number, text: string) => boolean) =>
+            readyzUntil(done).pipe(Effect.provide(service))
+          // New sessions of the database are read-only; ending the service's sessions makes its pool open new ones.
+          const setReadOnly = (on: boolean) =>
+            Effect.promise(async () => {
+              await Postgres.query(
+                Postgres.adminUrl,
+                on
+                  ? `ALTER DATABASE ${name} SET default_transaction_read_only = on`
+                  : `ALTER DATABASE ${name} RESET default_transaction_read_only`
+              )
+              await Postgres.query(
+                Postgres.adminUrl,
+                `SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = '${name}'`
+              )
+            })
+
+          assert.strictEqual((yield* readyz((status) => status === 200)).status, 200)
+          yield* setReadOnly(true)
+          const down = yield* readyz((status, text) => status === 503 && text.includes("read-only"))
+          const error = TestService.expectError(down, 503, "ServiceUnavailable")
+          const details = error.details as { readonly checks: unknown; readonly storage: string }
+          assert.deepStrictEqual(details.checks, { storage: "failing", workers: "ok" })
+          assert.match(details.storage, /^writes fail: .*read-only transaction/)
+          // Reads still work: the write probe is what sees it.
+          assert.notInclude(details.storage, "unreachable")
+          const refused = yield* batch
+          TestService.expectError(refused, 503, "ServiceUnavailable")
+          assert.strictEqual(refused.headers["retry-after"], "1")
+
+          yield* setReadOnly(false)
+          const up = yield* readyz((status) => status === 200)
+          assert.strictEqual(up.status, 200, up.text)
+          const accepted = yield* batch
           assert.strictEqual(accepted.status, 202, accepted.text)
         })
       )

@@ -111,49 +111,50 @@ TestService.forEachAdapter((adapter) => {
   })
 })
 
-// PostgreSQL only, for now: on SQLite a few interrupted acceptances still commit uncounted (the transaction's exit
-// is an interruption although its COMMIT ran on the SQLite thread); issue 15 keeps that open.
-TestService.onPostgres("records_accepted_total (issue 15, case 9)", (adapter) => {
-  layer(TestService.layer({ adapter }), { excludeTestServices: true })("counting at the commit", (it) => {
-    it.effect("records_accepted_total counts every committed record, also of clients that went away early", () =>
-      Effect.gen(function* () {
-        const { api, origin } = yield* TestService.TestService
-        const before = yield* acceptedTotal
-        const sends = Array.from({ length: 40 }, (_, i) =>
-          Effect.promise(async () => {
-            const controller = new AbortController()
-            // Aborted at a different point of each request: before, during and after its commit; every fourth
-            // request is read to its end, so some records are surely committed.
-            if (i % 4 !== 0) setTimeout(() => controller.abort(), i * 3)
-            const records = Array.from({ length: 50 }, (_, j) => ({ key: `gone-${i}-${j}` }))
-            await fetch(`${origin}/public/v1/records/counters/append-batch`, {
-              method: "POST",
-              headers: { authorization: `Bearer ${token}`, "content-type": "application/json" },
-              body: JSON.stringify({ records }),
-              signal: controller.signal
-            }).then(
-              (response) => response.text(),
-              () => undefined
-            )
-          })
-        )
-        yield* Effect.all(sends, { concurrency: "unbounded" })
-        // Aborted requests may still be committing on the server: wait until the queue is empty and the counts meet
-        // (a count that stays off fails the test after 20 s).
-        let counts = { accepted: -1, stored: -2 }
-        for (let attempt = 0; attempt < 40 && counts.accepted !== counts.stored; attempt++) {
-          yield* Effect.sleep("500 millis")
-          const metrics = (yield* TestService.rawGet("/metrics")).text
-          if (!/batchwrite_queue_depth\{state="queued"\} 0/.test(metrics)) continue
-          if (!/batchwrite_queue_depth\{state="processing"\} 0/.test(metrics)) continue
-          counts = {
-            accepted: (yield* acceptedTotal) - before,
-            stored: (yield* TestService.allRecords(api.alpha, "counters")).length
+TestService.forEachAdapter((adapter) => {
+  layer(TestService.layer({ adapter }), { excludeTestServices: true })(
+    "records_accepted_total (issue 15, case 9)",
+    (it) => {
+      it.effect("records_accepted_total counts every committed record, also of clients that went away early", () =>
+        Effect.gen(function* () {
+          const { api, origin } = yield* TestService.TestService
+          const before = yield* acceptedTotal
+          const sends = Array.from({ length: 40 }, (_, i) =>
+            Effect.promise(async () => {
+              const controller = new AbortController()
+              // Aborted at a different point of each request: before, during and after its commit; every fourth
+              // request is read to its end, so some records are surely committed.
+              if (i % 4 !== 0) setTimeout(() => controller.abort(), i * 3)
+              const records = Array.from({ length: 50 }, (_, j) => ({ key: `gone-${i}-${j}` }))
+              await fetch(`${origin}/public/v1/records/counters/append-batch`, {
+                method: "POST",
+                headers: { authorization: `Bearer ${token}`, "content-type": "application/json" },
+                body: JSON.stringify({ records }),
+                signal: controller.signal
+              }).then(
+                (response) => response.text(),
+                () => undefined
+              )
+            })
+          )
+          yield* Effect.all(sends, { concurrency: "unbounded" })
+          // Aborted requests may still be committing on the server: wait until the queue is empty and the counts meet
+          // (a count that stays off fails the test after 20 s).
+          let counts = { accepted: -1, stored: -2 }
+          for (let attempt = 0; attempt < 40 && counts.accepted !== counts.stored; attempt++) {
+            yield* Effect.sleep("500 millis")
+            const metrics = (yield* TestService.rawGet("/metrics")).text
+            if (!/batchwrite_queue_depth\{state="queued"\} 0/.test(metrics)) continue
+            if (!/batchwrite_queue_depth\{state="processing"\} 0/.test(metrics)) continue
+            counts = {
+              accepted: (yield* acceptedTotal) - before,
+              stored: (yield* TestService.allRecords(api.alpha, "counters")).length
+            }
           }
-        }
-        assert.isAbove(counts.stored, 0)
-        assert.strictEqual(counts.accepted, counts.stored, JSON.stringify(counts))
-      })
-    )
-  })
+          assert.isAbove(counts.stored, 0)
+          assert.strictEqual(counts.accepted, counts.stored, JSON.stringify(counts))
+        })
+      )
+    }
+  )
 })
