@@ -14,6 +14,7 @@
  * `--cpu-prof <dir>` (profiles the server), `--max-rss-mib N`.
  */
 import { parseArgs } from "node:util"
+import { runMain, verdict, withServer } from "./Verdict.js"
 import { ServeProcess } from "@batchwrite/server/testing/ServeProcess"
 import { send, sleep } from "./Http.js"
 import { startProbe } from "./Probe.js"
@@ -108,8 +109,7 @@ const main = async () => {
     output: "files",
     nodeArgs: options["cpu-prof"] === undefined ? [] : ["--cpu-prof", "--cpu-prof-dir", options["cpu-prof"]]
   })
-  let exitCode = 0
-  try {
+  return withServer(server, async () => {
     const baseline = server.rssBytes() ?? 0
     console.log(
       `flood: ${clients} clients x ${(bodyLength / 1e6).toFixed(2)} MB (${recordsPerBatch} records) against ` +
@@ -152,23 +152,15 @@ const main = async () => {
         `stored: ${rows} rows; ${missing} records missing, ${doubled} stored twice, ${foreign} rows of no batch`
       ].join("\n")
     )
-    const failures = [
-      report.healthz.maxMs > 1_000 || report.healthz.failed > 0 ? "/healthz over 1 s or failing" : "",
-      report.peakRssBytes > maxRss ? "RSS over its bound" : "",
-      missing + doubled + foreign > 0 || !drained ? "records not stored exactly once" : ""
-    ].filter((failure) => failure !== "")
-    if (failures.length > 0) {
-      console.log(`FAILED: ${failures.join("; ")}`)
-      exitCode = 1
-    } else console.log("OK")
-    await server.stop(60_000)
-  } finally {
-    await server.dispose()
-  }
-  process.exit(exitCode)
+    return verdict(
+      [
+        report.healthz.maxMs > 1_000 || report.healthz.failed > 0 ? "/healthz over 1 s or failing" : "",
+        report.peakRssBytes > maxRss ? "RSS over its bound" : "",
+        missing + doubled + foreign > 0 || !drained ? "records not stored exactly once" : ""
+      ],
+      "OK"
+    )
+  })
 }
 
-void main().catch((error) => {
-  console.error(error)
-  process.exit(2)
-})
+runMain(main)

@@ -15,6 +15,7 @@
  * merged out of order, when a job failed, or when an answer was not the one expected.
  */
 import { parseArgs } from "node:util"
+import { runMain, verdict, withServer } from "./Verdict.js"
 import { ServeProcess } from "@batchwrite/server/testing/ServeProcess"
 import { type Answer, send, sleep } from "./Http.js"
 import { awaitEmptyQueue, streamRows } from "./Rows.js"
@@ -293,8 +294,7 @@ const main = async () => {
   }
 
   const samples: Array<Sample> = []
-  let exitCode = 0
-  try {
+  return withServer(server, async () => {
     const startedAt = Date.now()
     const until = startedAt + minutes * 60_000
     console.log(
@@ -413,31 +413,23 @@ const main = async () => {
         describe("queue depth (not judged)", trends.queueDepth)
       ].join("\n")
     )
-    const failures = [
-      ...(["rssBytes", "fds", "metricsBytes"] as const)
-        .filter((name) => keepsGrowing(trends[name], tolerances[name]))
-        .map(
-          (name) =>
-            `${name} keeps growing (over ${tolerances[name].absolute} and ${tolerances[name].relative * 100} % of its mean over the second half)`
-        ),
-      missing + doubled + foreign > 0 ? "appended records not stored exactly once" : "",
-      wrongProfiles + missingProfiles > 0 ? "profiles differ from the upserts applied in order" : "",
-      failedJobs.length > 0 || !drained ? "jobs not completed" : "",
-      state.unexpected.length > 0 ? `unexpected answers, e.g. ${state.unexpected.slice(0, 5).join(" | ")}` : "",
-      samples.length < 6 ? "too few samples to judge a trend (run longer)" : ""
-    ].filter((failure) => failure !== "")
-    if (failures.length > 0) {
-      console.log(`FAILED:\n  ${failures.join("\n  ")}`)
-      exitCode = 1
-    } else console.log("OK: no growth beyond tolerance, every accepted record stored exactly once")
-    await server.stop(60_000)
-  } finally {
-    await server.dispose()
-  }
-  process.exit(exitCode)
+    return verdict(
+      [
+        ...(["rssBytes", "fds", "metricsBytes"] as const)
+          .filter((name) => keepsGrowing(trends[name], tolerances[name]))
+          .map(
+            (name) =>
+              `${name} keeps growing (over ${tolerances[name].absolute} and ${tolerances[name].relative * 100} % of its mean over the second half)`
+          ),
+        missing + doubled + foreign > 0 ? "appended records not stored exactly once" : "",
+        wrongProfiles + missingProfiles > 0 ? "profiles differ from the upserts applied in order" : "",
+        failedJobs.length > 0 || !drained ? "jobs not completed" : "",
+        state.unexpected.length > 0 ? `unexpected answers, e.g. ${state.unexpected.slice(0, 5).join(" | ")}` : "",
+        samples.length < 6 ? "too few samples to judge a trend (run longer)" : ""
+      ],
+      "OK: no growth beyond tolerance, every accepted record stored exactly once"
+    )
+  })
 }
 
-void main().catch((error) => {
-  console.error(error)
-  process.exit(2)
-})
+runMain(main)
