@@ -156,6 +156,10 @@ export const postgres = (
   )
 }
 
+/** Whether the client talks to PostgreSQL (otherwise SQLite). */
+export const isPostgres = (sql: SqlClient.SqlClient): boolean =>
+  sql.onDialectOrElse({ pg: () => true, orElse: () => false })
+
 /** The most bind parameters one statement may carry on the client's database. */
 export const maxBindParameters = (sql: SqlClient.SqlClient): number =>
   sql.onDialectOrElse({ pg: () => 65_535, orElse: () => 32_766 })

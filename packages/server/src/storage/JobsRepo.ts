@@ -30,7 +30,7 @@ import { hostname } from "node:os"
 import { Array as Arr, Clock, Context, Duration, Effect, Option } from "effect"
 import * as Cursor from "./Cursor.js"
 import * as SharedTransactions from "./SharedTransactions.js"
-import { rowsPerStatement } from "./Database.js"
+import { isPostgres, rowsPerStatement } from "./Database.js"
 import { isoTime } from "./Timestamps.js"
 import { Topology } from "./Topology.js"
 
@@ -179,8 +179,8 @@ export class JobsRepo extends Effect.Service<JobsRepo>()("server/JobsRepo", {
   effect: Effect.gen(function* () {
     const sql = yield* SqlClient.SqlClient
     const topology = yield* Topology
+    const onPostgres = isPostgres(sql)
     // Row-level locking is how several PostgreSQL nodes claim without blocking each other; SQLite has one writer.
-    const onPostgres = sql.onDialectOrElse({ pg: () => true, orElse: () => false })
     const skipLocked = sql.onDialectOrElse({
       pg: () => sql.literal("FOR UPDATE SKIP LOCKED"),
       orElse: () => sql.literal("")
@@ -534,11 +534,14 @@ export class JobsRepo extends Effect.Service<JobsRepo>()("server/JobsRepo", {
                 for (const row of rows) done.add(row.id)
               }
             }
-            const held = completions.map(({ claimed }) => claimed.jobId).filter((id) => done.has(id))
-            for (const chunk of Arr.chunksOf(held, completionsPerStatement)) {
+            const [notHeld, completed] = Arr.partition(
+              completions.map(({ claimed }) => claimed.jobId),
+              (id) => done.has(id)
+            )
+            for (const chunk of Arr.chunksOf(completed, completionsPerStatement)) {
               yield* sql`DELETE FROM job_bodies WHERE job_id IN ${sql.in(chunk)}`
             }
-            return completions.map(({ claimed }) => claimed.jobId).filter((id) => !done.has(id))
+            return notHeld
           })
         ),
 

@@ -17,7 +17,7 @@ import { ErrorCode, type ObjectSchema, RecordValidation, type RowError, type Sto
 import * as SqlClient from "@effect/sql/SqlClient"
 import { Array as Arr, Chunk, Effect, Option, Stream } from "effect"
 import * as Cursor from "./Cursor.js"
-import { rowsPerStatement } from "./Database.js"
+import { isPostgres, rowsPerStatement } from "./Database.js"
 import { isoTime } from "./Timestamps.js"
 
 /** A valid record of a batch and its index in the batch. */
@@ -158,7 +158,7 @@ type CompiledStatement = readonly [sql: string, params: ReadonlyArray<unknown>]
 export class RecordsRepo extends Effect.Service<RecordsRepo>()("server/RecordsRepo", {
   effect: Effect.gen(function* () {
     const sql = yield* SqlClient.SqlClient
-    const onPostgres = sql.onDialectOrElse({ pg: () => true, orElse: () => false })
+    const onPostgres = isPostgres(sql)
 
     // Values per `IN (…)` list on SQLite (PostgreSQL passes them as one array).
     const inChunk = rowsPerStatement(sql, 1, 5_000)
