@@ -82,6 +82,13 @@ export const maxBacklogRecords = integerSetting(
   "Records a workspace may have accepted and not yet committed; beyond it its writes are answered 503 with a " +
     "Retry-After from the drain rate, before their body is read"
 )
+/** `--inline-max-records` of serve. */
+export const inlineMaxRecords = integerSetting(
+  "inline-max-records",
+  10_000,
+  "Batches of at most this many records are applied in their acceptance's transaction when nothing of their " +
+    "object is queued (their job is completed when the 202 is sent); 0 queues every batch for the workers"
+)
 /** `--config` of serve. */
 export const config = optionalTextSetting(
   "config",
@@ -111,6 +118,12 @@ export const parseRateLimit = (text: string): Either.Either<ServerConfig.RateLim
 /** A setting below its minimum of 1, named as flag and variable. */
 export const atLeastOne = (flag: string, unit = "") =>
   new UsageError({ message: `--${flag} (or ${variableOf(flag)}) must be at least 1${unit}` })
+
+/** The error of an integer setting outside `min`–`max`. */
+export const outOfRange = (flag: string, min: number, max: number) =>
+  new UsageError({
+    message: `--${flag} (or ${variableOf(flag)}) must be ${min.toLocaleString("en-US")} to ${max.toLocaleString("en-US")}`
+  })
 
 /** `--database`: a SQLite file or a PostgreSQL URL with its pool size. */
 export const parseDatabase = (url: string, poolSize: number): Either.Either<Server.DatabaseSettings, UsageError> => {

@@ -23,7 +23,7 @@ import { Admission, type AdmissionLimits, AdmissionSettings, defaultAdmissionLim
 import { JobWorkers } from "./jobs/JobWorkers.js"
 import { ServerConfig, type ServerSettings } from "./ServerConfig.js"
 import { Tokens } from "./services/Auth.js"
-import { BatchAcceptance } from "./services/BatchAcceptance.js"
+import { BatchAcceptance, InlineApply, type InlineApplySettings } from "./services/BatchAcceptance.js"
 import { Jobs } from "./services/Jobs.js"
 import { Objects } from "./services/Objects.js"
 import { PendingKeyReleases } from "./services/PendingKeyReleases.js"
@@ -72,6 +72,12 @@ export interface ServeOptions extends ServerSettings {
    * with `Retry-After` before their body is read.
    */
   readonly admission?: Partial<AdmissionLimits> | undefined
+  /**
+   * Inline apply (`BatchAcceptance`): the most records a batch may have to be applied in its acceptance's
+   * transaction (default 10,000: every batch; 0: never, every batch is queued for the workers) and the most body
+   * bytes being applied so at once (default 32 MiB).
+   */
+  readonly inlineApply?: Partial<InlineApplySettings> | undefined
 }
 
 export {
@@ -158,7 +164,8 @@ export const servicesLayer = (options: ServeOptions) =>
         options.singleWriteWait === undefined
           ? Layer.empty
           : Layer.succeed(SingleWriteWait, Duration.decode(options.singleWriteWait)),
-        Layer.succeed(AdmissionSettings, { ...defaultAdmissionLimits, ...options.admission })
+        Layer.succeed(AdmissionSettings, { ...defaultAdmissionLimits, ...options.admission }),
+        Layer.succeed(InlineApply, { ...InlineApply.defaultValue(), ...options.inlineApply })
       )
     )
   )

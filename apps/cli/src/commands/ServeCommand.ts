@@ -2,6 +2,7 @@
  * `batchwrite serve`: runs the Records service (SPEC §1) on the embedded SQLite default, or on PostgreSQL where any
  * number of nodes share one database, until SIGINT or SIGTERM stops it gracefully (exit 0).
  */
+import { Limits } from "@batchwrite/core"
 import { Server, ServerConfig } from "@batchwrite/server"
 import { Command } from "@effect/cli"
 import { FileSystem } from "@effect/platform"
@@ -24,11 +25,13 @@ import { UsageError, WorkError } from "../CliError.js"
 import { root } from "../Root.js"
 import {
   atLeastOne,
+  outOfRange,
   config,
   database,
   host,
   jobLease,
   maxBacklogRecords,
+  inlineMaxRecords,
   maxInFlightMib,
   parseDatabase,
   parseRateLimit,
@@ -116,7 +119,8 @@ export const serveCommand = Command.make(
     jobLease,
     requestLease,
     maxInFlightMib,
-    maxBacklogRecords
+    maxBacklogRecords,
+    inlineMaxRecords
   },
   (options) =>
     Effect.gen(function* () {
@@ -126,6 +130,9 @@ export const serveCommand = Command.make(
       if (options.requestLease < 1) return yield* atLeastOne("request-lease", " second")
       if (options.maxInFlightMib < 1) return yield* atLeastOne("max-in-flight-mib", " MiB")
       if (options.maxBacklogRecords < 1) return yield* atLeastOne("max-backlog-records", " record")
+      if (options.inlineMaxRecords < 0 || options.inlineMaxRecords > Limits.maxRecordsPerBatch) {
+        return yield* outOfRange("inline-max-records", 0, Limits.maxRecordsPerBatch)
+      }
       const logLevel = yield* serviceLogLevel
       const storage = yield* parseDatabase(options.database, options.poolSize)
       const file = Option.isSome(options.config) ? yield* readConfigFile(options.config.value) : undefined
@@ -159,6 +166,7 @@ export const serveCommand = Command.make(
             maxInFlightBodyBytes: options.maxInFlightMib * 1024 * 1024,
             maxBacklogRecords: options.maxBacklogRecords
           },
+          inlineApply: { maxRecords: options.inlineMaxRecords },
           tokens,
           rateLimit: limit ?? ServerConfig.defaultRateLimit,
           objects: Server.objectsFromConfig(file?.objects ?? {}),
@@ -187,6 +195,8 @@ export const serveCommand = Command.make(
       "Admission: writes beyond --max-in-flight-mib of bodies, or to a workspace with more than\n" +
       "--max-backlog-records records not yet committed, get 503 with Retry-After before their body is read\n" +
       "(see /readyz and /metrics).\n" +
+      "Inline apply: a batch of at most --inline-max-records records whose object has nothing queued is\n" +
+      "applied in its acceptance's transaction, so its job is completed when the 202 is sent.\n" +
       "Several nodes: batchwrite serve --database postgres://batchwrite@db:5432/batchwrite on each node"
   )
 )

@@ -15,6 +15,7 @@ import type { SqlError } from "@effect/sql/SqlError"
 import { Array as Arr, Cause, Clock, Context, Data, Duration, Effect, Either, Option, Schedule } from "effect"
 import { StorageHealth } from "../services/StorageHealth.js"
 import {
+  type ApplyingJob,
   type ClaimedJob,
   type Completion,
   type GroupBudget,
@@ -101,7 +102,7 @@ export const isSmallGroup = (results: ReadonlyArray<ProcessResult>, settings: Gr
 
 /** A claimed job ready for its group's transaction: its records checked against the object's schema. */
 interface PreparedJob {
-  readonly claimed: ClaimedJob
+  readonly claimed: ApplyingJob
   /** The batch's records, as received. */
   readonly body: ReadonlyArray<unknown>
   /** The records to write, with their index in the batch. */
@@ -114,7 +115,7 @@ interface PreparedJob {
 
 /** Checks a job's records against the object's schema as it is now. */
 const validate = (
-  claimed: ClaimedJob,
+  claimed: ApplyingJob,
   definition: ObjectSchema.ObjectDefinition,
   body: ReadonlyArray<unknown>
 ): PreparedJob => {
@@ -144,6 +145,17 @@ const validate = (
   }
   return { claimed, body, valid, rowErrors, upsertKey }
 }
+
+/** The result of a job completed at `completedAt` with `metrics`. */
+const completed = (
+  claimed: ApplyingJob,
+  outcome: { readonly metrics: Job.JobMetrics; readonly completedAt: number }
+): ProcessResult => ({
+  jobId: claimed.jobId,
+  state: "completed",
+  metrics: outcome.metrics,
+  latencyMillis: outcome.completedAt - claimed.createdAt
+})
 
 /** Processes claimed jobs. */
 export class JobProcessor extends Effect.Service<JobProcessor>()("server/JobProcessor", {
@@ -192,41 +204,50 @@ export class JobProcessor extends Effect.Service<JobProcessor>()("server/JobProc
       })
 
     /**
-     * Applies the prepared jobs of a group in ONE transaction, in `sequence` order, each completed with its own
-     * metrics and row errors: consecutive jobs that apply alike (appends, or upserts by one match key) share their
-     * statements. Answers each job's metrics and completion time; fails with `JobLost` when a job is no longer held.
+     * Applies the prepared jobs of a group in the current transaction, in `sequence` order, each completed with its
+     * own metrics and row errors: consecutive jobs that apply alike (appends, or upserts by one match key) share
+     * their statements, and `complete` marks them completed (answering the ids of those no longer held). Answers
+     * each job's metrics and completion time; fails with `JobLost` when a job is no longer held. Appends' rows are
+     * built when it is called, before the effect runs, so that a transaction opened around it holds the connection
+     * only to write them.
      */
-    const commit = (prepared: Arr.NonEmptyReadonlyArray<PreparedJob>, definition: ObjectSchema.ObjectDefinition) =>
-      Effect.gen(function* () {
-        const { workspace } = prepared[0]!.claimed
-        const now = new Date(yield* Clock.currentTimeMillis)
-        // Appends' rows are built before the transaction, so that it holds the connection only to write them.
-        const runs = Arr.groupWith(prepared, (a, b) => a.upsertKey === b.upsertKey).map((run) => {
-          const batches = run.map((job) => job.valid)
-          const upsertKey = run[0]!.upsertKey
-          // Nothing to write (every record rejected, e.g. by a match key removed since acceptance): no statement.
-          const write = batches.every((rows) => rows.length === 0)
-            ? Effect.succeed(batches.map(() => []))
-            : upsertKey === undefined
-              ? records.prepareAppendBatches(workspace, definition, batches, now)
-              : records.upsertBatches(workspace, definition, upsertKey, batches, now)
-          return { run, write }
-        })
-        return yield* sql.withTransaction(
-          Effect.gen(function* () {
-            const completions: Array<Completion> = []
-            for (const { run, write } of runs) {
-              const outcomes = yield* write
-              for (const [i, job] of run.entries()) completions.push(yield* recordOutcomes(job, outcomes[i]!))
-            }
-            // Completed when its outcome is written, not when its processing began.
-            const completedAt = yield* Clock.currentTimeMillis
-            const lost = yield* jobs.completeAll(completions, new Date(completedAt))
-            if (lost.length > 0) return yield* new JobLost({ jobId: lost[0]! })
-            return completions.map(({ metrics }) => ({ metrics, completedAt }))
-          })
-        )
+    const writeGroup = (
+      prepared: Arr.NonEmptyReadonlyArray<PreparedJob>,
+      definition: ObjectSchema.ObjectDefinition,
+      now: Date,
+      complete: (completions: ReadonlyArray<Completion>, completedAt: Date) => Effect.Effect<ReadonlyArray<string>>
+    ) => {
+      const { workspace } = prepared[0]!.claimed
+      const runs = Arr.groupWith(prepared, (a, b) => a.upsertKey === b.upsertKey).map((run) => {
+        const batches = run.map((job) => job.valid)
+        const upsertKey = run[0]!.upsertKey
+        // Nothing to write (every record rejected, e.g. by a match key removed since acceptance): no statement.
+        const write = batches.every((rows) => rows.length === 0)
+          ? Effect.succeed(batches.map(() => []))
+          : upsertKey === undefined
+            ? records.prepareAppendBatches(workspace, definition, batches, now)
+            : records.upsertBatches(workspace, definition, upsertKey, batches, now)
+        return { run, write }
       })
+      return Effect.gen(function* () {
+        const completions: Array<Completion> = []
+        for (const { run, write } of runs) {
+          const outcomes = yield* write
+          for (const [i, job] of run.entries()) completions.push(yield* recordOutcomes(job, outcomes[i]!))
+        }
+        // Completed when its outcome is written, not when its processing began.
+        const completedAt = yield* Clock.currentTimeMillis
+        const lost = yield* complete(completions, new Date(completedAt))
+        if (lost.length > 0) return yield* new JobLost({ jobId: lost[0]! })
+        return completions.map(({ metrics }) => ({ metrics, completedAt }))
+      })
+    }
+
+    /** Applies the prepared jobs of a group in ONE transaction (see `writeGroup`). */
+    const commit = (prepared: Arr.NonEmptyReadonlyArray<PreparedJob>, definition: ObjectSchema.ObjectDefinition) =>
+      Effect.flatMap(Clock.currentTimeMillis, (now) =>
+        sql.withTransaction(writeGroup(prepared, definition, new Date(now), jobs.completeAll))
+      )
 
     /** Records a prepared job's row errors in the group's transaction; answers its completion (metrics). */
     const recordOutcomes = (job: PreparedJob, outcomes: ReadonlyArray<RowOutcome>) =>
@@ -292,13 +313,7 @@ export class JobProcessor extends Effect.Service<JobProcessor>()("server/JobProc
         if (!Arr.isNonEmptyReadonlyArray(prepared)) return results
         const outcomes = yield* commit(prepared, definition)
         prepared.forEach(({ claimed }, i) => {
-          const { completedAt, metrics } = outcomes[i]!
-          results.push({
-            jobId: claimed.jobId,
-            state: "completed",
-            metrics,
-            latencyMillis: completedAt - claimed.createdAt
-          })
+          results.push(completed(claimed, outcomes[i]!))
         })
         yield* Effect.logDebug("jobs completed").pipe(
           Effect.annotateLogs({ jobIds: prepared.map(({ claimed }) => claimed.jobId).join(","), group: group.length })
@@ -398,6 +413,24 @@ export class JobProcessor extends Effect.Service<JobProcessor>()("server/JobProc
       )
 
     return {
+      /**
+       * Inline apply (see `BatchAcceptance`): applies the records of a job just claimed in its acceptance's
+       * transaction, in the current transaction, and completes it, exactly as a worker processing it alone would.
+       * Fails only with defects (a storage error among them), which roll the acceptance back.
+       */
+      applyNow: (
+        job: ApplyingJob,
+        body: ReadonlyArray<unknown>,
+        definition: ObjectSchema.ObjectDefinition
+      ): Effect.Effect<ProcessResult> =>
+        Effect.gen(function* () {
+          const now = new Date(yield* Clock.currentTimeMillis)
+          const [outcome] = yield* writeGroup([validate(job, definition, body)], definition, now, (completions, at) =>
+            Effect.as(jobs.completeApplied(completions[0]!, at), [])
+          )
+          return completed(job, outcome!)
+        }).pipe(Effect.catchTag("JobLost", Effect.die), Effect.orDie),
+
       /**
        * Processes a claimed job to `completed` or `failed`. Interrupted before its commit, the job goes back to
        * `queued` with nothing applied; after a storage error too (counted as an attempt unless the fault was

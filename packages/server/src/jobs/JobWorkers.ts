@@ -152,6 +152,8 @@ const make = (options: JobWorkersOptions) =>
               )
             )
           : wakeUp,
+      /** Counts and signals a job that reached its terminal state outside the workers (inline apply). */
+      noteTerminal: publishTerminal,
       /**
        * Waits until the job is `completed` or `failed`, at most `timeout`: `true` when it is (already, or in time),
        * `false` otherwise (also for an unknown job).

@@ -2,13 +2,24 @@
  * Accepting batches (SPEC §1.3–§1.5): a batch that passes its checks gets a job id and its plan (how it merges, and
  * whether it waits for earlier jobs of its object), then its body, its job and whatever the caller stores with it
  * (the idempotency record of the request) commit in ONE transaction. The workers are woken after the commit.
+ *
+ * **Inline apply** ({@link InlineApply}): a batch whose job may run at once (nothing of its object is queued or
+ * processing before it, or it is an unordered append) is applied in that same transaction instead: its records are
+ * validated and written, its row errors recorded and its job completed, exactly as a worker would, and its body is
+ * never stored. The `202` is the same (its job is `completed` when read); a batch that arrives while its object has
+ * a backlog is queued behind it, so acceptance order holds. A batch then costs one transaction, not an acceptance
+ * and a job (the body written, read back and deleted); with many clients the acceptances of a workspace share
+ * transactions, so their records are committed together. If the apply fails (a defect), the batch is queued
+ * instead; past `InlineApply`'s bytes in flight too.
  */
 import { randomBytes } from "node:crypto"
-import { Job, type ObjectSchema } from "@batchwrite/core"
-import { Effect, Exit } from "effect"
+import { Job, Limits, type ObjectSchema } from "@batchwrite/core"
+import { Cause, Context, Effect, Exit, Option } from "effect"
 import { AcceptedRecords } from "../jobs/AcceptedRecords.js"
+import { JobProcessor, type ProcessResult } from "../jobs/JobProcessor.js"
 import { JobWorkers } from "../jobs/JobWorkers.js"
 import { JobsRepo } from "../storage/JobsRepo.js"
+import { isTransientFault, storageFaultOf } from "../storage/StorageFault.js"
 import { type BatchRejected, checkBatch } from "./BatchIntake.js"
 import { bodyWork } from "./BodyWork.js"
 import type { ObjectNotFound } from "./Errors.js"
@@ -17,6 +28,23 @@ import { ServiceMetrics } from "./ServiceMetrics.js"
 
 /** A new job id: `rjob_` and a ULID. */
 export const newJobId = (): string => Job.formatJobId(Date.now(), randomBytes(10))
+
+/** Which batches are applied in their acceptance's transaction (inline apply). */
+export interface InlineApplySettings {
+  /** The most records a batch may have to be applied inline; 0: never. */
+  readonly maxRecords: number
+  /**
+   * The most body bytes of batches being applied inline at once on this node: such a batch holds its parsed records
+   * (a few times its body) until its transaction runs, so beyond this, batches are queued instead (the first is
+   * always let in, whatever its size).
+   */
+  readonly maxBodyBytes: number
+}
+
+/** Inline apply's settings; default: every batch (up to 10,000 records), 32 MiB of bodies at once. */
+export class InlineApply extends Context.Reference<InlineApply>()("server/InlineApply", {
+  defaultValue: (): InlineApplySettings => ({ maxRecords: Limits.maxRecordsPerBatch, maxBodyBytes: 32 * 1024 * 1024 })
+}) {}
 
 /** A batch request: whose, for which object, which operation, and the body text as received. */
 export interface BatchRequest {
@@ -39,68 +67,105 @@ export class BatchAcceptance extends Effect.Service<BatchAcceptance>()("server/B
     const jobs = yield* JobsRepo
     const acceptedRecords = yield* AcceptedRecords
     const workers = yield* JobWorkers
+    const processor = yield* JobProcessor
+    const inline = yield* InlineApply
+
+    // Body bytes of the batches being applied inline (waiting for their transaction or in it).
+    let inlineBodyBytes = 0
+    // Takes room for a batch to be applied inline, when it may be: answers whether it took it.
+    const reserveInline = (records: number, bytes: number) =>
+      Effect.sync(() => {
+        const fits = inlineBodyBytes === 0 || inlineBodyBytes + bytes <= inline.maxBodyBytes
+        if (records > inline.maxRecords || !fits) return false
+        inlineBodyBytes += bytes
+        return true
+      })
+    const releaseInline = (bytes: number) =>
+      Effect.sync(() => {
+        inlineBodyBytes -= bytes
+      })
     const metrics = yield* ServiceMetrics
 
     /**
-     * Queues checked records as a job; the records are kept for this node's worker (when there is room), the body is
-     * the durable truth. Nothing here holds on to the records past `keep`: a batch waiting for its commit holds its
-     * body text only, not its parsed form (several times larger), so many large bodies in flight stay affordable.
+     * Applies checked records inline (when there is room), or queues them as a job; the records are kept for this
+     * node's worker (when there is room), the body is the durable truth. Only a batch applied inline holds on to its
+     * records past `keep`, within `InlineApply`'s bytes: a queued batch waiting for its commit holds its body text
+     * only, not its parsed form (several times larger), so many large bodies in flight stay affordable.
      */
     const queue = <E, R>(
       workspace: string,
-      objectName: string,
+      definition: ObjectSchema.ObjectDefinition,
       checked: { readonly records: ReadonlyArray<unknown>; readonly plan: Job.BatchPlan },
       body: string,
       alsoInTransaction: AlsoInTransaction<E, R>
     ): Effect.Effect<Job.AcceptedBatch, E, R> =>
       Effect.suspend(() => {
         const jobId = newJobId()
-        const plan = checked.plan
-        const count = checked.records.length
+        const { plan, records } = checked
+        const accepted: Job.AcceptedBatch = {
+          operation: plan.operation,
+          objectName: definition.name,
+          jobId,
+          state: "queued",
+          acceptedRecords: records.length,
+          statusPath: Job.jobStatusPath(definition.name, jobId)
+        }
+        const input = {
+          jobId,
+          workspace,
+          objectName: definition.name,
+          plan,
+          body,
+          acceptedRecords: records.length,
+          createdAt: new Date()
+        }
+        const queueOnly = Effect.as(jobs.queue(input, alsoInTransaction(accepted)), Option.none<ProcessResult>())
+        const applyInline = jobs
+          .queueOrApply(input, alsoInTransaction(accepted), (job) => processor.applyNow(job, records, definition))
+          .pipe(
+            // A transient storage fault (full disk, lost connection) is answered as such (503); another defect of the
+            // apply leaves the batch to a worker (which retries, and fails a job that keeps failing).
+            Effect.catchAllDefect((defect) =>
+              Option.exists(storageFaultOf(Cause.die(defect)), isTransientFault)
+                ? Effect.die(defect)
+                : Effect.zipRight(Effect.logWarning("applying a batch inline failed; it is queued", defect), queueOnly)
+            ),
+            Effect.ensuring(releaseInline(body.length))
+          )
+        const accepting = Effect.flatMap(reserveInline(records.length, body.length), (reserved) =>
+          reserved ? applyInline : queueOnly
+        )
         return Effect.zipRight(
-          acceptedRecords.keep(jobId, checked.records, body.length),
-          commit(workspace, objectName, jobId, plan, count, body, alsoInTransaction)
+          acceptedRecords.keep(jobId, records, body.length),
+          Effect.as(commit(accepted, plan, accepting), accepted)
         )
       })
 
+    // The transaction runs to its end even when the client goes away meanwhile (a COMMIT already posted to the
+    // database commits whether or not anyone waits for it), and once committed the records are counted and a worker
+    // woken (or the inline-applied job signalled): the count is of commits, not of answers sent. The whole of it is
+    // uninterruptible, the exit handler included: with only the transaction so, an interruption that arrived
+    // meanwhile took effect between its end and the handler, which then saw an interruption instead of the commit
+    // (SQLite missed counts).
     const commit = <E, R>(
-      workspace: string,
-      objectName: string,
-      jobId: string,
+      accepted: Job.AcceptedBatch,
       plan: Job.BatchPlan,
-      count: number,
-      body: string,
-      alsoInTransaction: AlsoInTransaction<E, R>
-    ): Effect.Effect<Job.AcceptedBatch, E, R> =>
-      Effect.suspend(() => {
-        const accepted: Job.AcceptedBatch = {
-          operation: plan.operation,
-          objectName,
-          jobId,
-          state: "queued",
-          acceptedRecords: count,
-          statusPath: Job.jobStatusPath(objectName, jobId)
-        }
-        const input = { jobId, workspace, objectName, plan, body, acceptedRecords: count, createdAt: new Date() }
-        // The transaction runs to its end even when the client goes away meanwhile (a COMMIT already posted to the
-        // database commits whether or not anyone waits for it), and once committed the records are counted and a
-        // worker woken: the count is of commits, not of answers sent. The whole of it is uninterruptible, the exit
-        // handler included: with only the transaction so, an interruption that arrived meanwhile took effect between
-        // its end and the handler, which then saw an interruption instead of the commit (SQLite missed counts).
-        return Effect.as(
-          Effect.uninterruptible(
-            Effect.onExit(jobs.queue(input, alsoInTransaction(accepted)), (exit) =>
-              Exit.isSuccess(exit)
-                ? Effect.zipRight(
-                    metrics.recordAccepted(count),
-                    workers.notifyAccepted({ jobId, ordered: plan.ordered })
-                  )
-                : acceptedRecords.forget(jobId)
-            )
-          ),
-          accepted
+      accepting: Effect.Effect<Option.Option<ProcessResult>, E, R>
+    ): Effect.Effect<void, E, R> =>
+      Effect.uninterruptible(
+        Effect.onExit(accepting, (exit) =>
+          Exit.isSuccess(exit)
+            ? Effect.zipRight(
+                metrics.recordAccepted(accepted.acceptedRecords),
+                Option.match(exit.value, {
+                  onNone: () => workers.notifyAccepted({ jobId: accepted.jobId, ordered: plan.ordered }),
+                  onSome: (applied) =>
+                    Effect.zipRight(acceptedRecords.forget(accepted.jobId), workers.noteTerminal(applied))
+                })
+              )
+            : acceptedRecords.forget(accepted.jobId)
         )
-      })
+      )
 
     return {
       /**
@@ -118,7 +183,7 @@ export class BatchAcceptance extends Effect.Service<BatchAcceptance>()("server/B
               request.body.length,
               Effect.suspend(() => checkBatch(request.body, request.operation, definition))
             ),
-            (checked) => queue(request.workspace, request.objectName, checked, request.body, alsoInTransaction)
+            (checked) => queue(request.workspace, definition, checked, request.body, alsoInTransaction)
           )
         ),
 
@@ -137,9 +202,15 @@ export class BatchAcceptance extends Effect.Service<BatchAcceptance>()("server/B
           mergeKey === null ? { records: [record] } : { records: [record], matchKey: mergeKey }
         )
         const plan = Job.planBatch(operation, definition.matchKeys, mergeKey)
-        return queue(workspace, definition.name, { records: [record], plan }, body, () => Effect.void)
+        return queue(workspace, definition, { records: [record], plan }, body, () => Effect.void)
       }
     } as const
   }),
-  dependencies: [Objects.Default, JobsRepo.Default, AcceptedRecords.Default, ServiceMetrics.Default]
+  dependencies: [
+    Objects.Default,
+    JobsRepo.Default,
+    JobProcessor.Default,
+    AcceptedRecords.Default,
+    ServiceMetrics.Default
+  ]
 }) {}

@@ -34,6 +34,14 @@ import { isPostgres, rowsPerStatement } from "./Database.js"
 import { isoTime } from "./Timestamps.js"
 import { Topology } from "./Topology.js"
 
+/** Answers `effect`'s SQL errors as defects: a statement of the job queue that fails is not the caller's to handle. */
+const dieOnSqlError = <A, E, R>(effect: Effect.Effect<A, E, R>): Effect.Effect<A, Exclude<E, SqlError>, R> =>
+  Effect.catchIf(
+    effect,
+    (error): error is Extract<E, SqlError> => error instanceof SqlError,
+    Effect.die
+  ) as Effect.Effect<A, Exclude<E, SqlError>, R>
+
 /** A batch to queue: its job, how the job applies, and the exact request body. */
 export interface QueueInput {
   readonly jobId: string
@@ -74,6 +82,12 @@ export interface ClaimedJob {
 }
 
 const claimPrefix = `${hostname()}/${process.pid}/`
+
+/** What applying a job needs of it (a claimed job, or one applied in its acceptance's transaction). */
+export type ApplyingJob = Pick<
+  ClaimedJob,
+  "jobId" | "claim" | "workspace" | "objectName" | "matchKey" | "acceptedRecords" | "createdAt"
+>
 
 /** A claim of a job: the job and the claim's id. */
 export type ClaimRef = Pick<ClaimedJob, "jobId" | "claim">
@@ -264,6 +278,60 @@ export class JobsRepo extends Effect.Service<JobsRepo>()("server/JobsRepo", {
         })
       )
 
+    // The workspace's next sequence, for a job inserted in the same transaction: on PostgreSQL the value (the
+    // statement locks the counter's row until the commit), on SQLite the counter read back inside the job's insert
+    // (so the insert is not waited for).
+    const nextSequence = (workspace: string) => sql`INSERT INTO sequences (workspace, last_sequence)
+      VALUES (${workspace}, 1) ON CONFLICT (workspace) DO UPDATE SET last_sequence = sequences.last_sequence + 1`
+    const takeSequence = (workspace: string) =>
+      onPostgres
+        ? Effect.map(
+            sql<{ readonly last_sequence: number }>`${nextSequence(workspace)} RETURNING last_sequence`,
+            (rows) => sql`${Number(rows[0]!.last_sequence)}`
+          )
+        : Effect.as(nextSequence(workspace), sql`(SELECT last_sequence FROM sequences WHERE workspace = ${workspace})`)
+    const queued = sql.literal("'queued'")
+    const insertBody = (input: QueueInput) =>
+      sql`INSERT INTO job_bodies ${sql.insert({ job_id: input.jobId, body: input.body })}`
+
+    // A job's row: `state` (and `columns` after it) as given.
+    const insertJob = (
+      input: Omit<QueueInput, "body">,
+      sequence: Statement.Fragment,
+      state: Statement.Fragment,
+      columns: Statement.Fragment = sql.literal("")
+    ) => sql`INSERT INTO jobs (id, workspace, object_name, operation, match_key, sequence, ordered,
+        accepted_records, created_at, state ${columns}) VALUES (${input.jobId}, ${input.workspace},
+        ${input.objectName}, ${input.plan.operation}, ${input.plan.mergeKey}, ${sequence},
+        ${input.plan.ordered ? 1 : 0}, ${input.acceptedRecords}, ${input.createdAt.getTime()}, ${state})`
+
+    // Whether a job of the object is queued or processing (one index probe per state, as `claimable`).
+    const objectBusy = (workspace: string, objectName: string) =>
+      Effect.map(
+        sql`SELECT 1 AS busy WHERE EXISTS (SELECT 1 FROM jobs WHERE workspace = ${workspace}
+            AND object_name = ${objectName} AND state = 'queued')
+          OR EXISTS (SELECT 1 FROM jobs WHERE workspace = ${workspace} AND object_name = ${objectName}
+            AND state = 'processing')`,
+        (rows) => rows.length > 0
+      )
+
+    // The acceptance's statements (see `queue`).
+    const insertQueued = <E, R>(input: QueueInput, alsoInTransaction: Effect.Effect<void, E, R>) =>
+      Effect.gen(function* () {
+        if (onPostgres) {
+          // One statement (one round trip) for the body, the sequence and the job; the sequence's row is then
+          // held while the idempotency record is written.
+          yield* sql`WITH body AS (INSERT INTO job_bodies (job_id, body) VALUES (${input.jobId}, ${input.body})),
+            next AS (${nextSequence(input.workspace)} RETURNING last_sequence)
+            ${insertJob(input, sql.literal("(SELECT last_sequence FROM next)"), queued)}`
+          yield* alsoInTransaction
+          return
+        }
+        yield* insertBody(input)
+        yield* alsoInTransaction
+        yield* insertJob(input, yield* takeSequence(input.workspace), queued)
+      })
+
     return {
       /**
        * Queues a batch in ONE transaction: the body as received, then `alsoInTransaction` (the acceptance's idempotency
@@ -278,30 +346,68 @@ export class JobsRepo extends Effect.Service<JobsRepo>()("server/JobsRepo", {
        * round trip each cost more than the lock's wait for the body's write), then the idempotency record.
        */
       queue: <E, R>(input: QueueInput, alsoInTransaction: Effect.Effect<void, E, R>): Effect.Effect<void, E, R> =>
+        shared(input.workspace, input.body.length, dieOnSqlError(insertQueued(input, alsoInTransaction))),
+
+      /**
+       * Inline apply: accepts a batch as {@link queue} does, and in the same transaction, when its job may run at
+       * once (it is not ordered, or nothing of its object is queued or processing, as a worker's claim requires),
+       * inserts its job `processing` under a claim of its own and runs `apply` (which applies its records and
+       * completes it with `completeApplied`): answers `apply`'s result. Otherwise the job is queued with its body
+       * and `None` is the answer. On PostgreSQL the check runs after the sequence is taken, so every earlier
+       * acceptance of the workspace has committed (the counter's row lock is held from the sequence to the commit);
+       * on SQLite there is one writer. The body is stored only for a job that is queued. Nothing here waits for a
+       * statement's answer on SQLite but the check of an ordered job (the writes are pipelined to its thread).
+       */
+      queueOrApply: <A, E, R>(
+        input: QueueInput,
+        alsoInTransaction: Effect.Effect<void, E, R>,
+        apply: (job: ApplyingJob) => Effect.Effect<A>
+      ): Effect.Effect<Option.Option<A>, E, R> =>
         shared(
           input.workspace,
           input.body.length,
-          Effect.gen(function* () {
-            const nextSequence = sql`INSERT INTO sequences (workspace, last_sequence) VALUES (${input.workspace}, 1)
-              ON CONFLICT (workspace) DO UPDATE SET last_sequence = sequences.last_sequence + 1`
-            const job = (sequence: Statement.Fragment) => sql`INSERT INTO jobs (id, workspace, object_name, operation,
-              match_key, sequence, ordered, state, accepted_records, created_at) SELECT ${input.jobId},
-              ${input.workspace}, ${input.objectName}, ${input.plan.operation}, ${input.plan.mergeKey}, ${sequence},
-              ${input.plan.ordered ? 1 : 0}, 'queued', ${input.acceptedRecords}, ${input.createdAt.getTime()}`
-            if (onPostgres) {
-              // One statement (one round trip) for the body, the sequence and the job; the sequence's row is then
-              // held while the idempotency record is written.
-              yield* sql`WITH body AS (INSERT INTO job_bodies (job_id, body) VALUES (${input.jobId}, ${input.body})),
-                next AS (${nextSequence} RETURNING last_sequence)
-                ${job(sql`next.last_sequence`)} FROM next`
+          dieOnSqlError(
+            Effect.gen(function* () {
+              const sequence = yield* takeSequence(input.workspace)
               yield* alsoInTransaction
-              return
-            }
-            yield* sql`INSERT INTO job_bodies ${sql.insert({ job_id: input.jobId, body: input.body })}`
-            yield* alsoInTransaction
-            yield* nextSequence
-            yield* job(sql`(SELECT last_sequence FROM sequences WHERE workspace = ${input.workspace})`)
-          }).pipe(Effect.catchIf((error): error is SqlError => error instanceof SqlError, Effect.die))
+              if (input.plan.ordered && (yield* objectBusy(input.workspace, input.objectName))) {
+                yield* insertBody(input)
+                yield* insertJob(input, sequence, queued)
+                return Option.none()
+              }
+              const now = yield* Clock.currentTimeMillis
+              const claim = `${claimPrefix}${randomUUID()}`
+              yield* insertJob(
+                input,
+                sequence,
+                sql`'processing', ${now}, 1, ${claim}, ${now + leaseMillis}`,
+                sql.literal(", started_at, attempts, claim, lease_until")
+              )
+              const { acceptedRecords, createdAt, jobId, objectName, plan, workspace } = input
+              return Option.some(
+                yield* apply({
+                  jobId,
+                  claim,
+                  workspace,
+                  objectName,
+                  matchKey: plan.mergeKey,
+                  acceptedRecords,
+                  createdAt: createdAt.getTime()
+                })
+              )
+            })
+          )
+        ),
+
+      /**
+       * Completes a job inserted by {@link queueOrApply} in the same transaction (so held by it): its metrics and
+       * row-error count; no answer is waited for.
+       */
+      completeApplied: (completion: Completion, now: Date): Effect.Effect<void> =>
+        Effect.orDie(
+          sql`UPDATE jobs SET state = 'completed', completed_at = ${now.getTime()}, lease_until = NULL,
+            metrics = ${JSON.stringify(completion.metrics)}, error_count = ${completion.errorCount}
+            WHERE ${held(completion.claimed)}`
         ),
 
       /**

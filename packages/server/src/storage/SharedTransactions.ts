@@ -22,9 +22,9 @@ export interface SharedTransactionLimits {
 }
 
 interface Write {
-  readonly effect: Effect.Effect<void, unknown>
+  readonly effect: Effect.Effect<unknown, unknown>
   readonly bytes: number
-  readonly done: Deferred.Deferred<void, unknown>
+  readonly done: Deferred.Deferred<unknown, unknown>
   state: "waiting" | "taken" | "dropped"
 }
 
@@ -33,7 +33,7 @@ interface Lane {
   committing: boolean
 }
 
-/** Makes a group committer on the current `SqlClient`: `submit(lane, bytes, write)`. */
+/** Makes a group committer on the current `SqlClient`: `submit(lane, bytes, write)` answers `write`'s result. */
 export const make = (limits: SharedTransactionLimits) =>
   Effect.gen(function* () {
     const sql = yield* SqlClient.SqlClient
@@ -61,11 +61,11 @@ export const make = (limits: SharedTransactionLimits) =>
       Effect.flatMap(Effect.exit(sql.withTransaction(write.effect)), (exit) => Deferred.done(write.done, exit))
 
     const commit = (writes: ReadonlyArray<Write>) =>
-      Effect.flatMap(
-        Effect.exit(sql.withTransaction(Effect.forEach(writes, (write) => write.effect, { discard: true }))),
-        (exit) =>
-          Exit.isSuccess(exit) || writes.length === 1
-            ? Effect.forEach(writes, (write) => Deferred.done(write.done, exit), { discard: true })
+      Effect.flatMap(Effect.exit(sql.withTransaction(Effect.forEach(writes, (write) => write.effect))), (exit) =>
+        Exit.isSuccess(exit)
+          ? Effect.forEach(writes, (write, i) => Deferred.succeed(write.done, exit.value[i]), { discard: true })
+          : writes.length === 1
+            ? Deferred.failCause(writes[0]!.done, exit.cause)
             : Effect.forEach(writes, alone, { discard: true })
       )
 
@@ -81,10 +81,10 @@ export const make = (limits: SharedTransactionLimits) =>
         return Effect.zipRight(commit(writes), drain(key, lane))
       })
 
-    return <E, R>(key: string, bytes: number, write: Effect.Effect<void, E, R>): Effect.Effect<void, E, R> =>
+    return <A, E, R>(key: string, bytes: number, write: Effect.Effect<A, E, R>): Effect.Effect<A, E, R> =>
       Effect.gen(function* () {
         const context = yield* Effect.context<R>()
-        const done = yield* Deferred.make<void, unknown>()
+        const done = yield* Deferred.make<unknown, unknown>()
         const entry: Write = { effect: Effect.provide(write, context), bytes, done, state: "waiting" }
         const lane = lanes.get(key) ?? { waiting: [], committing: false }
         lanes.set(key, lane)
@@ -93,7 +93,7 @@ export const make = (limits: SharedTransactionLimits) =>
           lane.committing = true
           yield* Effect.forkDaemon(Effect.uninterruptible(drain(key, lane)))
         }
-        return yield* (Deferred.await(done) as Effect.Effect<void, E>).pipe(
+        return yield* (Deferred.await(done) as Effect.Effect<A, E>).pipe(
           Effect.onInterrupt(() =>
             Effect.sync(() => {
               if (entry.state === "waiting") entry.state = "dropped"

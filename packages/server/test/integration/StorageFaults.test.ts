@@ -2,7 +2,7 @@
  * SPEC §1.11 faults: a request the database fails answers `503 CDP_ETL.SERVER.UNAVAILABLE` with `Retry-After`
  * (never a bare 500), and its `Idempotency-Key` is free again at once, so the retry succeeds as soon as storage does
  * (issue 15 case 4), also when releasing the key failed as well.
- * The fault is real: a second connection renames the table every accepted batch is stored in.
+ * The fault is real: a second connection renames the table every acceptance takes its job's sequence from.
  *
  * On PostgreSQL, `/readyz` probes a write (issue 15): a database that answers reads but refuses writes (made
  * read-only here, as a standby after a failover is) is reported down, and ready again once it takes writes.
@@ -35,12 +35,12 @@ TestService.forEachAdapter((adapter) => {
         Effect.gen(function* () {
           const { sql, send } = yield* serviceWithKey("storage-fault-1")
 
-          yield* sql`ALTER TABLE job_bodies RENAME TO job_bodies_away`
+          yield* sql`ALTER TABLE sequences RENAME TO sequences_away`
           const refused = yield* send
           TestService.expectError(refused, 503, "ServiceUnavailable")
           assert.strictEqual(refused.headers["retry-after"], "1")
 
-          yield* sql`ALTER TABLE job_bodies_away RENAME TO job_bodies`
+          yield* sql`ALTER TABLE sequences_away RENAME TO sequences`
           const accepted = yield* send
           assert.strictEqual(accepted.status, 202, accepted.text)
         })
@@ -53,7 +53,7 @@ TestService.forEachAdapter((adapter) => {
           const { sql, send } = yield* serviceWithKey("storage-fault-2")
 
           // The batch cannot be stored, and the key cannot be deleted (a trigger refuses it) while storage is down.
-          yield* sql`ALTER TABLE job_bodies RENAME TO job_bodies_away`
+          yield* sql`ALTER TABLE sequences RENAME TO sequences_away`
           yield* sql.onDialectOrElse({
             pg: () =>
               Effect.zipRight(
@@ -69,7 +69,7 @@ TestService.forEachAdapter((adapter) => {
           TestService.expectError(yield* send, 503, "ServiceUnavailable")
 
           yield* sql`DROP TRIGGER keys_kept ${sql.onDialectOrElse({ pg: () => sql`ON idempotency_keys`, orElse: () => sql`` })}`
-          yield* sql`ALTER TABLE job_bodies_away RENAME TO job_bodies`
+          yield* sql`ALTER TABLE sequences_away RENAME TO sequences`
           // Storage is back: the retry succeeds at once, not after the key's 60 s lease.
           const accepted = yield* send
           assert.strictEqual(accepted.status, 202, accepted.text)

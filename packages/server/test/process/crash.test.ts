@@ -115,40 +115,70 @@ const resendAll = async (server: ServeProcess, batches: ReadonlyArray<Batch>, ou
   return resent
 }
 
+/**
+ * Sends the batches, kills the server with -9 once 20 are acknowledged (the others in flight), restarts it and re-sends
+ * every batch with its key (an acknowledged one must replay its job).
+ */
+const killWithBatchesInFlight = async (server: ServeProcess, batches: ReadonlyArray<Batch>) => {
+  let killedAt = 0
+  let atKill = { inFlight: 0, unsent: 0 }
+  const outcomes = await sendAll(
+    server,
+    batches,
+    (acked) => acked.size >= 20,
+    (inFlight, unsent) => {
+      killedAt = Date.now()
+      atKill = { inFlight, unsent }
+      return server.kill9()
+    }
+  )
+  const refused = outcomes.flatMap((o, i) =>
+    "answer" in o && o.answer.status !== 202 ? [`${i}: ${o.answer.text}`] : []
+  )
+  assert.deepStrictEqual(refused, [], "a batch was refused before the crash")
+  assert.isAbove(atKill.inFlight, 0, "the kill came when no request was in flight")
+  assert.isNull(server.exitStatus?.code, "killed by a signal")
+  await server.restart()
+  const resent = await resendAll(server, batches, outcomes)
+
+  return { atKill, killedAt, outcomes, resent }
+}
+
 forEachProcessAdapter((adapter) => {
   // PostgreSQL: a restarted node takes back its own jobs and idempotency keys only once their leases run out (other
   // nodes could be holding them), so the leases are short here.
   const leases = adapter === "postgres" ? ["--job-lease", "2", "--request-lease", "2"] : []
+  // Every batch queued for the workers (no inline apply), for the tests of jobs running in a worker.
+  const queued = [...leases, "--inline-max-records", "0"]
 
   describe("batchwrite serve survives a crash and a shutdown", () => {
-    it("kill -9 with batches in flight, and with a job running: nothing acknowledged is lost or applied twice", async () => {
+    it("kill -9 with batches being applied inline in flight: nothing acknowledged is lost or applied twice", async () => {
       const server = await ServeProcess.start({ workers: 2, adapter, args: leases })
+      servers.push(server)
+      const batches = Array.from({ length: 40 }, (_, i) =>
+        i % 2 === 0 ? appendBatch("inline", i, 150) : upsertBatch("inline", i, 150, 60)
+      )
+      const { outcomes, resent } = await killWithBatchesInFlight(server, batches)
+      await assertAllApplied(
+        server,
+        batches,
+        resent.map((answer) => answer.jobId!)
+      )
+      console.log(
+        `crash test (inline apply): ${outcomes.filter((o) => ackOf(o) !== undefined).length}/${batches.length} batches acknowledged before the kill`
+      )
+      assert.strictEqual(await server.stop(), 0)
+    }, 60_000)
+
+    it("kill -9 with batches in flight, and with a job running: nothing acknowledged is lost or applied twice", async () => {
+      const server = await ServeProcess.start({ workers: 2, adapter, args: queued })
       servers.push(server)
       const batches = Array.from({ length: 40 }, (_, i) =>
         i % 2 === 0 ? appendBatch("crash", i, 150) : upsertBatch("crash", i, 150, 60)
       )
 
       // 1. Killed once 20 batches are acknowledged, while the others are in flight.
-      let killedAt = 0
-      let atKill = { inFlight: 0, unsent: 0 }
-      const outcomes = await sendAll(
-        server,
-        batches,
-        (acked) => acked.size >= 20,
-        (inFlight, unsent) => {
-          killedAt = Date.now()
-          atKill = { inFlight, unsent }
-          return server.kill9()
-        }
-      )
-      const refused = outcomes.flatMap((o, i) =>
-        "answer" in o && o.answer.status !== 202 ? [`${i}: ${o.answer.text}`] : []
-      )
-      assert.deepStrictEqual(refused, [], "a batch was refused before the crash")
-      assert.isAbove(atKill.inFlight, 0, "the kill came when no request was in flight")
-      assert.isNull(server.exitStatus?.code, "killed by a signal")
-      await server.restart()
-      const resent = await resendAll(server, batches, outcomes)
+      const { atKill, killedAt, outcomes, resent } = await killWithBatchesInFlight(server, batches)
 
       // 2. Killed while a large upsert's job runs (claimed ~10-50 ms after its 202, then ~150 ms of work).
       const large = upsertBatch("crash", 40, 10_000, 3_000, 800)
@@ -179,7 +209,7 @@ forEachProcessAdapter((adapter) => {
     }, 60_000)
 
     it("SIGTERM while jobs run: exit 0, and after a restart every job completes, nothing lost", async () => {
-      const server = await ServeProcess.start({ workers: 2, adapter, args: leases })
+      const server = await ServeProcess.start({ workers: 2, adapter, args: queued })
       servers.push(server)
       // Then three large upserts of one object at once: they are accepted together and their jobs run one after
       // another, so when SIGTERM follows their 202s at least one job is still to run (a single large job, sent

@@ -144,7 +144,8 @@ onPostgres("several serve nodes on one database", () => {
   }, 120_000)
 
   it("a node killed with SIGKILL while processing: the others finish its jobs after the lease, every record once", async () => {
-    const { database, nodes } = await startNodes(["--job-lease", "2"])
+    // Every batch queued (no inline apply), so that the killed node is processing jobs in its workers.
+    const { database, nodes } = await startNodes(["--job-lease", "2", "--inline-max-records", "0"])
     const batches: Array<Batch> = []
     for (let index = 0; index < 8; index++) batches.push(appendBatch("kill", index, 8_000))
     for (let index = 0; index < 8; index++) batches.push(upsertBatch("kill", index, 5_000, 3_000))

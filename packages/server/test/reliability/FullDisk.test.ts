@@ -71,7 +71,12 @@ const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms))
 
 describe.skipIf(mountRefused !== undefined)("sqlite on a disk that fills up", () => {
   it("keeps every acknowledged record: jobs wait while the disk is full, /readyz says storage is down", async () => {
-    const server = await ServeProcess.start({ database: `sqlite:${join(mountPoint, "batchwrite.db")}`, workers: 2 })
+    // Every batch queued (no inline apply): the jobs must wait in the queue while the disk is full.
+    const server = await ServeProcess.start({
+      database: `sqlite:${join(mountPoint, "batchwrite.db")}`,
+      workers: 2,
+      args: ["--inline-max-records", "0"]
+    })
     servers.push(server)
     const deadline = Date.now() + 240_000
     const batches: Array<Batch> = []

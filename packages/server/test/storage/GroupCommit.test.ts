@@ -1,13 +1,14 @@
 /**
  * Group commit: a worker claims the next job with the queued jobs of its object after it and applies them in one
- * transaction. The law: whatever the jobs, every job's outcome (state, metrics, row errors and their messages) and
- * the stored rows are exactly those of processing the jobs one at a time in acceptance order.
+ * transaction. Inline apply: a job is applied in its acceptance's transaction when nothing of its object is queued or
+ * processing. The law, for both: whatever the jobs, every job's outcome (state, metrics, row errors and their
+ * messages) and the stored rows are exactly those of processing the jobs one at a time in acceptance order.
  */
 import { assert, layer } from "@effect/vitest"
 import { Duration, Effect, FastCheck as fc, Option } from "effect"
 import { GroupCommit, type GroupCommitSettings, JobProcessor } from "../../src/jobs/JobProcessor.js"
 import { JobsRepo } from "../../src/storage/JobsRepo.js"
-import { acceptBatch, forEachAdapter, putObject, storageOn, storedRows, things } from "./TestStorage.js"
+import { acceptBatch, acceptInline, forEachAdapter, putObject, storageOn, storedRows, things } from "./TestStorage.js"
 
 const value = fc.oneof(fc.integer({ min: 0, max: 9 }), fc.constant(null), fc.constant(undefined))
 const recordArb = fc
@@ -30,22 +31,28 @@ const serial = budget(1, 10_000)
 forEachAdapter((adapter) => {
   let run = 0
 
-  /** Accepts the jobs in a new workspace and processes them with the budget; answers what a client can read. */
-  const outcome = (jobs: ReadonlyArray<typeof jobArb extends fc.Arbitrary<infer J> ? J : never>, settings = serial) =>
+  /**
+   * Accepts the jobs in a new workspace (the first `queuedFirst` queued, the rest with inline apply, or all queued)
+   * and processes what was queued with the budget; answers what a client can read.
+   */
+  const outcome = (
+    jobs: ReadonlyArray<typeof jobArb extends fc.Arbitrary<infer J> ? J : never>,
+    settings = serial,
+    queuedFirst = jobs.length
+  ) =>
     Effect.gen(function* () {
       const repo = yield* JobsRepo
       const processor = yield* JobProcessor
       const workspace = `group${run++}`
       yield* putObject(workspace, things)
       const ids: Array<string> = []
-      for (const job of jobs) {
-        const { jobId } = yield* acceptBatch({
-          workspace,
-          object: "things",
-          matchKey: job.matchKey,
-          records: job.records
-        })
-        ids.push(jobId)
+      // Which jobs were applied inline.
+      const applied: Array<boolean> = []
+      for (const [i, job] of jobs.entries()) {
+        const options = { workspace, object: "things", matchKey: job.matchKey, records: job.records }
+        const accepted = yield* i < queuedFirst ? acceptBatch(options) : acceptInline(options)
+        ids.push(accepted.jobId)
+        applied.push(accepted.applied)
       }
       // The size of each group a worker claimed, in order.
       const groups: Array<number> = []
@@ -72,7 +79,8 @@ forEachAdapter((adapter) => {
       return {
         jobs: finished,
         rows: rows.map(({ _id, ...fields }) => ({ _id: place.get(String(_id)), ...fields })),
-        groups
+        groups,
+        applied
       }
     })
 
@@ -88,6 +96,24 @@ forEachAdapter((adapter) => {
           assert.deepStrictEqual(together.rows, alone.rows)
           assert.isTrue(alone.groups.every((size) => size === 1))
           assert.deepStrictEqual(together.groups, [jobs.length])
+        }),
+      { fastCheck: { numRuns: 40 } }
+    )
+
+    it.effect.prop(
+      "applying a job in its acceptance's transaction gives it the outcome it has when queued; behind a queued job it is queued",
+      [fc.array(jobArb, { minLength: 2, maxLength: 10 }), fc.nat(3)],
+      ([jobs, queuedFirst]) =>
+        Effect.gen(function* () {
+          const alone = yield* outcome(jobs)
+          const inline = yield* outcome(jobs, serial, Math.min(queuedFirst, jobs.length))
+          assert.deepStrictEqual(inline.jobs, alone.jobs)
+          assert.deepStrictEqual(inline.rows, alone.rows)
+          // Every job of `things` is ordered (it has match keys): applied inline only with nothing queued before it.
+          assert.deepStrictEqual(
+            inline.applied,
+            jobs.map(() => queuedFirst === 0)
+          )
         }),
       { fastCheck: { numRuns: 40 } }
     )

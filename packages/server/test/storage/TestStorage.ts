@@ -73,10 +73,31 @@ export interface BatchOptions {
 export const acceptBatch = (options: BatchOptions) =>
   Effect.gen(function* () {
     const jobs = yield* JobsRepo
+    const { input } = yield* queueInput(options)
+    yield* jobs.queue(input, Effect.void)
+    return yield* acceptedJob(input, false)
+  })
+
+/**
+ * Accepts a batch as the accept path does with inline apply: applied and completed in the acceptance's transaction
+ * when nothing of its object is queued or processing (`applied`), else queued; answers its job id and sequence.
+ */
+export const acceptInline = (options: BatchOptions) =>
+  Effect.gen(function* () {
+    const jobs = yield* JobsRepo
+    const processor = yield* JobProcessor
+    const { definition, input } = yield* queueInput(options)
+    const applied = yield* jobs.queueOrApply(input, Effect.void, (job) =>
+      processor.applyNow(job, options.records, Option.getOrThrow(definition))
+    )
+    return yield* acceptedJob(input, Option.isSome(applied))
+  })
+
+const queueInput = (options: BatchOptions) =>
+  Effect.gen(function* () {
     const objects = yield* ObjectsRepo
     const objectName = typeof options.object === "string" ? options.object : options.object.name
     const definition = yield* objects.get(options.workspace, objectName)
-    const jobId = options.jobId ?? newJobId()
     const body =
       options.matchKey === undefined
         ? JSON.stringify({ records: options.records })
@@ -84,7 +105,7 @@ export const acceptBatch = (options: BatchOptions) =>
     const operation = options.matchKey === undefined ? "append-batch" : "upsert-batch"
     const matchKeys = Option.match(definition, { onNone: () => [], onSome: (definition) => definition.matchKeys })
     const input = {
-      jobId,
+      jobId: options.jobId ?? newJobId(),
       workspace: options.workspace,
       objectName,
       plan: Job.planBatch(operation, matchKeys, options.matchKey ?? null),
@@ -92,10 +113,20 @@ export const acceptBatch = (options: BatchOptions) =>
       acceptedRecords: options.records.length,
       createdAt: new Date()
     }
-    yield* jobs.queue(input, Effect.void)
-    const job = yield* jobs.get(options.workspace, objectName, jobId)
-    return { jobId, sequence: Option.getOrThrow(job).sequence }
+    return { definition, input }
   })
+
+const acceptedJob = (
+  input: { readonly workspace: string; readonly objectName: string; readonly jobId: string },
+  applied: boolean
+) =>
+  Effect.flatMap(JobsRepo, (jobs) =>
+    Effect.map(jobs.get(input.workspace, input.objectName, input.jobId), (job) => ({
+      jobId: input.jobId,
+      sequence: Option.getOrThrow(job).sequence,
+      applied
+    }))
+  )
 
 /**
  * Claims and processes jobs as a worker does (a job with its followers, committed together) until none can be
