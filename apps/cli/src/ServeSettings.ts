@@ -86,8 +86,8 @@ export const maxBacklogRecords = integerSetting(
 export const inlineMaxRecords = integerSetting(
   "inline-max-records",
   10_000,
-  "Batches of at most this many records are applied in their acceptance's transaction when nothing of their " +
-    "object is queued (their job is completed when the 202 is sent); 0 queues every batch for the workers"
+  "Appends of at most this many records to an object without match keys are applied in their acceptance's " +
+    "transaction (their job is completed when the 202 is sent); 0 queues every batch for the workers"
 )
 /** `--config` of serve. */
 export const config = optionalTextSetting(

@@ -74,8 +74,8 @@ export interface ServeOptions extends ServerSettings {
   readonly admission?: Partial<AdmissionLimits> | undefined
   /**
    * Inline apply (`BatchAcceptance`): the most records a batch may have to be applied in its acceptance's
-   * transaction (default 10,000: every batch; 0: never, every batch is queued for the workers) and the most body
-   * bytes being applied so at once (default 32 MiB).
+   * transaction (default 10,000: every unordered batch; 0: never, every batch is queued for the workers), the most
+   * body bytes being applied so at once (default 32 MiB), and whether ordered batches are too (default no).
    */
   readonly inlineApply?: Partial<InlineApplySettings> | undefined
 }

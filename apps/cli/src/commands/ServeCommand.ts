@@ -195,7 +195,7 @@ export const serveCommand = Command.make(
       "Admission: writes beyond --max-in-flight-mib of bodies, or to a workspace with more than\n" +
       "--max-backlog-records records not yet committed, get 503 with Retry-After before their body is read\n" +
       "(see /readyz and /metrics).\n" +
-      "Inline apply: a batch of at most --inline-max-records records whose object has nothing queued is\n" +
+      "Inline apply: an append of at most --inline-max-records records to an object without match keys is\n" +
       "applied in its acceptance's transaction, so its job is completed when the 202 is sent.\n" +
       "Several nodes: batchwrite serve --database postgres://batchwrite@db:5432/batchwrite on each node"
   )

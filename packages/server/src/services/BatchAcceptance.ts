@@ -3,14 +3,14 @@
  * whether it waits for earlier jobs of its object), then its body, its job and whatever the caller stores with it
  * (the idempotency record of the request) commit in ONE transaction. The workers are woken after the commit.
  *
- * **Inline apply** ({@link InlineApply}): a batch whose job may run at once (nothing of its object is queued or
- * processing before it, or it is an unordered append) is applied in that same transaction instead: its records are
- * validated and written, its row errors recorded and its job completed, exactly as a worker would, and its body is
- * never stored. The `202` is the same (its job is `completed` when read); a batch that arrives while its object has
- * a backlog is queued behind it, so acceptance order holds. A batch then costs one transaction, not an acceptance
- * and a job (the body written, read back and deleted); with many clients the acceptances of a workspace share
- * transactions, so their records are committed together. If the apply fails (a defect), the batch is queued
- * instead; past `InlineApply`'s bytes in flight too.
+ * **Inline apply** ({@link InlineApply}): an unordered batch (an append to an object without match keys) is applied
+ * in that same transaction instead: its records are validated and written, its row errors recorded and its job
+ * completed, exactly as a worker would, and its body is never stored. The `202` is the same (its job is `completed`
+ * when read). A batch then costs one transaction, not an acceptance and a job (the body written, read back and
+ * deleted); with many clients the acceptances of a workspace share transactions, so their records are committed
+ * together. Ordered batches are queued (group commit merges them), unless `InlineApply.ordered`: then one is applied
+ * inline only when nothing of its object is queued or processing, so acceptance order holds. If the apply fails (a
+ * defect), the batch is queued instead; past `InlineApply`'s bytes in flight too.
  */
 import { randomBytes } from "node:crypto"
 import { Job, Limits, type ObjectSchema } from "@batchwrite/core"
@@ -39,11 +39,24 @@ export interface InlineApplySettings {
    * always let in, whatever its size).
    */
   readonly maxBodyBytes: number
+  /**
+   * Whether ordered batches (upserts, appends to an object with match keys) are applied inline too. Off by default:
+   * queued, the consecutive ordered jobs of an object are merged by group commit into one pass (one upsert of many
+   * jobs' records), which measured faster than applying each batch alone in its acceptance (PostgreSQL upserts of 100
+   * records: 18,856 records/s queued, 6,560 inline).
+   */
+  readonly ordered: boolean
 }
 
-/** Inline apply's settings; default: every batch (up to 10,000 records), 32 MiB of bodies at once. */
+/**
+ * Inline apply's settings; default: every unordered batch (up to 10,000 records), 32 MiB of bodies at once.
+ */
 export class InlineApply extends Context.Reference<InlineApply>()("server/InlineApply", {
-  defaultValue: (): InlineApplySettings => ({ maxRecords: Limits.maxRecordsPerBatch, maxBodyBytes: 32 * 1024 * 1024 })
+  defaultValue: (): InlineApplySettings => ({
+    maxRecords: Limits.maxRecordsPerBatch,
+    maxBodyBytes: 32 * 1024 * 1024,
+    ordered: false
+  })
 }) {}
 
 /** A batch request: whose, for which object, which operation, and the body text as received. */
@@ -73,10 +86,10 @@ export class BatchAcceptance extends Effect.Service<BatchAcceptance>()("server/B
     // Body bytes of the batches being applied inline (waiting for their transaction or in it).
     let inlineBodyBytes = 0
     // Takes room for a batch to be applied inline, when it may be: answers whether it took it.
-    const reserveInline = (records: number, bytes: number) =>
+    const reserveInline = (plan: Job.BatchPlan, records: number, bytes: number) =>
       Effect.sync(() => {
         const fits = inlineBodyBytes === 0 || inlineBodyBytes + bytes <= inline.maxBodyBytes
-        if (records > inline.maxRecords || !fits) return false
+        if ((plan.ordered && !inline.ordered) || records > inline.maxRecords || !fits) return false
         inlineBodyBytes += bytes
         return true
       })
@@ -132,7 +145,7 @@ export class BatchAcceptance extends Effect.Service<BatchAcceptance>()("server/B
             ),
             Effect.ensuring(releaseInline(body.length))
           )
-        const accepting = Effect.flatMap(reserveInline(records.length, body.length), (reserved) =>
+        const accepting = Effect.flatMap(reserveInline(plan, records.length, body.length), (reserved) =>
           reserved ? applyInline : queueOnly
         )
         return Effect.zipRight(

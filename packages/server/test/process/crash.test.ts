@@ -152,7 +152,7 @@ forEachProcessAdapter((adapter) => {
   const queued = [...leases, "--inline-max-records", "0"]
 
   describe("batchwrite serve survives a crash and a shutdown", () => {
-    it("kill -9 with batches being applied inline in flight: nothing acknowledged is lost or applied twice", async () => {
+    it("kill -9 with appends being applied inline (and upserts queued) in flight: nothing acknowledged is lost or applied twice", async () => {
       const server = await ServeProcess.start({ workers: 2, adapter, args: leases })
       servers.push(server)
       const batches = Array.from({ length: 40 }, (_, i) =>
