@@ -87,7 +87,8 @@ export const inlineMaxRecords = integerSetting(
   "inline-max-records",
   10_000,
   "Appends of at most this many records to an object without match keys are applied in their acceptance's " +
-    "transaction (their job is completed when the 202 is sent); 0 queues every batch for the workers"
+    "transaction (their job is completed when the 202 is sent), on PostgreSQL those of at least 1000 records; 0 " +
+    "queues every batch for the workers"
 )
 /** `--config` of serve. */
 export const config = optionalTextSetting(

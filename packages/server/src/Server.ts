@@ -23,7 +23,7 @@ import { Admission, type AdmissionLimits, AdmissionSettings, defaultAdmissionLim
 import { JobWorkers } from "./jobs/JobWorkers.js"
 import { ServerConfig, type ServerSettings } from "./ServerConfig.js"
 import { Tokens } from "./services/Auth.js"
-import { BatchAcceptance, InlineApply, type InlineApplySettings } from "./services/BatchAcceptance.js"
+import { BatchAcceptance, InlineApply, type InlineApplySettings, inlineApplyFor } from "./services/BatchAcceptance.js"
 import { Jobs } from "./services/Jobs.js"
 import { Objects } from "./services/Objects.js"
 import { PendingKeyReleases } from "./services/PendingKeyReleases.js"
@@ -73,9 +73,10 @@ export interface ServeOptions extends ServerSettings {
    */
   readonly admission?: Partial<AdmissionLimits> | undefined
   /**
-   * Inline apply (`BatchAcceptance`): the most records a batch may have to be applied in its acceptance's
-   * transaction (default 10,000: every unordered batch; 0: never, every batch is queued for the workers), the most
-   * body bytes being applied so at once (default 32 MiB), and whether ordered batches are too (default no).
+   * Inline apply (`BatchAcceptance`): the most and the fewest records a batch may have to be applied in its
+   * acceptance's transaction (default 10,000 and, by storage (`inlineApplyFor`), 1 on SQLite or 1,000 on PostgreSQL;
+   * a most of 0: never, every batch is queued for the workers), the most body bytes being applied so at once
+   * (default 32 MiB), and whether ordered batches are too (default no).
    */
   readonly inlineApply?: Partial<InlineApplySettings> | undefined
 }
@@ -165,7 +166,7 @@ export const servicesLayer = (options: ServeOptions) =>
           ? Layer.empty
           : Layer.succeed(SingleWriteWait, Duration.decode(options.singleWriteWait)),
         Layer.succeed(AdmissionSettings, { ...defaultAdmissionLimits, ...options.admission }),
-        Layer.succeed(InlineApply, { ...InlineApply.defaultValue(), ...options.inlineApply })
+        Layer.succeed(InlineApply, { ...inlineApplyFor(options.database._tag), ...options.inlineApply })
       )
     )
   )

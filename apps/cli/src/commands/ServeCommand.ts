@@ -195,8 +195,8 @@ export const serveCommand = Command.make(
       "Admission: writes beyond --max-in-flight-mib of bodies, or to a workspace with more than\n" +
       "--max-backlog-records records not yet committed, get 503 with Retry-After before their body is read\n" +
       "(see /readyz and /metrics).\n" +
-      "Inline apply: an append of at most --inline-max-records records to an object without match keys is\n" +
-      "applied in its acceptance's transaction, so its job is completed when the 202 is sent.\n" +
+      "Inline apply: an append of at most --inline-max-records records (on PostgreSQL at least 1000) to an\n" +
+      "object without match keys is applied in its acceptance's transaction: its job is completed at the 202.\n" +
       "Several nodes: batchwrite serve --database postgres://batchwrite@db:5432/batchwrite on each node"
   )
 )

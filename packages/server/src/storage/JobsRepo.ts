@@ -221,6 +221,9 @@ export class JobsRepo extends Effect.Service<JobsRepo>()("server/JobsRepo", {
 
     // Accepts of a workspace share transactions: at most 100 batches or 32 MiB of bodies in one.
     const shared = yield* SharedTransactions.make({ writes: 100, bytes: 32 * 1024 * 1024 })
+    // The lanes of unordered jobs applied inline on PostgreSQL (see `queueOrApply`), taken in turn.
+    const inlineLanes = 4
+    let inlineLane = 0
 
     const held = (claimed: ClaimRef) => sql`id = ${claimed.jobId} AND state = 'processing' AND claim = ${claimed.claim}`
 
@@ -355,7 +358,7 @@ export class JobsRepo extends Effect.Service<JobsRepo>()("server/JobsRepo", {
        * completes it with `completeApplied`): answers `apply`'s result. Otherwise the job is queued with its body
        * and `None` is the answer. On PostgreSQL the check runs after the sequence is taken, so every earlier
        * acceptance of the workspace has committed (the counter's row lock is held from the sequence to the commit);
-       * on SQLite there is one writer. The body is stored only for a job that is queued. Nothing here waits for a
+       * on SQLite there is one writer. (An unordered job needs no check; on PostgreSQL it takes its sequence last.) The body is stored only for a job that is queued. Nothing here waits for a
        * statement's answer on SQLite but the check of an ordered job (the writes are pipelined to its thread).
        */
       queueOrApply: <A, E, R>(
@@ -363,29 +366,38 @@ export class JobsRepo extends Effect.Service<JobsRepo>()("server/JobsRepo", {
         alsoInTransaction: Effect.Effect<void, E, R>,
         apply: (job: ApplyingJob) => Effect.Effect<A>
       ): Effect.Effect<Option.Option<A>, E, R> =>
-        shared(
-          input.workspace,
-          input.body.length,
-          dieOnSqlError(
-            Effect.gen(function* () {
-              const sequence = yield* takeSequence(input.workspace)
-              yield* alsoInTransaction
-              if (input.plan.ordered && (yield* objectBusy(input.workspace, input.objectName))) {
-                yield* insertBody(input)
-                yield* insertJob(input, sequence, queued)
-                return Option.none()
-              }
-              const now = yield* Clock.currentTimeMillis
-              const claim = `${claimPrefix}${randomUUID()}`
-              yield* insertJob(
-                input,
-                sequence,
-                sql`'processing', ${now}, 1, ${claim}, ${now + leaseMillis}`,
-                sql.literal(", started_at, attempts, claim, lease_until")
-              )
-              const { acceptedRecords, createdAt, jobId, objectName, plan, workspace } = input
-              return Option.some(
-                yield* apply({
+        Effect.suspend(() => {
+          // On PostgreSQL an unordered job takes its sequence last (its counter's row is locked from then to the
+          // commit, so the workspace's other acceptances wait only for the commit, not for the records' writes), and
+          // such jobs go through several lanes, so that several transactions apply at once on the pool.
+          const lateSequence = onPostgres && !input.plan.ordered
+          const lane = lateSequence ? `${input.workspace}/${inlineLane++ % inlineLanes}` : input.workspace
+          return shared(
+            lane,
+            input.body.length,
+            dieOnSqlError(
+              Effect.gen(function* () {
+                // Until then a placeholder, negative (never a real sequence) and random, as `(workspace, sequence)` is
+                // unique (a clash, about one in 10^14 per pair in flight, fails the apply and the batch is queued).
+                const sequence = lateSequence
+                  ? sql`${-1 - Math.floor(Math.random() * 2 ** 47)}`
+                  : yield* takeSequence(input.workspace)
+                yield* alsoInTransaction
+                if (input.plan.ordered && (yield* objectBusy(input.workspace, input.objectName))) {
+                  yield* insertBody(input)
+                  yield* insertJob(input, sequence, queued)
+                  return Option.none()
+                }
+                const now = yield* Clock.currentTimeMillis
+                const claim = `${claimPrefix}${randomUUID()}`
+                yield* insertJob(
+                  input,
+                  sequence,
+                  sql`'processing', ${now}, 1, ${claim}, ${now + leaseMillis}`,
+                  sql.literal(", started_at, attempts, claim, lease_until")
+                )
+                const { acceptedRecords, createdAt, jobId, objectName, plan, workspace } = input
+                const applied = yield* apply({
                   jobId,
                   claim,
                   workspace,
@@ -394,10 +406,15 @@ export class JobsRepo extends Effect.Service<JobsRepo>()("server/JobsRepo", {
                   acceptedRecords,
                   createdAt: createdAt.getTime()
                 })
-              )
-            })
+                if (lateSequence) {
+                  yield* sql`WITH next AS (${nextSequence(workspace)} RETURNING last_sequence)
+                    UPDATE jobs SET sequence = (SELECT last_sequence FROM next) WHERE id = ${jobId}`
+                }
+                return Option.some(applied)
+              })
+            )
           )
-        ),
+        }),
 
       /**
        * Completes a job inserted by {@link queueOrApply} in the same transaction (so held by it): its metrics and

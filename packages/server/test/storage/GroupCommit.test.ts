@@ -118,6 +118,39 @@ forEachAdapter((adapter) => {
       { fastCheck: { numRuns: 40 } }
     )
 
+    it.effect("appends to an object without match keys are applied inline, in acceptance order of sequence", () =>
+      Effect.gen(function* () {
+        const repo = yield* JobsRepo
+        const workspace = `plain${run++}`
+        const plain = { name: "plain", fields: things.fields, matchKeys: [] }
+        yield* putObject(workspace, plain)
+        const accepted = yield* Effect.all(
+          Array.from({ length: 6 }, (_, i) =>
+            acceptInline({
+              workspace,
+              object: "plain",
+              records: [
+                { k: `p${i}`, a: i },
+                { k: `q${i}`, a: "x" }
+              ]
+            })
+          ),
+          { concurrency: "unbounded" }
+        )
+        assert.isTrue(accepted.every((job) => job.applied))
+        const sequences = accepted.map((job) => job.sequence)
+        assert.isTrue(sequences.every((sequence) => sequence > 0))
+        assert.strictEqual(new Set(sequences).size, sequences.length)
+        for (const { jobId } of accepted) {
+          const job = Option.getOrThrow(yield* repo.get(workspace, "plain", jobId))
+          assert.strictEqual(job.state, "completed")
+          assert.deepStrictEqual([job.metrics.insertedRows, job.metrics.invalidRows], [1, 1])
+          assert.strictEqual(job.errors[0]?.pointer, "/records/1/a")
+        }
+        assert.strictEqual((yield* storedRows(workspace, "plain")).length, 6)
+      })
+    )
+
     it.effect("a group stops at its budget of jobs and of records", () =>
       Effect.gen(function* () {
         const jobs = Array.from({ length: 7 }, (_, i) => ({ matchKey: "k", records: [{ k: `k${i}`, a: i }] }))
