@@ -98,6 +98,7 @@ export class BatchAcceptance extends Effect.Service<BatchAcceptance>()("server/B
     const acceptedRecords = yield* AcceptedRecords
     const workers = yield* JobWorkers
     const processor = yield* JobProcessor
+    const metrics = yield* ServiceMetrics
     const inline = yield* InlineApply
 
     // Body bytes of the batches being applied inline (waiting for their transaction or in it).
@@ -115,7 +116,6 @@ export class BatchAcceptance extends Effect.Service<BatchAcceptance>()("server/B
       Effect.sync(() => {
         inlineBodyBytes -= bytes
       })
-    const metrics = yield* ServiceMetrics
 
     /**
      * Applies checked records inline (when there is room), or queues them as a job; the records are kept for this
@@ -123,7 +123,7 @@ export class BatchAcceptance extends Effect.Service<BatchAcceptance>()("server/B
      * records past `keep`, within `InlineApply`'s bytes: a queued batch waiting for its commit holds its body text
      * only, not its parsed form (several times larger), so many large bodies in flight stay affordable.
      */
-    const queue = <E, R>(
+    const acceptChecked = <E, R>(
       workspace: string,
       definition: ObjectSchema.ObjectDefinition,
       checked: { readonly records: ReadonlyArray<unknown>; readonly plan: Job.BatchPlan },
@@ -214,7 +214,7 @@ export class BatchAcceptance extends Effect.Service<BatchAcceptance>()("server/B
               request.body.length,
               Effect.suspend(() => checkBatch(request.body, request.operation, definition))
             ),
-            (checked) => queue(request.workspace, definition, checked, request.body, alsoInTransaction)
+            (checked) => acceptChecked(request.workspace, definition, checked, request.body, alsoInTransaction)
           )
         ),
 
@@ -233,7 +233,7 @@ export class BatchAcceptance extends Effect.Service<BatchAcceptance>()("server/B
           mergeKey === null ? { records: [record] } : { records: [record], matchKey: mergeKey }
         )
         const plan = Job.planBatch(operation, definition.matchKeys, mergeKey)
-        return queue(workspace, definition, { records: [record], plan }, body, () => Effect.void)
+        return acceptChecked(workspace, definition, { records: [record], plan }, body, () => Effect.void)
       }
     } as const
   }),
