@@ -41,9 +41,16 @@ export interface InlineApplySettings {
   /**
    * The most body bytes of batches being applied inline at once on this node: such a batch holds its parsed records
    * (a few times its body) until its transaction runs, so beyond this, batches are queued instead (the first is
-   * always let in, whatever its size).
+   * always let in).
    */
   readonly maxBodyBytes: number
+  /**
+   * The largest body of a batch applied inline; a larger one is queued. Applied inline, a batch's rows are built on
+   * the HTTP thread and sent to the database in the acceptance's transaction, beside the other acceptances; queued,
+   * one of the few workers applies it. Under the 400 × 10 MB flood of `soak/` with such bodies applied inline, a
+   * client's body took over 60 s to be read (408): large bodies stay on the path that flood was measured on.
+   */
+  readonly maxBatchBodyBytes: number
   /**
    * Whether ordered batches (upserts, appends to an object with match keys) are applied inline too. Off by default:
    * queued, the consecutive ordered jobs of an object are merged by group commit into one pass (one upsert of many
@@ -54,14 +61,15 @@ export interface InlineApplySettings {
 }
 
 /**
- * Inline apply's settings; default: every unordered batch (up to 10,000 records), 32 MiB of bodies at once. A node
- * takes {@link inlineApplyFor} its storage.
+ * Inline apply's settings; default: every unordered batch of up to 10,000 records and 4 MiB, 32 MiB of bodies at
+ * once. A node takes {@link inlineApplyFor} its storage.
  */
 export class InlineApply extends Context.Reference<InlineApply>()("server/InlineApply", {
   defaultValue: (): InlineApplySettings => ({
     maxRecords: Limits.maxRecordsPerBatch,
     minRecords: 1,
     maxBodyBytes: 32 * 1024 * 1024,
+    maxBatchBodyBytes: 4 * 1024 * 1024,
     ordered: false
   })
 }) {}
@@ -107,7 +115,7 @@ export class BatchAcceptance extends Effect.Service<BatchAcceptance>()("server/B
     const reserveInline = (plan: Job.BatchPlan, records: number, bytes: number) =>
       Effect.sync(() => {
         const fits = inlineBodyBytes === 0 || inlineBodyBytes + bytes <= inline.maxBodyBytes
-        const sized = records >= inline.minRecords && records <= inline.maxRecords
+        const sized = records >= inline.minRecords && records <= inline.maxRecords && bytes <= inline.maxBatchBodyBytes
         if ((plan.ordered && !inline.ordered) || !sized || !fits) return false
         inlineBodyBytes += bytes
         return true
@@ -151,20 +159,26 @@ export class BatchAcceptance extends Effect.Service<BatchAcceptance>()("server/B
           createdAt: new Date()
         }
         const queueOnly = Effect.as(jobs.queue(input, alsoInTransaction(accepted)), Option.none<ProcessResult>())
-        const applyInline = jobs
-          .queueOrApply(input, alsoInTransaction(accepted), (job) => processor.applyNow(job, records, definition))
-          .pipe(
-            // A transient storage fault (full disk, lost connection) is answered as such (503); another defect of the
-            // apply leaves the batch to a worker (which retries, and fails a job that keeps failing).
-            Effect.catchAllDefect((defect) =>
-              Option.exists(storageFaultOf(Cause.die(defect)), isTransientFault)
-                ? Effect.die(defect)
-                : Effect.zipRight(Effect.logWarning("applying a batch inline failed; it is queued", defect), queueOnly)
-            ),
-            Effect.ensuring(releaseInline(body.length))
-          )
+        // Made only once room is taken: the effect of a queued batch must not hold its parsed records while it
+        // waits for its transaction (several times its body; many 10 MB bodies may wait at once).
+        const applyInline = (parsed: ReadonlyArray<unknown>) =>
+          jobs
+            .queueOrApply(input, alsoInTransaction(accepted), (job) => processor.applyNow(job, parsed, definition))
+            .pipe(
+              // A transient storage fault (full disk, lost connection) is answered as such (503); another defect of the
+              // apply leaves the batch to a worker (which retries, and fails a job that keeps failing).
+              Effect.catchAllDefect((defect) =>
+                Option.exists(storageFaultOf(Cause.die(defect)), isTransientFault)
+                  ? Effect.die(defect)
+                  : Effect.zipRight(
+                      Effect.logWarning("applying a batch inline failed; it is queued", defect),
+                      queueOnly
+                    )
+              ),
+              Effect.ensuring(releaseInline(body.length))
+            )
         const accepting = Effect.flatMap(reserveInline(plan, records.length, body.length), (reserved) =>
-          reserved ? applyInline : queueOnly
+          reserved ? applyInline(records) : queueOnly
         )
         return Effect.zipRight(
           acceptedRecords.keep(jobId, records, body.length),
