@@ -11,7 +11,8 @@
  *   `maxBacklogRecords` or more, the workspace's writes are refused with a wait computed from the drain rate (records
  *   committed per second on this node over the last {@link drainWindowSeconds} s) for the backlog to fall back to
  *   90 % of the bound. The backlog is read from the jobs table (every node's jobs on shared storage) at most once a
- *   second, plus what this node accepted since: a bound that holds to within the batches in flight at once.
+ *   second, plus what this node accepted since (each job counted once: `AcceptedSinceRead`): a bound that holds to
+ *   within the batches in flight at once.
  */
 import { Limits } from "@batchwrite/core"
 import { Context, Effect, Option, type Scope } from "effect"
@@ -97,6 +98,47 @@ const bodyBytesOf = (headers: Readonly<Record<string, string | undefined>>): num
   return declared > Limits.maxBodyBytes ? 0 : declared
 }
 
+/**
+ * The jobs this node accepted since the backlog was last read, each counted once. A read may or may not see a job
+ * whose commit raced it, and the job's note may come before or after the read: so the read answers the ids of the
+ * recent jobs it saw (`read`), and a note of one of them is dropped, whenever it comes. Notes made before the read
+ * began are dropped when it ends: their commit came before it.
+ */
+export class AcceptedSinceRead {
+  private readonly jobs = new Map<string, { readonly workspace: string; readonly records: number }>()
+  private readonly totals = new Map<string, number>()
+  private seenByRead: ReadonlySet<string> = new Set()
+
+  note(workspace: string, jobId: string, records: number): void {
+    if (this.seenByRead.has(jobId)) return
+    this.jobs.set(jobId, { workspace, records })
+    this.totals.set(workspace, (this.totals.get(workspace) ?? 0) + records)
+  }
+
+  /** The jobs noted so far: pass them to `read` once the read that begins now ends. */
+  noted(): ReadonlyArray<string> {
+    return Array.from(this.jobs.keys())
+  }
+
+  /** Forgets the jobs noted before the read and those it saw. */
+  read(notedBefore: ReadonlyArray<string>, seen: ReadonlySet<string>): void {
+    for (const jobId of notedBefore) this.jobs.delete(jobId)
+    for (const jobId of seen) this.jobs.delete(jobId)
+    this.seenByRead = seen
+    this.totals.clear()
+    for (const { records, workspace } of this.jobs.values())
+      this.totals.set(workspace, (this.totals.get(workspace) ?? 0) + records)
+  }
+
+  records(workspace: string): number {
+    return this.totals.get(workspace) ?? 0
+  }
+
+  workspaces(): Iterable<string> {
+    return this.totals.keys()
+  }
+}
+
 /** Admission of writes on this node. */
 export class Admission extends Effect.Service<Admission>()("server/Admission", {
   scoped: Effect.gen(function* () {
@@ -107,14 +149,22 @@ export class Admission extends Effect.Service<Admission>()("server/Admission", {
     const refused: Record<AdmissionBound, number> = { "in-flight-body-bytes": 0, "backlog-records": 0 }
 
     let stored: { readonly at: number; readonly records: ReadonlyMap<string, number> } = { at: 0, records: new Map() }
-    let acceptedSince = new Map<string, number>()
+    const since = new AcceptedSinceRead()
+    // When each write now being handled was admitted: its job, if any, is created after that.
+    const admittedAt = new Map<number, number>()
+    let nextAdmission = 0
     const refreshing = yield* Effect.makeSemaphore(1)
     const isStale = () => Date.now() - stored.at > backlogMaxAgeMillis
-    // Accepts noted once the read begins may be counted twice (in the read and here): the estimate errs high.
     const refresh = Effect.gen(function* () {
       const at = Date.now()
-      acceptedSince = new Map()
-      stored = { at, records: yield* jobs.backlogByWorkspace() }
+      const notedBefore = since.noted()
+      // A job the read may see and a note may also count was created since the oldest write now in progress was
+      // admitted (a second earlier, in case the clock steps back).
+      let oldest = at
+      for (const admitted of admittedAt.values()) oldest = Math.min(oldest, admitted)
+      const backlog = yield* jobs.backlogByWorkspace(oldest - 1_000)
+      since.read(notedBefore, backlog.recentJobs)
+      stored = { at, records: backlog.records }
     }).pipe(
       // Storage down: keep the last read; the write itself will meet the fault and say so.
       Effect.catchAllCause(() => Effect.void)
@@ -122,7 +172,7 @@ export class Admission extends Effect.Service<Admission>()("server/Admission", {
     const refreshIfStale = Effect.suspend(() =>
       isStale() ? refreshing.withPermits(1)(Effect.suspend(() => (isStale() ? refresh : Effect.void))) : Effect.void
     )
-    const backlogNow = (workspace: string) => (stored.records.get(workspace) ?? 0) + (acceptedSince.get(workspace) ?? 0)
+    const backlogNow = (workspace: string) => (stored.records.get(workspace) ?? 0) + since.records(workspace)
 
     // The drain: records committed on this node, sampled every second over the window.
     const samples: Array<{ readonly at: number; readonly committed: number }> = []
@@ -146,14 +196,19 @@ export class Admission extends Effect.Service<Admission>()("server/Admission", {
         return Option.some(refusal)
       })
 
-    const takeBodyBytes = (bytes: number) =>
+    /** Holds a write's body bytes and notes when it was admitted, until the scope closes. */
+    const hold = (bytes: number) =>
       Effect.acquireRelease(
         Effect.sync(() => {
           inFlightBodyBytes += bytes
+          const admission = nextAdmission++
+          admittedAt.set(admission, Date.now())
+          return admission
         }),
-        () =>
+        (admission) =>
           Effect.sync(() => {
             inFlightBodyBytes -= bytes
+            admittedAt.delete(admission)
           })
       )
 
@@ -190,15 +245,16 @@ export class Admission extends Effect.Service<Admission>()("server/Admission", {
               )
             })
           }
-          yield* takeBodyBytes(bytes)
+          yield* hold(bytes)
           return Option.none()
         }),
 
-      /** Counts the records of a batch this node just accepted into its workspace's backlog. */
-      noteAccepted: (workspace: string, records: number): Effect.Effect<void> =>
-        Effect.sync(() => {
-          acceptedSince.set(workspace, (acceptedSince.get(workspace) ?? 0) + records)
-        }),
+      /**
+       * Counts the records of a job this node just accepted into its workspace's backlog. Call it before the scope
+       * of the write's admission closes.
+       */
+      noteAccepted: (workspace: string, jobId: string, records: number): Effect.Effect<void> =>
+        Effect.sync(() => since.note(workspace, jobId, records)),
 
       /** The bounds and where the node stands (the backlog as last read, plus this node's accepts since). */
       state: Effect.zipRight(
@@ -208,7 +264,7 @@ export class Admission extends Effect.Service<Admission>()("server/Admission", {
             inFlightBodyBytes,
             maxInFlightBodyBytes: limits.maxInFlightBodyBytes,
             backlogRecords: Object.fromEntries(
-              [...new Set([...stored.records.keys(), ...acceptedSince.keys()])].map((workspace) => [
+              [...new Set([...stored.records.keys(), ...since.workspaces()])].map((workspace) => [
                 workspace,
                 backlogNow(workspace)
               ])

@@ -23,7 +23,6 @@
  */
 import { Job, Limits, type RowError } from "@batchwrite/core"
 import * as SqlClient from "@effect/sql/SqlClient"
-import { SqlError } from "@effect/sql/SqlError"
 import type * as Statement from "@effect/sql/Statement"
 import { randomUUID } from "node:crypto"
 import { hostname } from "node:os"
@@ -31,16 +30,9 @@ import { Array as Arr, Clock, Context, Duration, Effect, Option } from "effect"
 import * as Cursor from "./Cursor.js"
 import * as SharedTransactions from "./SharedTransactions.js"
 import { isPostgres, rowsPerStatement } from "./Database.js"
+import { dieOnSqlError } from "./StorageFault.js"
 import { isoTime } from "./Timestamps.js"
 import { Topology } from "./Topology.js"
-
-/** Answers `effect`'s SQL errors as defects: a statement of the job queue that fails is not the caller's to handle. */
-const dieOnSqlError = <A, E, R>(effect: Effect.Effect<A, E, R>): Effect.Effect<A, Exclude<E, SqlError>, R> =>
-  Effect.catchIf(
-    effect,
-    (error): error is Extract<E, SqlError> => error instanceof SqlError,
-    Effect.die
-  ) as Effect.Effect<A, Exclude<E, SqlError>, R>
 
 /** A batch to queue: its job, how the job applies, and the exact request body. */
 export interface QueueInput {
@@ -187,6 +179,12 @@ const toRowError = (row: ErrorRow): RowError.RowError => ({
   pointer: row.pointer,
   message: row.message
 })
+
+/** The backlog as read from the jobs table: see {@link JobsRepo} `backlogByWorkspace`. */
+export interface Backlog {
+  readonly records: ReadonlyMap<string, number>
+  readonly recentJobs: ReadonlySet<string>
+}
 
 /** The durable job queue and the job reads. */
 export class JobsRepo extends Effect.Service<JobsRepo>()("server/JobsRepo", {
@@ -738,13 +736,27 @@ export class JobsRepo extends Effect.Service<JobsRepo>()("server/JobsRepo", {
           })
         ),
 
-      /** The records of the jobs that wait and run (accepted, not yet committed), by workspace. */
-      backlogByWorkspace: (): Effect.Effect<ReadonlyMap<string, number>> =>
+      /**
+       * The records of the jobs that wait and run (accepted, not yet committed), by workspace, and the ids of those
+       * of them created at `since` (epoch ms) or later, read at one point in time (one statement).
+       */
+      backlogByWorkspace: (since: number): Effect.Effect<Backlog> =>
         Effect.orDie(
           Effect.map(
-            sql<{ readonly workspace: string; readonly records: number }>`SELECT workspace,
-              SUM(accepted_records) AS records FROM jobs WHERE state IN ('queued', 'processing') GROUP BY workspace`,
-            (rows) => new Map(rows.map((row) => [row.workspace, Number(row.records)]))
+            sql<{ readonly workspace: string; readonly records: number | null; readonly id: string | null }>`SELECT
+                workspace, SUM(accepted_records) AS records, NULL AS id
+              FROM jobs WHERE state IN ('queued', 'processing') GROUP BY workspace
+              UNION ALL
+              SELECT workspace, NULL, id FROM jobs WHERE state IN ('queued', 'processing') AND created_at >= ${since}`,
+            (rows) => {
+              const records = new Map<string, number>()
+              const recentJobs = new Set<string>()
+              for (const row of rows) {
+                if (row.id === null) records.set(row.workspace, Number(row.records))
+                else recentJobs.add(row.id)
+              }
+              return { records, recentJobs }
+            }
           )
         ),
 

@@ -7,8 +7,8 @@
  */
 import { ObjectSchema } from "@batchwrite/core"
 import * as SqlClient from "@effect/sql/SqlClient"
-import { SqlError } from "@effect/sql/SqlError"
 import { Clock, Effect, Option, Schema } from "effect"
+import { dieOnSqlError } from "./StorageFault.js"
 import { Topology } from "./Topology.js"
 
 const decodeDefinition = Schema.decodeUnknownSync(Schema.parseJson(ObjectSchema.ObjectDefinition))
@@ -78,33 +78,35 @@ export class ObjectsRepo extends Effect.Service<ObjectsRepo>()("server/ObjectsRe
         definition: ObjectSchema.ObjectDefinition,
         alsoInTransaction: (previous: Option.Option<ObjectSchema.ObjectDefinition>) => Effect.Effect<void, E, R>
       ): Effect.Effect<Option.Option<ObjectSchema.ObjectDefinition>, E, R> =>
-        Effect.gen(function* () {
-          const now = yield* Clock.currentTimeMillis
-          const previous = yield* sql.withTransaction(
-            Effect.gen(function* () {
-              yield* lockObject(workspace, definition.name)
-              const rows = yield* sql<{ readonly definition: string }>`SELECT definition FROM objects
+        dieOnSqlError(
+          Effect.gen(function* () {
+            const now = yield* Clock.currentTimeMillis
+            const previous = yield* sql.withTransaction(
+              Effect.gen(function* () {
+                yield* lockObject(workspace, definition.name)
+                const rows = yield* sql<{ readonly definition: string }>`SELECT definition FROM objects
                 WHERE workspace = ${workspace} AND name = ${definition.name}`
-              const previous = Option.orElse(
-                Option.map(Option.fromNullable(rows[0]), (row) => decodeDefinition(row.definition)),
-                () => Option.fromNullable(defaultsByName.get(definition.name))
-              )
-              yield* alsoInTransaction(previous)
-              yield* sql`INSERT INTO objects ${sql.insert({
-                workspace,
-                name: definition.name,
-                definition: JSON.stringify(definition),
-                created_at: now,
-                updated_at: now
-              })} ON CONFLICT (workspace, name) DO UPDATE SET definition = excluded.definition,
+                const previous = Option.orElse(
+                  Option.map(Option.fromNullable(rows[0]), (row) => decodeDefinition(row.definition)),
+                  () => Option.fromNullable(defaultsByName.get(definition.name))
+                )
+                yield* alsoInTransaction(previous)
+                yield* sql`INSERT INTO objects ${sql.insert({
+                  workspace,
+                  name: definition.name,
+                  definition: JSON.stringify(definition),
+                  created_at: now,
+                  updated_at: now
+                })} ON CONFLICT (workspace, name) DO UPDATE SET definition = excluded.definition,
                 updated_at = excluded.updated_at`
-              return previous
-            })
-          )
-          generation++
-          cache.delete(workspace)
-          return previous
-        }).pipe(Effect.catchIf((error): error is SqlError => error instanceof SqlError, Effect.die))
+                return previous
+              })
+            )
+            generation++
+            cache.delete(workspace)
+            return previous
+          })
+        )
     } as const
   })
 }) {}

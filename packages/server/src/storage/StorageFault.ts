@@ -4,7 +4,7 @@
  * which would fail again the same way.
  */
 import { SqlError } from "@effect/sql/SqlError"
-import { Cause, Option } from "effect"
+import { Cause, Effect, Option } from "effect"
 
 /** The error of the database a cause holds, as a failure or as a defect (repositories `orDie` them). */
 export const storageFaultOf = (cause: Cause.Cause<unknown>): Option.Option<SqlError> =>
@@ -47,3 +47,11 @@ export const isTransientFault = (error: SqlError): boolean => {
   if (typeof code !== "string") return true
   return transientSqliteCode.test(code) || transientSqlState.test(code) || /^E[A-Z]+$/.test(code)
 }
+
+/** Answers `effect`'s SQL errors as defects: a statement of a repository that fails is not its caller's to handle. */
+export const dieOnSqlError = <A, E, R>(effect: Effect.Effect<A, E, R>): Effect.Effect<A, Exclude<E, SqlError>, R> =>
+  Effect.catchIf(
+    effect,
+    (error): error is Extract<E, SqlError> => error instanceof SqlError,
+    Effect.die
+  ) as Effect.Effect<A, Exclude<E, SqlError>, R>
