@@ -24,6 +24,10 @@ export interface BenchOptions {
   readonly jobSample: number
   /** Batches of 10,000 records timed for each storage ceiling (in 3 rounds, after 2 of warm-up). */
   readonly ceilingBatches: number
+  /** How many times each row is measured, service, baseline and ceiling in turn; the medians are reported. */
+  readonly rounds: number
+  /** More arguments of `batchwrite serve` (an A/B of its settings). */
+  readonly serveArgs: ReadonlyArray<string>
   /** Where to write the `.cpuprofile` of the service, when profiling. */
   readonly cpuProfileDir: string | undefined
   /** The storage backends to run (PostgreSQL only when reachable and supported by the service). */
@@ -61,6 +65,9 @@ with the ratios and the targets of issue 13, and writes benchmarks/results/lates
   --row-timeout <s>    how long a row's jobs may take after its last answer (default 90; --quick: 30)
   --upsert-updates <s> share of upsert records (after a row's first batch) updating a key of an earlier batch of
                        the row, a third of them with every field and the rest partial (default 0.5; 0: all inserts)
+  --rounds <n>         measure each row n times, the service, the baseline and the database ceiling in turn, and
+                       report the median of the rounds' ratios (default 3; --quick: 1)
+  --serve-args "<args>" more arguments of \`batchwrite serve\`, e.g. "--inline-max-records 0" (an A/B of a setting)
   --connections <n>    autocannon connections (default 8)
   --workers <n>        the service's --workers (default 2)
   --cpu-prof <dir>     run the service under node --cpu-prof, writing its .cpuprofile to <dir>
@@ -90,7 +97,9 @@ const valued: ReadonlySet<string> = new Set([
   "--out",
   "--records",
   "--upsert-updates",
-  "--row-timeout"
+  "--row-timeout",
+  "--rounds",
+  "--serve-args"
 ])
 
 /** Every argument must be a flag of the local mode (with its value): anything else is an error, never ignored. */
@@ -112,11 +121,13 @@ const checkArguments = (argv: ReadonlyArray<string>) => {
   }
 }
 
+/** The value of `--name`; one that is itself flags (`--serve-args`) may start with `--` if it has a space. */
 const value = (argv: ReadonlyArray<string>, name: string): string | undefined => {
   const at = argv.indexOf(`--${name}`)
   if (at < 0) return undefined
   const next = argv[at + 1]
-  if (next === undefined || next.startsWith("--")) throw new Error(`--${name} needs a value`)
+  const flags = name === "serve-args" && next?.includes(" ") === true
+  if (next === undefined || (next.startsWith("--") && !flags)) throw new Error(`--${name} needs a value`)
   return next
 }
 
@@ -188,6 +199,8 @@ export const parseOptions = (argv: ReadonlyArray<string>, defaultOutDir: string)
     jobSample: quick ? 300 : 1_000,
     rowTimeoutMs: positive(argv, "row-timeout", quick ? 30 : 90) * 1000,
     ceilingBatches: quick ? 9 : 24,
+    rounds: wholePositive(argv, "rounds", quick ? 1 : 3),
+    serveArgs: (value(argv, "serve-args") ?? "").split(" ").filter((arg) => arg !== ""),
     cpuProfileDir: value(argv, "cpu-prof"),
     operations,
     outDir: value(argv, "out") ?? defaultOutDir

@@ -5,8 +5,8 @@
  *   500 rows each (statements cached by row count; SQLite's bind-parameter limit rules out one statement for
  *   10,000 records of 8 fields);
  * - on PostgreSQL (node-postgres): one `INSERT … SELECT * FROM unnest($1::text[], …)` per batch, one array
- *   parameter per column, whatever the number of records (no COPY: the workspace has no COPY-stream client for
- *   node-postgres, and `unnest` is one statement and one round trip per batch too).
+ *   parameter per column, whatever the number of records; appends also by `COPY … FROM STDIN` (pg-copy-streams,
+ *   text format), and the database ceiling takes the faster of the two (`methods`).
  * Upserts are `INSERT … ON CONFLICT (email) DO UPDATE` with a field-level merge: each row carries a bit mask of the
  * fields its record had (`present_fields`), and `SET field = CASE WHEN excluded.present_fields & bit <> 0 THEN
  * excluded.field ELSE field END`, so a field left out keeps its value and an explicit `null` sets null, as in
@@ -16,6 +16,8 @@
  * The database ceiling (`DatabaseCeiling.ts`) and the synchronous baseline (`syncBaselineServer.ts`) both use it.
  */
 import { createRequire } from "node:module"
+import { Readable, type Writable } from "node:stream"
+import { pipeline } from "node:stream/promises"
 
 const require = createRequire(import.meta.url)
 
@@ -25,12 +27,19 @@ export type Fields = Readonly<Record<string, unknown>>
 /** The batch operations written directly. */
 export type DirectOperation = "append-batch" | "upsert-batch"
 
+/** How a batch is written: a multi-row `INSERT` (SQLite), `unnest` of array parameters or `COPY` (PostgreSQL). */
+export type WriteMethod = "insert" | "unnest" | "copy"
+
 /** Writes batches into a database's natural tables. */
 export interface DirectWriter {
   /** Drops and creates the tables: empty, with their indexes. */
   readonly reset: () => Promise<void>
-  /** Writes one batch in one transaction; resolves after the commit. */
-  readonly write: (operation: DirectOperation, records: ReadonlyArray<Fields>) => Promise<void>
+  /** The ways this writer can write `operation`'s batches, the default first. */
+  readonly methods: (operation: DirectOperation) => ReadonlyArray<WriteMethod>
+  /**
+   * Writes one batch in one transaction, by `method` (default: the first of `methods`); resolves after the commit.
+   */
+  readonly write: (operation: DirectOperation, records: ReadonlyArray<Fields>, method?: WriteMethod) => Promise<void>
   readonly close: () => Promise<void>
 }
 
@@ -168,6 +177,7 @@ export const openSqliteWriter = (filename: string): DirectWriter => {
       statements.clear()
       for (const sql of createStatements("sqlite")) db.exec(sql)
     },
+    methods: () => ["insert"],
     write: async (operation, records) => writeBatch(operation, records),
     close: async () => db.close()
   }
@@ -177,7 +187,29 @@ export const openSqliteWriter = (filename: string): DirectWriter => {
 
 interface PgPool {
   query(text: string, values?: ReadonlyArray<unknown>): Promise<unknown>
+  connect(): Promise<PgClient>
   end(): Promise<void>
+}
+interface PgClient {
+  query<S>(stream: S): S
+  release(): void
+}
+
+/** A value in `COPY`'s text format: `\N` for null; backslash, tab, newline and carriage return escaped. */
+const copyText = (value: unknown): string =>
+  value === null
+    ? "\\N"
+    : String(value).replace(/[\\\t\n\r]/g, (c) =>
+        c === "\\" ? "\\\\" : c === "\t" ? "\\t" : c === "\n" ? "\\n" : "\\r"
+      )
+
+/** `records` as `COPY`'s text format: one line per record, its columns separated by tabs. */
+const copyLines = (table: Table, records: ReadonlyArray<Fields>): string => {
+  const lines: Array<string> = []
+  for (const record of records) {
+    lines.push(table.columns.map(([name, type]) => copyText(boundValue(record, name, type))).join("\t"))
+  }
+  return `${lines.join("\n")}\n`
 }
 
 /** A writer on the PostgreSQL database `url` through a pool of `poolSize` connections. */
@@ -197,11 +229,27 @@ export const openPgWriter = (url: string, poolSize: number): DirectWriter => {
     )
   }
   const statements = { "append-batch": sqlOf("append-batch"), "upsert-batch": sqlOf("upsert-batch") } as const
+  const { from: copyFrom } = require("pg-copy-streams") as { from: (sql: string) => Writable }
+  /** Appends `records` with one `COPY` (its own transaction, committed when the stream finishes). */
+  const copy = async (records: ReadonlyArray<Fields>) => {
+    const client = await pool.connect()
+    try {
+      const names = events.columns.map(([name]) => name).join(", ")
+      await pipeline(
+        Readable.from([copyLines(events, records)]),
+        client.query(copyFrom(`COPY events (${names}) FROM STDIN`))
+      )
+    } finally {
+      client.release()
+    }
+  }
   return {
     reset: async () => {
       for (const sql of createStatements("pg")) await pool.query(sql)
     },
-    write: async (operation, records) => {
+    methods: (operation) => (operation === "append-batch" ? ["unnest", "copy"] : ["unnest"]),
+    write: async (operation, records, method) => {
+      if (method === "copy") return copy(records)
       const table = tableOf(operation)
       const upsert = operation === "upsert-batch"
       const ordered = upsert

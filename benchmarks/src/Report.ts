@@ -56,7 +56,7 @@ export const renderCeilings = (
 ): ReadonlyArray<string> => [
   "database ceiling (DB ceiling, × DB): each row's records written straight into the database by the harness " +
     "(natural tables, multi-row INSERT / INSERT … ON CONFLICT DO UPDATE with field-level merge, one transaction per " +
-    "batch; not batchwrite's code)",
+    "batch; PostgreSQL appends the faster of INSERT … unnest and COPY; not batchwrite's code)",
   "synchronous baseline (sync, × sync): each row's bodies, same connections, through a plain node:http service " +
     "writing each request in one transaction and answering after the commit, same backend",
   ...storage.map(

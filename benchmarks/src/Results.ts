@@ -6,6 +6,7 @@ import type { Operation } from "./Bodies.js"
 import type { Connection } from "./Backends.js"
 import type { DatabaseCeiling } from "./DatabaseCeiling.js"
 import type { JobLatency, QueueDepth } from "./JobTracking.js"
+import type { RoundFigures } from "./Rounds.js"
 import type { StorageCeiling } from "./StorageCeiling.js"
 import type { SyncBaselineRow } from "./SyncBaseline.js"
 
@@ -55,6 +56,8 @@ export interface Row {
   readonly serverPeakRssMb: number | null
   /** The same bodies posted to the bare `node:http` server: records/s it read. */
   readonly httpCeilingRecordsPerSec: number | null
+  /** Each round's figures (`--rounds`): the ratios above are the medians of theirs. */
+  readonly rounds?: ReadonlyArray<RoundFigures>
 }
 
 /**

@@ -34,6 +34,7 @@ export type MeasuredRow = Omit<
   | "databaseCeilingRecordsPerSec"
   | "fractionOfSyncBaseline"
   | "syncBaselineRecordsPerSec"
+  | "rounds"
 >
 
 /** Measures one row; the HTTP ceiling of the same bodies comes back beside it. */

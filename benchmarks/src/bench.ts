@@ -5,7 +5,8 @@
  * every job is terminal. After each row the same records go straight into the database (the database ceiling) and
  * the same bodies through a plain synchronous HTTP → database service (the synchronous baseline); the service's
  * own storage code's ceiling (parse + RecordsRepo, no HTTP) and the HTTP ceiling (a bare node:http server reading
- * the same bodies) are measured in the same run. Prints a table, writes `results/latest.json` and
+ * the same bodies) are measured in the same run; with `--rounds n` each row, its baseline and its ceiling are measured
+ * n times in turn and the medians reported (`Rounds.ts`). Prints a table, writes `results/latest.json` and
  * `results/latest.svg`, and recommends a batch size for a p99 budget. `--help` lists the options. With `--url` it
  * measures an existing deployment instead (`DeploymentMode.ts`, the same command as `batchwrite bench`).
  */
@@ -19,15 +20,16 @@ import { type BenchOptions, parseOptions, requestsFor, usage } from "./BenchOpti
 import { runDeploymentMode } from "./DeploymentMode.js"
 import { makeBodies, type Operation, objectOf, pathOf } from "./Bodies.js"
 import { type DatabaseCeiling, measureDatabaseCeiling } from "./DatabaseCeiling.js"
-import { openPgWriter, openSqliteWriter } from "./DirectWriter.js"
+import { type DirectWriter, openPgWriter, openSqliteWriter } from "./DirectWriter.js"
 import { renderChart } from "./Chart.js"
 import { startBareServer } from "./HttpCeiling.js"
 import { awaitJobs, JobsTimeout, watchJobs } from "./JobTracking.js"
 import { runLoad } from "./Load.js"
 import { recommend, renderCeilings, renderErrors, renderRecommendations, renderTable, renderTargets } from "./Report.js"
 import type { HttpCeiling, Results, Row, StorageCeilingResult } from "./Results.js"
-import { startSyncBaseline, type SyncBaselineRow } from "./SyncBaseline.js"
-import { type MeasuredRow, measureRow } from "./ServiceRow.js"
+import { type SyncBaseline, startSyncBaseline, type SyncBaselineRow } from "./SyncBaseline.js"
+import { measureRow } from "./ServiceRow.js"
+import { combineRounds, type Round } from "./Rounds.js"
 import { measureStorageCeiling, type StorageCeiling } from "./StorageCeiling.js"
 import { binBuiltAt, ServeProcess } from "@batchwrite/server/testing/ServeProcess"
 
@@ -141,9 +143,68 @@ const main = async () => {
 
   const bare = await startBareServer()
   const http: Array<HttpCeiling> = []
-  const rows: Array<MeasuredRow> = []
-  const databaseCeilings: Array<DatabaseCeiling> = []
-  const syncBaselines: Array<SyncBaselineRow & { backend: string; operation: Operation; batchSize: number }> = []
+  /** Every row's rounds (the single-record row has one, without baseline or ceiling). */
+  const rows: Array<ReadonlyArray<Round>> = []
+  const databaseCeilings: Array<DatabaseCeiling & { round: number }> = []
+  const syncBaselines: Array<
+    SyncBaselineRow & { backend: string; operation: Operation; batchSize: number; round: number }
+  > = []
+  /**
+   * One round of a row: the service, then the same records through the synchronous baseline and straight into the
+   * database (not when the service's jobs timed out: a backlog would distort them).
+   */
+  const measureRound = async (
+    on: {
+      readonly backend: string
+      readonly server: ServeProcess
+      readonly baseline: SyncBaseline
+      readonly writer: DirectWriter
+    },
+    operation: "append-batch" | "upsert-batch",
+    batchSize: number,
+    n: number
+  ): Promise<Round> => {
+    const bodies = makeBodies(
+      operation,
+      batchSize,
+      requestsFor(options, batchSize),
+      `${on.backend}-${batchSize}-${n}`,
+      {
+        updateShare: options.upsertUpdateShare
+      }
+    )
+    const measured = await measureRow(on.server, {
+      backend: on.backend,
+      operation,
+      batchSize,
+      bodies,
+      connections: options.connections,
+      jobSample: options.jobSample,
+      timeoutMs: options.rowTimeoutMs,
+      bareOrigin: http.some((c) => c.operation === operation && c.batchSize === batchSize) ? undefined : bare.origin
+    })
+    if (measured.httpCeiling !== undefined) http.push(measured.httpCeiling)
+    const ceiling = http.find((c) => c.operation === operation && c.batchSize === batchSize)
+    const row = { ...measured.row, httpCeilingRecordsPerSec: ceiling?.recordsPerSec ?? null }
+    if (measured.timedOut) return { row, sync: undefined, database: undefined }
+    const sync = await on.baseline.measure(
+      pathOf(operation, objectOf(operation)),
+      bodies,
+      batchSize,
+      options.connections
+    )
+    syncBaselines.push({ backend: on.backend, operation, batchSize, round: n, ...sync })
+    const database = await measureDatabaseCeiling(on.writer, {
+      backend: on.backend,
+      operation,
+      batchSize,
+      bodies,
+      // PostgreSQL commits appends side by side; upserts keep their order, and SQLite has one writer.
+      concurrency: on.backend === "postgres" && operation === "append-batch" ? options.connections : 1
+    })
+    databaseCeilings.push({ ...database, round: n })
+    return { row, sync, database }
+  }
   const { backends, notes: backendNotes } = await detectBackends(options.backends)
   notes.push(...backendNotes)
   try {
@@ -168,6 +229,7 @@ const main = async () => {
           database: backend.database,
           workers: options.workers,
           rateLimit: 1_000_000,
+          args: options.serveArgs,
           output: "files",
           nodeArgs: options.cpuProfileDir === undefined ? [] : ["--cpu-prof", "--cpu-prof-dir", options.cpuProfileDir]
         })
@@ -194,60 +256,36 @@ const main = async () => {
           for (const batchSize of options.batchSizes) {
             if (givenUp) break
             const requests = requestsFor(options, batchSize)
-            const bodies = makeBodies(operation, batchSize, requests, `${backend.name}-${batchSize}`, {
-              updateShare: options.upsertUpdateShare
-            })
-            const { row, httpCeiling, timedOut } = await measureRow(server, {
-              backend: backend.name,
-              operation,
-              batchSize,
-              bodies,
-              connections: options.connections,
-              jobSample: options.jobSample,
-              timeoutMs: options.rowTimeoutMs,
-              bareOrigin: http.some((c) => c.operation === operation && c.batchSize === batchSize)
-                ? undefined
-                : bare.origin
-            })
-            if (httpCeiling !== undefined) http.push(httpCeiling)
-            const ceiling = http.find((c) => c.operation === operation && c.batchSize === batchSize)
-            rows.push({ ...row, httpCeilingRecordsPerSec: ceiling?.recordsPerSec ?? null })
-            progress(
-              `${backend.name} ${operation} × ${batchSize}: ${requests} requests, ` +
-                `${round(row.committedRecordsPerSec).toLocaleString("en")} committed rec/s, ` +
-                `p99 ${round(row.latencyMs.p99)} ms${row.errors > 0 ? `, ${row.errors} ERRORS` : ""}`
-            )
-            if (!timedOut) {
-              const sync = await baseline.measure(
-                pathOf(operation, objectOf(operation)),
-                bodies,
-                batchSize,
-                options.connections
-              )
-              syncBaselines.push({ backend: backend.name, operation, batchSize, ...sync })
-              const database = await measureDatabaseCeiling(writer, {
-                backend: backend.name,
+            const rounds: Array<Round> = []
+            for (let n = 0; n < options.rounds && !givenUp; n++) {
+              const measured = await measureRound(
+                { backend: backend.name, server, baseline, writer },
                 operation,
                 batchSize,
-                bodies,
-                // PostgreSQL commits appends side by side; upserts keep their order, and SQLite has one writer.
-                concurrency: backend.name === "postgres" && operation === "append-batch" ? options.connections : 1
-              })
-              databaseCeilings.push(database)
+                n
+              )
+              rounds.push(measured)
+              const { row } = measured
               progress(
-                `${backend.name} ${operation} × ${batchSize}: synchronous baseline ` +
-                  `${round(sync.recordsPerSec).toLocaleString("en")} rec/s${sync.errors > 0 ? ` (${sync.errors} ERRORS)` : ""}, ` +
-                  `database ceiling ${round(database.recordsPerSec).toLocaleString("en")} rec/s`
+                `${backend.name} ${operation} × ${batchSize}${options.rounds > 1 ? ` (round ${n + 1})` : ""}: ` +
+                  `${requests} requests, ${round(row.committedRecordsPerSec).toLocaleString("en")} committed rec/s, ` +
+                  `p99 ${round(row.latencyMs.p99)} ms${row.errors > 0 ? `, ${row.errors} ERRORS` : ""}` +
+                  (measured.sync === undefined || measured.database === undefined
+                    ? ""
+                    : `; synchronous baseline ${round(measured.sync.recordsPerSec).toLocaleString("en")} rec/s` +
+                      `${measured.sync.errors > 0 ? ` (${measured.sync.errors} ERRORS)` : ""}, database ceiling ` +
+                      `${round(measured.database.recordsPerSec).toLocaleString("en")} rec/s`)
               )
+              if (measured.database === undefined) {
+                givenUp = true
+                notes.push(
+                  `${backend.name}: ${operation} × ${batchSize} timed out (${row.errorDetails[0]}); the rest of ` +
+                    `${backend.name} was skipped`
+                )
+                progress(notes[notes.length - 1]!)
+              }
             }
-            if (timedOut) {
-              givenUp = true
-              notes.push(
-                `${backend.name}: ${operation} × ${batchSize} timed out (${row.errorDetails[0]}); the rest of ` +
-                  `${backend.name} was skipped`
-              )
-              progress(notes[notes.length - 1]!)
-            }
+            rows.push(rounds)
           }
         }
         if (!givenUp) {
@@ -273,7 +311,7 @@ const main = async () => {
               timeoutMs: options.rowTimeoutMs,
               bareOrigin: undefined
             })
-            rows.push(row)
+            rows.push([{ row, sync: undefined, database: undefined }])
             progress(
               `${backend.name} single-record: ${round(row.requestsPerSec)} req/s, p99 ${round(row.latencyMs.p99)} ms`
             )
@@ -310,25 +348,14 @@ const main = async () => {
 
   const storageOf = (backend: string, operation: Operation) =>
     storage.find((c) => c.backend === backend && c.operation === operation)?.recordsPerSec
-  const sameRow = (row: MeasuredRow) => (c: { backend: string; operation: Operation; batchSize: number }) =>
-    c.backend === row.backend && c.operation === row.operation && c.batchSize === row.batchSize
-  const finalRows: Array<Row> = rows.map((row) => {
-    const ceiling = storageOf(row.backend, row.operation === "single-record" ? "append-batch" : row.operation)
-    const database = databaseCeilings.find(sameRow(row))?.recordsPerSec
-    const sync = syncBaselines.find(sameRow(row))
-    const syncRate = sync === undefined || sync.errors > 0 ? undefined : sync.recordsPerSec
-    return {
-      ...row,
-      fractionOfDatabaseCeiling: database === undefined ? null : row.committedRecordsPerSec / database,
-      databaseCeilingRecordsPerSec: database ?? null,
-      fractionOfSyncBaseline: syncRate === undefined ? null : row.committedRecordsPerSec / syncRate,
-      syncBaselineRecordsPerSec: syncRate ?? null,
-      fractionOfStorageCeiling: ceiling === undefined ? null : row.committedRecordsPerSec / ceiling
-    }
+  const finalRows: Array<Row> = rows.map((rounds) => {
+    const { backend, operation } = rounds[0]!.row
+    return combineRounds(rounds, storageOf(backend, operation === "single-record" ? "append-batch" : operation))
   })
   for (const sync of syncBaselines.filter((s) => s.errors > 0)) {
     notes.push(
-      `${sync.backend} ${sync.operation} × ${sync.batchSize}: the synchronous baseline had ${sync.errors} errors`
+      `${sync.backend} ${sync.operation} × ${sync.batchSize}: the synchronous baseline had ${sync.errors} errors` +
+        (options.rounds > 1 ? ` in round ${sync.round + 1}` : "")
     )
   }
   const recommendations = recommend(finalRows, options.p99BudgetMs)
@@ -350,6 +377,8 @@ const main = async () => {
       requestsPerRow: { min: options.minRequests, max: options.maxRequests },
       singleRecordRequests: options.singleRecordRequests,
       jobSample: options.jobSample,
+      rounds: options.rounds,
+      serveArgs: options.serveArgs,
       p99BudgetMs: options.p99BudgetMs,
       cpuProfileDir: options.cpuProfileDir ?? null
     },
@@ -367,6 +396,9 @@ const main = async () => {
     "",
     renderTable(finalRows, argv.includes("--markdown") ? "markdown" : "terminal"),
     "",
+    ...(options.rounds > 1
+      ? [`${options.rounds} rounds per row: × DB and × sync are the medians of the rounds' ratios`, ""]
+      : []),
     ...renderCeilings(storage, http),
     ...renderRecommendations(recommendations),
     ...renderTargets(finalRows),

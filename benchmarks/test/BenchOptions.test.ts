@@ -34,10 +34,17 @@ describe("the local mode's options", () => {
     assert.strictEqual(full.recordsPerRow, 50_000)
     assert.strictEqual(full.upsertUpdateShare, 0)
     assert.strictEqual(full.rowTimeoutMs, 120_000)
+    assert.strictEqual(full.rounds, 3)
+    assert.strictEqual(options.rounds, 1)
+    const ab = parseOptions(["--rounds", "5", "--serve-args", "--inline-max-records 0"], "/tmp/out")
+    assert.strictEqual(ab.rounds, 5)
+    assert.deepStrictEqual(ab.serveArgs, ["--inline-max-records", "0"])
   })
 
   it("an unknown option, a stray argument or a bad value is an error", () => {
     assert.strictEqual(errorOf(["--quik"]), "unknown option '--quik'")
+    assert.strictEqual(errorOf(["--rounds", "0"]), "--rounds must be a positive number (got '0')")
+    assert.strictEqual(errorOf(["--serve-args", "--quick"]), "--serve-args needs a value")
     assert.strictEqual(errorOf(["--quick", "fast"]), "unexpected argument 'fast' (the options are listed below)")
     assert.match(errorOf(["--sizes=100"]), /write --sizes and its value apart/)
     assert.match(errorOf(["--sizes"]), /--sizes needs a value/)
