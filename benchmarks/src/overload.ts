@@ -12,7 +12,7 @@
  * accepted stored nothing). RSS is reported (peak and at the end), with the service's peak `VmHWM`.
  *
  * Run: `pnpm --filter @batchwrite/benchmarks overload` (`-- --seconds 20 --connections 10 --backends sqlite,postgres
- * --max-backlog-records 500000`).
+ * --max-backlog-records 500000 --serve-args "--inline-max-records 0"`: more arguments of `serve`).
  */
 import { execFileSync } from "node:child_process"
 import { readFileSync } from "node:fs"
@@ -30,6 +30,9 @@ const connections = Number(argument("connections", "10"))
 const batchSize = Number(argument("batch", "10000"))
 const backends = argument("backends", "sqlite,postgres").split(",")
 const maxBacklogArgument = argument("max-backlog-records", "")
+const serveArgs = argument("serve-args", "")
+  .split(" ")
+  .filter((arg) => arg !== "")
 
 /** One sample of the service. */
 interface Sample {
@@ -161,7 +164,7 @@ const run = async (backend: string): Promise<boolean> => {
     process.once("exit", () => execFileSync("dropdb", [...pgUser, "--force", "--if-exists", name]))
     database = `postgres://postgres@127.0.0.1:5432/${name}`
   }
-  const args = maxBacklogArgument === "" ? [] : ["--max-backlog-records", maxBacklogArgument]
+  const args = [...(maxBacklogArgument === "" ? [] : ["--max-backlog-records", maxBacklogArgument]), ...serveArgs]
   const server = await ServeProcess.start({ database, workers: 2, rateLimit: 1_000_000, output: "files", args })
   try {
     const started = Date.now()

@@ -78,7 +78,6 @@ const batch =
             acceptance.accept(batchRequest, (accepted) => key.completeWithin(acceptedResponse(accepted)))
           )
           yield* noteRecords(accepted.acceptedRecords)
-          yield* (yield* Admission).noteAccepted(workspace, accepted.jobId, accepted.acceptedRecords)
           if (Option.isNone(wait)) return acceptedResponse(accepted)
           const finished = yield* answering(
             jobs.awaitFinished(workspace, path.object, accepted.jobId, wait.value, "all")

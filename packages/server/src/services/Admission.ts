@@ -250,8 +250,8 @@ export class Admission extends Effect.Service<Admission>()("server/Admission", {
         }),
 
       /**
-       * Counts the records of a job this node just accepted into its workspace's backlog. Call it before the scope
-       * of the write's admission closes.
+       * Counts the records of a job this node just queued into its workspace's backlog (not one applied in its
+       * acceptance's transaction: that one is committed). Call it before the scope of the write's admission closes.
        */
       noteAccepted: (workspace: string, jobId: string, records: number): Effect.Effect<void> =>
         Effect.sync(() => since.note(workspace, jobId, records)),

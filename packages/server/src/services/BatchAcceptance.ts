@@ -21,6 +21,7 @@ import { JobWorkers } from "../jobs/JobWorkers.js"
 import { JobsRepo } from "../storage/JobsRepo.js"
 import { isTransientFault, storageFaultOf } from "../storage/StorageFault.js"
 import { type BatchRejected, checkBatch } from "./BatchIntake.js"
+import { Admission } from "./Admission.js"
 import { bodyWork } from "./BodyWork.js"
 import type { ObjectNotFound } from "./Errors.js"
 import { Objects } from "./Objects.js"
@@ -108,6 +109,7 @@ export class BatchAcceptance extends Effect.Service<BatchAcceptance>()("server/B
     const processor = yield* JobProcessor
     const metrics = yield* ServiceMetrics
     const inline = yield* InlineApply
+    const admission = yield* Admission
 
     // Body bytes of the batches being applied inline (waiting for their transaction or in it).
     let inlineBodyBytes = 0
@@ -186,17 +188,19 @@ export class BatchAcceptance extends Effect.Service<BatchAcceptance>()("server/B
       })
       return Effect.zipRight(
         acceptedRecords.keep(jobId, checked.records, body.length),
-        Effect.as(commit(accepted, plan, accepting), accepted)
+        Effect.as(commit(workspace, accepted, plan, accepting), accepted)
       )
     }
 
     // The transaction runs to its end even when the client goes away meanwhile (a COMMIT already posted to the
     // database commits whether or not anyone waits for it), and once committed the records are counted and a worker
-    // woken (or the inline-applied job signalled): the count is of commits, not of answers sent. The whole of it is
+    // woken, the job noted in the workspace's backlog (or the inline-applied job, committed already, signalled): the
+    // count is of commits, not of answers sent. The whole of it is
     // uninterruptible, the exit handler included: with only the transaction so, an interruption that arrived
     // meanwhile took effect between its end and the handler, which then saw an interruption instead of the commit
     // (SQLite missed counts).
     const commit = <E, R>(
+      workspace: string,
       accepted: Job.AcceptedBatch,
       plan: Job.BatchPlan,
       accepting: Effect.Effect<Option.Option<ProcessResult>, E, R>
@@ -207,7 +211,11 @@ export class BatchAcceptance extends Effect.Service<BatchAcceptance>()("server/B
             ? Effect.zipRight(
                 metrics.recordAccepted(accepted.acceptedRecords),
                 Option.match(exit.value, {
-                  onNone: () => workers.notifyAccepted({ jobId: accepted.jobId, ordered: plan.ordered }),
+                  onNone: () =>
+                    Effect.zipRight(
+                      admission.noteAccepted(workspace, accepted.jobId, accepted.acceptedRecords),
+                      workers.notifyAccepted({ jobId: accepted.jobId, ordered: plan.ordered })
+                    ),
                   onSome: (applied) =>
                     Effect.zipRight(acceptedRecords.forget(accepted.jobId), workers.noteTerminal(applied))
                 })
@@ -262,6 +270,7 @@ export class BatchAcceptance extends Effect.Service<BatchAcceptance>()("server/B
     JobsRepo.Default,
     JobProcessor.Default,
     AcceptedRecords.Default,
-    ServiceMetrics.Default
+    ServiceMetrics.Default,
+    Admission.Default
   ]
 }) {}
