@@ -74,7 +74,7 @@ export interface ServeOptions extends ServerSettings {
   readonly admission?: Partial<AdmissionLimits> | undefined
   /**
    * Inline apply (`BatchAcceptance`): the most and the fewest records a batch may have to be applied in its
-   * acceptance's transaction (default 10,000 and, by storage (`inlineApplyFor`), 1 on SQLite or 1,000 on PostgreSQL;
+   * acceptance's transaction (default 10,000 and, by storage (`inlineApplyFor`), 1 on SQLite or 2,000 on PostgreSQL;
    * a most of 0: never, every batch is queued for the workers), the most body bytes being applied so at once
    * (default 32 MiB) and the largest body (4 MiB), and whether ordered batches are too (default no).
    */

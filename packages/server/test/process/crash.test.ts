@@ -155,9 +155,9 @@ forEachProcessAdapter((adapter) => {
     it("kill -9 with appends being applied inline (and upserts queued) in flight: nothing acknowledged is lost or applied twice", async () => {
       const server = await ServeProcess.start({ workers: 2, adapter, args: leases })
       servers.push(server)
-      // Appends of 1,000 records: applied inline on both storages (PostgreSQL applies from 1,000 on).
+      // Appends of 2,000 records: applied inline on both storages (PostgreSQL applies from 2,000 on).
       const batches = Array.from({ length: 40 }, (_, i) =>
-        i % 2 === 0 ? appendBatch("inline", i, 1_000) : upsertBatch("inline", i, 150, 60)
+        i % 2 === 0 ? appendBatch("inline", i, 2_000) : upsertBatch("inline", i, 150, 60)
       )
       const { outcomes, resent } = await killWithBatchesInFlight(server, batches)
       await assertAllApplied(
