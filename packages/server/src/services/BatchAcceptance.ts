@@ -248,7 +248,8 @@ export class BatchAcceptance extends Effect.Service<BatchAcceptance>()("server/B
 
       /**
        * Queues one valid record as a one-record job that keeps its place in the acceptance order: an upsert by
-       * `mergeKey`, or an append when it is `null`.
+       * `mergeKey`, or an append when it is `null`. Make the effect when the record is accepted: it takes its job id
+       * and creation time when made.
        */
       acceptRecord: (
         workspace: string,
@@ -261,9 +262,9 @@ export class BatchAcceptance extends Effect.Service<BatchAcceptance>()("server/B
           mergeKey === null ? { records: [record] } : { records: [record], matchKey: mergeKey }
         )
         const plan = Job.planBatch(operation, definition.matchKeys, mergeKey)
-        return Effect.suspend(() =>
-          acceptChecked(workspace, definition, { records: [record], plan }, body, () => Effect.void)
-        )
+        // Made here, not suspended: a suspended effect's closure would hold the record until the commit (the fiber
+        // that runs it keeps it), which `test/reliability/QueuedMemory.test.ts` would see.
+        return acceptChecked(workspace, definition, { records: [record], plan }, body, () => Effect.void)
       }
     } as const
   }),
