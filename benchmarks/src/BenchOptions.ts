@@ -155,6 +155,10 @@ const share = (argv: ReadonlyArray<string>, name: string, fallback: number): num
   return number
 }
 
+/** The arguments of `--serve-args "<args>"`, split at spaces (the bench and the overload pass them to `serve`). */
+export const serveArgumentsOf = (text: string | undefined): ReadonlyArray<string> =>
+  (text ?? "").split(" ").filter((arg) => arg !== "")
+
 /** Reads the options; throws with a message on bad usage (an unknown option, a missing or bad value). */
 export const parseOptions = (argv: ReadonlyArray<string>, defaultOutDir: string): BenchOptions => {
   checkArguments(argv)
@@ -200,7 +204,7 @@ export const parseOptions = (argv: ReadonlyArray<string>, defaultOutDir: string)
     rowTimeoutMs: positive(argv, "row-timeout", quick ? 30 : 90) * 1000,
     ceilingBatches: quick ? 9 : 24,
     rounds: wholePositive(argv, "rounds", quick ? 1 : 3),
-    serveArgs: (value(argv, "serve-args") ?? "").split(" ").filter((arg) => arg !== ""),
+    serveArgs: serveArgumentsOf(value(argv, "serve-args")),
     cpuProfileDir: value(argv, "cpu-prof"),
     operations,
     outDir: value(argv, "out") ?? defaultOutDir

@@ -68,10 +68,13 @@ export const combineRounds = (
     fractionOfSyncBaseline: ratio(syncRateOf),
     syncBaselineRecordsPerSec: median(defined(rounds.map(syncRateOf))),
     fractionOfStorageCeiling: storageCeiling === undefined ? null : middle.committedRecordsPerSec / storageCeiling,
-    rounds: rounds.map((round) => ({
-      committedRecordsPerSec: Math.round(round.row.committedRecordsPerSec),
-      databaseCeilingRecordsPerSec: round.database === undefined ? null : Math.round(round.database.recordsPerSec),
-      syncBaselineRecordsPerSec: syncRateOf(round) === undefined ? null : Math.round(syncRateOf(round)!)
-    }))
+    rounds: rounds.map((round) => {
+      const sync = syncRateOf(round)
+      return {
+        committedRecordsPerSec: Math.round(round.row.committedRecordsPerSec),
+        databaseCeilingRecordsPerSec: round.database === undefined ? null : Math.round(round.database.recordsPerSec),
+        syncBaselineRecordsPerSec: sync === undefined ? null : Math.round(sync)
+      }
+    })
   }
 }

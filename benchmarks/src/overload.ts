@@ -18,6 +18,7 @@ import { execFileSync } from "node:child_process"
 import { readFileSync } from "node:fs"
 import { createRequire } from "node:module"
 import { ServeProcess, sleep } from "@batchwrite/server/testing/ServeProcess"
+import { serveArgumentsOf } from "./BenchOptions.js"
 import { eventRecord } from "./Bodies.js"
 
 const argument = (name: string, fallback: string): string => {
@@ -30,9 +31,7 @@ const connections = Number(argument("connections", "10"))
 const batchSize = Number(argument("batch", "10000"))
 const backends = argument("backends", "sqlite,postgres").split(",")
 const maxBacklogArgument = argument("max-backlog-records", "")
-const serveArgs = argument("serve-args", "")
-  .split(" ")
-  .filter((arg) => arg !== "")
+const serveArgs = serveArgumentsOf(argument("serve-args", ""))
 
 /** One sample of the service. */
 interface Sample {

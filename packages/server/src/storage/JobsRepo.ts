@@ -356,8 +356,9 @@ export class JobsRepo extends Effect.Service<JobsRepo>()("server/JobsRepo", {
        * completes it with `completeApplied`): answers `apply`'s result. Otherwise the job is queued with its body
        * and `None` is the answer. On PostgreSQL the check runs after the sequence is taken, so every earlier
        * acceptance of the workspace has committed (the counter's row lock is held from the sequence to the commit);
-       * on SQLite there is one writer. (An unordered job needs no check; on PostgreSQL it takes its sequence last.) The body is stored only for a job that is queued. Nothing here waits for a
-       * statement's answer on SQLite but the check of an ordered job (the writes are pipelined to its thread).
+       * on SQLite there is one writer. (An unordered job needs no check; on PostgreSQL it takes its sequence last.)
+       * The body is stored only for a job that is queued. Nothing here waits for a statement's answer on SQLite but
+       * the check of an ordered job (the writes are pipelined to its thread).
        */
       queueOrApply: <A, E, R>(
         input: QueueInput,
