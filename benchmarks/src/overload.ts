@@ -17,6 +17,7 @@
 import { execFileSync } from "node:child_process"
 import { readFileSync } from "node:fs"
 import { createRequire } from "node:module"
+import { RecordTables } from "@batchwrite/server"
 import { ServeProcess, sleep } from "@batchwrite/server/testing/ServeProcess"
 import { serveArgumentsOf } from "./BenchOptions.js"
 import { eventRecord } from "./Bodies.js"
@@ -129,13 +130,12 @@ const load = async (server: ServeProcess, deadline: number): Promise<LoadOutcome
 
 /** The stored rows of `events` and how many distinct markers they carry, read from the database itself. */
 const storedRows = (backend: string, server: ServeProcess, database: string | undefined) => {
+  const table = RecordTables.tableName("default", "events")
   if (backend === "sqlite") {
     const db = new Database(server.databaseFile, { readonly: true })
     try {
       const row = db
-        .prepare(
-          "SELECT count(*) AS n, count(DISTINCT json_extract(data, '$.session_id')) AS d FROM records WHERE object_name = 'events'"
-        )
+        .prepare(`SELECT count(*) AS n, count(DISTINCT json_extract(data, '$.session_id')) AS d FROM ${table}`)
         .get() as { n: number; d: number }
       return { rows: row.n, distinct: row.d }
     } finally {
@@ -147,7 +147,7 @@ const storedRows = (backend: string, server: ServeProcess, database: string | un
     "-d",
     database!.split("/").pop()!,
     "-Atc",
-    "SELECT count(*), count(DISTINCT (data::jsonb)->>'session_id') FROM records WHERE object_name = 'events'"
+    `SELECT count(*), count(DISTINCT (data::jsonb)->>'session_id') FROM ${table}`
   ])
     .toString()
     .trim()

@@ -18,5 +18,8 @@ export * as Server from "./Server.js"
 /** The settings of a node and the `--config` file. */
 export * as ServerConfig from "./ServerConfig.js"
 
+/** The table of each object's rows and its columns (for tools that read the database, such as the benchmarks). */
+export * as RecordTables from "./storage/RecordTables.js"
+
 /** Stored rows of objects: batch writes inside a job's transaction, and reads (for tools such as the benchmarks). */
 export * as RecordsRepo from "./storage/RecordsRepo.js"

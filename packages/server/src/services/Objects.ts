@@ -1,6 +1,6 @@
 /**
  * Objects and their schemas (SPEC §1.1): the objects of a workspace, the one a request names, and creating or
- * replacing one: the new definition and the re-indexing of added or removed match keys commit in one transaction,
+ * replacing one: the new definition and the indexing of added or removed match keys commit in one transaction,
  * and changing an existing field's type is refused.
  */
 import { ObjectSchema } from "@batchwrite/core"
@@ -46,7 +46,8 @@ export class Objects extends Effect.Service<Objects>()("server/Objects", {
     const objects = yield* ObjectsRepo
     const records = yield* RecordsRepo
 
-    /** Re-indexes the match keys the change adds or removes, or refuses a change of a field's type. */
+    /** Brings the object's table in line with the match keys the change adds or removes, or refuses a change of a
+     * field's type. */
     const applyChange =
       (workspace: string, definition: ObjectSchema.ObjectDefinition) =>
       (previous: Option.Option<ObjectSchema.ObjectDefinition>) =>
@@ -60,10 +61,7 @@ export class Objects extends Effect.Service<Objects>()("server/Objects", {
             onNone: (): ReadonlyArray<string> => [],
             onSome: (previous) => previous.matchKeys
           })
-          yield* records.reindexMatchKeys(workspace, definition.name, {
-            added: definition.matchKeys.filter((key) => !before.includes(key)),
-            removed: before.filter((key) => !definition.matchKeys.includes(key))
-          })
+          yield* records.changeMatchKeys(workspace, definition, before)
         })
 
     return {

@@ -190,7 +190,7 @@ export class Records extends Effect.Service<Records>()("server/Records", {
           // job).
           const record = yield* Effect.uninterruptible(
             Effect.onExit(
-              sql.withTransaction(records.insertOne(workspace, objectName, validation.record, new Date())),
+              sql.withTransaction(records.insertOne(workspace, definition, validation.record, new Date())),
               (exit) => (Exit.isSuccess(exit) ? metrics.recordAccepted(1) : Effect.void)
             )
           ).pipe(Effect.orDie)

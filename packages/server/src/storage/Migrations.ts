@@ -4,9 +4,11 @@
  * exact text the service wrote), so the same statements serve SQLite and PostgreSQL; the few DDL differences are
  * fragments chosen with `sql.onDialectOrElse`, one place each.
  */
+import { ObjectSchema } from "@batchwrite/core"
 import * as Migrator from "@effect/sql/Migrator"
 import * as SqlClient from "@effect/sql/SqlClient"
 import { Effect } from "effect"
+import * as RecordTables from "./RecordTables.js"
 
 const initial = Effect.gen(function* () {
   const sql = yield* SqlClient.SqlClient
@@ -169,13 +171,47 @@ const storageProbes = Effect.gen(function* () {
   )`
 })
 
+/**
+ * A table per object (`RecordTables`): the rows of `records` move to their object's table with their ids (new ids
+ * go on from the largest), and the match-key values of `record_keys` to its key columns, under unique indexes. The
+ * match keys are the object's definition's (stored, else the default of that name). `records` and `record_keys` go.
+ */
+const objectTables = Effect.gen(function* () {
+  const sql = yield* SqlClient.SqlClient
+  const [ids] = yield* sql<{ readonly last: number | null }>`SELECT MAX(id) AS last FROM records`
+  yield* RecordTables.createIdSequence(sql, Number(ids?.last ?? 0))
+  const objects = yield* sql<{ readonly workspace: string; readonly object_name: string }>`SELECT DISTINCT
+    workspace, object_name FROM records`
+  for (const { object_name: objectName, workspace } of objects) {
+    const stored = yield* sql<{ readonly definition: string }>`SELECT definition FROM objects
+      WHERE workspace = ${workspace} AND name = ${objectName}`
+    const definition =
+      stored[0] === undefined
+        ? ObjectSchema.defaultObjects.find((object) => object.name === objectName)
+        : (JSON.parse(stored[0].definition) as ObjectSchema.ObjectDefinition)
+    const matchKeys = definition?.matchKeys ?? []
+    const table = RecordTables.tableName(workspace, objectName)
+    yield* RecordTables.createTable(sql, table, matchKeys)
+    yield* sql`INSERT INTO ${sql(table)} (id, data, created_at, updated_at)
+      SELECT id, data, created_at, updated_at FROM records WHERE workspace = ${workspace} AND object_name = ${objectName}`
+    for (const field of matchKeys) {
+      yield* sql`UPDATE ${sql(table)} SET ${sql(RecordTables.keyColumn(field))} = (SELECT k.value FROM record_keys k
+        WHERE k.workspace = ${workspace} AND k.object_name = ${objectName} AND k.field = ${field}
+        AND k.record_id = ${sql(table)}.id)`
+    }
+  }
+  yield* sql`DROP TABLE record_keys`
+  yield* sql`DROP TABLE records`
+})
+
 /** Every migration of the storage schema, by `<id>_<name>`, for `Migrator.fromRecord`. */
 export const migrations: Record<string, Effect.Effect<void, unknown, SqlClient.SqlClient>> = {
   "1_initial": initial,
   "2_leases": leases,
   "3_job_bodies": jobBodies,
   "4_rate_bucket_slices": rateBucketSlices,
-  "5_storage_probes": storageProbes
+  "5_storage_probes": storageProbes,
+  "6_object_tables": objectTables
 }
 
 /** The loader of {@link migrations}, for `SqliteMigrator.layer` / `PgMigrator.layer`. */

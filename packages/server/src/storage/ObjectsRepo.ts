@@ -8,6 +8,7 @@
 import { ObjectSchema } from "@batchwrite/core"
 import * as SqlClient from "@effect/sql/SqlClient"
 import { Clock, Effect, Option, Schema } from "effect"
+import { lockObject } from "./RecordTables.js"
 import { dieOnSqlError } from "./StorageFault.js"
 import { Topology } from "./Topology.js"
 
@@ -26,14 +27,6 @@ export class ObjectsRepo extends Effect.Service<ObjectsRepo>()("server/ObjectsRe
     // Bumped by every put, so a read that raced with a put does not cache what it read before the put.
     let generation = 0
     const cacheable = (yield* Topology) === "single-node"
-    // Concurrent puts of one object (on several nodes) take turns, so each checks its type changes against the
-    // definition the other wrote; SQLite has one writer anyway.
-    const lockObject = (workspace: string, name: string) =>
-      sql.onDialectOrElse({
-        pg: () => Effect.asVoid(sql`SELECT pg_advisory_xact_lock(hashtext(${`objects/${workspace}/${name}`}))`),
-        orElse: () => Effect.void
-      })
-
     const readStored = (workspace: string) =>
       Effect.map(
         sql<{ readonly definition: string }>`SELECT definition FROM objects WHERE workspace = ${workspace}`,
@@ -83,7 +76,9 @@ export class ObjectsRepo extends Effect.Service<ObjectsRepo>()("server/ObjectsRe
             const now = yield* Clock.currentTimeMillis
             const previous = yield* sql.withTransaction(
               Effect.gen(function* () {
-                yield* lockObject(workspace, definition.name)
+                // Concurrent puts of one object (on several nodes) take turns, so each checks its type changes against
+                // the definition the other wrote, and with the object's first writes (which create its table).
+                yield* lockObject(sql, workspace, definition.name)
                 const rows = yield* sql<{ readonly definition: string }>`SELECT definition FROM objects
                 WHERE workspace = ${workspace} AND name = ${definition.name}`
                 const previous = Option.orElse(

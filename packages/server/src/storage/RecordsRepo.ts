@@ -1,23 +1,24 @@
 /**
  * The stored rows of objects (SPEC §1.3, §1.4, §1.9): batch appends and upserts, run inside a job's transaction,
- * and the reads of `GET /records/{object}`.
+ * and the reads of `GET /records/{object}`. Each object has a table of its own (`RecordTables`), with a column and a
+ * unique index per match key.
  *
- * Match keys: every non-null value of a match key is unique within its object. `record_keys` maps each value (as
- * its JSON text, so `1` and `"1"` differ) to the row holding it; upserts find their rows there and both writes
- * check uniqueness there.
- *
- * A batch costs a few statements, not one per row: the rows and key owners the batch can touch are loaded, the
- * records are applied in memory in array order (so a later record merges over an earlier one, even over a row the
- * batch itself inserted), then the new rows, the changed rows and the changed keys are written. On PostgreSQL each
- * of these is ONE statement whatever the batch's size, its rows passed as a few array parameters and expanded with
- * `unnest` (a list of 10,000 rows as 50,000 bind parameters cost more to send, parse and bind than to apply); on
- * SQLite, where a statement's parameters cost nothing to pass, they are chunked multi-row statements.
+ * A batch costs a few statements, not one per row: the rows the batch merges into are loaded by their match-key
+ * values (one statement), with the holders of the other match-key values it can write (one per other match key);
+ * the records are applied in memory in array order (so a later record merges over an earlier one, even over a row
+ * the batch itself inserted), then the changed rows and the new rows are written, each with the key values it holds.
+ * On PostgreSQL each of these is ONE statement whatever the batch's size (up to 5,000 rows per write), its values
+ * passed as a `VALUES` list or one array; on SQLite, where a statement's parameters cost nothing to pass, they are
+ * chunked multi-row statements. An append to an object without match keys is only the inserts, compiled before
+ * its transaction begins.
  */
 import { ErrorCode, type ObjectSchema, RecordValidation, type RowError, type StoredRecord } from "@batchwrite/core"
 import * as SqlClient from "@effect/sql/SqlClient"
 import { Array as Arr, Chunk, Effect, Option, Stream } from "effect"
 import * as Cursor from "./Cursor.js"
 import { isPostgres, rowsPerStatement } from "./Database.js"
+import * as RecordTables from "./RecordTables.js"
+import { keyText } from "./RecordTables.js"
 import { isoTime } from "./Timestamps.js"
 
 /** A valid record of a batch and its index in the batch. */
@@ -77,18 +78,9 @@ export interface StreamOptions {
   readonly pageSize?: number | undefined
 }
 
-/** Match keys added to and removed from an object by a schema change. */
-export interface MatchKeyChange {
-  readonly added: ReadonlyArray<string>
-  readonly removed: ReadonlyArray<string>
-}
-
 const inserted: RowOutcome = { _tag: "Inserted" }
 const updated: RowOutcome = { _tag: "Updated" }
 const stale: RowOutcome = { _tag: "Stale" }
-
-/** The text a match-key value is stored and compared as. */
-const keyText = (value: unknown): string => JSON.stringify(value)
 
 /** A row a batch works on: loaded from storage (`id` set) or created by the batch (`id` set once inserted). */
 interface WorkingRow {
@@ -99,6 +91,8 @@ interface WorkingRow {
   data: Record<string, unknown>
   readonly createdAt: number
   changed: boolean
+  /** For a loaded row, its key columns as stored, in the order of the object's match keys. */
+  readonly storedKeys: ReadonlyArray<string | null>
 }
 
 /** Who holds a match-key value: a row of the batch, or a stored row the batch did not load (its id). */
@@ -151,6 +145,22 @@ const toStoredRecord = (row: StoredRow): StoredRecord.StoredRecord => ({
 
 const recordIdPattern = /^[1-9][0-9]{0,15}$/
 
+const rowTemplates = new Map<string, TemplateStringsArray>()
+
+/** The template strings of {@link valuesRow}'s rows of `count` values, by `count` and `firstCast`. */
+const rowTemplate = (count: number, firstCast: string): TemplateStringsArray => {
+  const key = `${count}${firstCast}`
+  let template = rowTemplates.get(key)
+  if (template === undefined) {
+    const strings = Array.from({ length: count + 1 }, (_, i) =>
+      i === 0 ? "(" : `${i === 1 ? firstCast : ""}${i === count ? ")" : ", "}`
+    )
+    template = Object.assign(strings, { raw: strings }) as unknown as TemplateStringsArray
+    rowTemplates.set(key, template)
+  }
+  return template
+}
+
 /** A statement compiled ahead of running it: its SQL text and parameters. */
 type CompiledStatement = readonly [sql: string, params: ReadonlyArray<unknown>]
 
@@ -159,222 +169,200 @@ export class RecordsRepo extends Effect.Service<RecordsRepo>()("server/RecordsRe
   effect: Effect.gen(function* () {
     const sql = yield* SqlClient.SqlClient
     const onPostgres = isPostgres(sql)
+    const tables = yield* RecordTables.makeTableKeeper
 
     // Values per `IN (…)` list on SQLite (PostgreSQL passes them as one array).
     const inChunk = rowsPerStatement(sql, 1, 5_000)
 
-    // Rows per statement that writes stored texts. On PostgreSQL each text is one parameter of a `VALUES` list
-    // (passing them as an array costs more: every quote of the JSON escaped, then parsed back).
-    const rowsPerText = onPostgres ? 5_000 : rowsPerStatement(sql, 6, 500)
+    /**
+     * Rows per statement that writes rows with `keys` match keys (id, data, two times, a column per key). On
+     * PostgreSQL each value is one parameter of a `VALUES` list (passing the JSON texts as an array costs more: every
+     * quote escaped, then parsed back).
+     */
+    const rowsPerWrite = (keys: number) => rowsPerStatement(sql, 4 + keys, onPostgres ? 5_000 : 500)
 
-    /** A `VALUES` list of one text per row. */
-    const textRows = (texts: ReadonlyArray<string>) => sql.csv(texts.map((text) => sql`(${text})`))
+    /** `WHERE`'s test that `column` holds one of `values` (one array on PostgreSQL, a list on SQLite). */
+    const holdsOneOf = (column: string, values: ReadonlyArray<string>) =>
+      onPostgres ? sql`${sql(column)} = ANY(${values}::text[])` : sql`${sql(column)} IN ${sql.in(values)}`
 
     /**
-     * On PostgreSQL, the stored keys of `values` of the match key `field` (`value`, `record_id`, `ctid`), each looked
-     * up in the primary key: the values come as one array, and a lateral subquery that stops at one row makes the
-     * planner look each up rather than join the array to every key of the field. (Without statistics, a new table or
-     * autovacuum off, it took the three equal columns for selective, and a join, `= ANY (…)` or `IN (…)` read every
-     * key of the field: 0.8 s for 500 keys among 200,000.)
+     * A row of a `VALUES` list, `(…, …)`: one parameter per value, the first cast to `firstCast` when given (such as
+     * `::bigint`). One fragment per row (a fragment per value made 10,000-row batches slower by a tenth, in garbage).
      */
-    const storedKeys = (workspace: string, objectName: string, field: string, values: ReadonlyArray<string>) =>
-      sql`unnest(${values}::text[]) AS v(value) CROSS JOIN LATERAL (
-        SELECT k.record_id, k.ctid FROM record_keys k
-        WHERE k.workspace = ${workspace} AND k.object_name = ${objectName} AND k.field = ${field} AND k.value = v.value
-        LIMIT 1) AS k`
+    const valuesRow = (values: ReadonlyArray<unknown>, firstCast = "") =>
+      sql(rowTemplate(values.length, firstCast), ...values)
 
-    /** The owners of `values` of the match key `field`, as stored. */
-    const loadOwners = (workspace: string, objectName: string, field: string, values: ReadonlyArray<string>) =>
-      Effect.map(
-        onPostgres
-          ? Effect.map(
-              sql<{ readonly value: string; readonly record_id: number }>`SELECT v.value, k.record_id
-                FROM ${storedKeys(workspace, objectName, field, values)}`,
-              (rows) => [rows]
-            )
-          : Effect.forEach(
-              Arr.chunksOf(values, inChunk),
-              (chunk) =>
-                sql<{ readonly value: string; readonly record_id: number }>`SELECT value, record_id FROM record_keys
-                  WHERE workspace = ${workspace} AND object_name = ${objectName} AND field = ${field}
-                  AND value IN ${sql.in(chunk)}`
-            ),
-        (chunks) => {
-          const owners = new Map<string, number>()
-          for (const rows of chunks) for (const row of rows) owners.set(row.value, Number(row.record_id))
-          return owners
-        }
-      )
+    /** `, <prefix><column>` for each key column: the key columns' part of a list of columns or values. */
+    const keyColumnList = (columns: ReadonlyArray<string>, prefix = "") =>
+      sql.literal(columns.map((column) => `, ${prefix}${column}`).join(""))
 
-    const loadRows = (workspace: string, objectName: string, ids: ReadonlyArray<number>) =>
-      Effect.map(
-        onPostgres
-          ? Effect.map(
-              sql<Omit<StoredRow, "updated_at">>`SELECT id, data, created_at FROM records
-                WHERE id = ANY(${ids}::bigint[]) AND workspace = ${workspace} AND object_name = ${objectName}`,
-              (rows) => [rows]
-            )
-          : Effect.forEach(
-              Arr.chunksOf(ids, inChunk),
-              (chunk) =>
-                sql<Omit<StoredRow, "updated_at">>`SELECT id, data, created_at FROM records
-                  WHERE workspace = ${workspace} AND object_name = ${objectName} AND id IN ${sql.in(chunk)}`
-            ),
-        (chunks) => {
-          const rows = new Map<number, WorkingRow>()
-          for (const chunk of chunks) {
-            for (const row of chunk) {
-              const id = Number(row.id)
-              const data = JSON.parse(row.data) as Record<string, unknown>
-              rows.set(id, { id, batch: -1, createdBy: -1, data, createdAt: Number(row.created_at), changed: false })
+    /** `, <column> = <from>.<column>` for each key column: an `UPDATE`'s assignments of the key columns. */
+    const keyAssignments = (columns: ReadonlyArray<string>, from: string) =>
+      sql.literal(columns.map((column) => `, ${column} = ${from}.${column}`).join(""))
+
+    /** `values` in lists of at most one statement's size (PostgreSQL: all in one). */
+    const valueLists = (values: ReadonlyArray<string>) =>
+      values.length === 0 ? [] : onPostgres ? [values] : Arr.chunksOf(values, inChunk)
+
+    /** The stored rows holding `values` of the match key `field`, by value. */
+    const loadRows = (
+      table: string,
+      matchKeys: ReadonlyArray<string>,
+      field: string,
+      values: ReadonlyArray<string>
+    ) => {
+      const columns = matchKeys.map(RecordTables.keyColumn)
+      const byColumn = RecordTables.keyColumn(field)
+      return Effect.map(
+        Effect.forEach(
+          valueLists(values),
+          (list) =>
+            sql<{ readonly id: number; readonly data: string; readonly created_at: number } & Record<string, string>>`
+              SELECT id, data, created_at${keyColumnList(columns)} FROM ${sql(table)}
+              WHERE ${holdsOneOf(RecordTables.keyColumn(field), list)}`
+        ),
+        (lists) => {
+          const rows = new Map<string, WorkingRow>()
+          for (const list of lists) {
+            for (const row of list) {
+              const storedKeys = columns.map((column) => row[column] ?? null)
+              rows.set(row[byColumn]!, {
+                id: Number(row.id),
+                batch: -1,
+                createdBy: -1,
+                data: JSON.parse(row.data) as Record<string, unknown>,
+                createdAt: Number(row.created_at),
+                changed: false,
+                storedKeys
+              })
             }
           }
           return rows
         }
       )
+    }
+
+    /** The ids of the stored rows holding `values` of the match key `field`, by value. */
+    const loadOwners = (table: string, field: string, values: ReadonlyArray<string>) =>
+      Effect.map(
+        Effect.forEach(
+          valueLists(values),
+          (list) =>
+            sql<{ readonly id: number; readonly key: string }>`
+              SELECT id, ${sql(RecordTables.keyColumn(field))} AS key FROM ${sql(table)}
+              WHERE ${holdsOneOf(RecordTables.keyColumn(field), list)}`
+        ),
+        (lists) => {
+          const owners = new Map<string, number>()
+          for (const list of lists) for (const row of list) owners.set(row.key, Number(row.id))
+          return owners
+        }
+      )
 
     /**
-     * Inserts new rows whose stored texts are `texts`, in that order, and answers their ids in the same order: ids
-     * grow in the order rows are inserted, and RETURNING's own order is not guaranteed, so the ids are sorted.
+     * Inserts new rows (their data and key columns), in order, and answers their ids in the same order: ids grow in
+     * the order rows are inserted, and RETURNING's own order is not guaranteed, so the ids are sorted.
      */
-    const insertTexts = (workspace: string, objectName: string, texts: ReadonlyArray<string>, now: number) =>
-      Effect.map(
-        Effect.forEach(Arr.chunksOf(texts, rowsPerText), (chunk) =>
+    const insertRows = (
+      table: string,
+      matchKeys: ReadonlyArray<string>,
+      rows: ReadonlyArray<{ readonly data: string; readonly keys: ReadonlyArray<string | null> }>,
+      now: number
+    ) => {
+      const columns = matchKeys.map(RecordTables.keyColumn)
+      return Effect.map(
+        Effect.forEach(Arr.chunksOf(rows, rowsPerWrite(columns.length)), (chunk) =>
           onPostgres
-            ? sql<{ readonly id: number }>`INSERT INTO records (workspace, object_name, data, created_at, updated_at)
-                SELECT ${workspace}, ${objectName}, t.data, ${now}, ${now} FROM (VALUES ${textRows(chunk)}) AS t(data)
+            ? sql<{
+                readonly id: number
+              }>`INSERT INTO ${sql(table)} (data, created_at, updated_at${keyColumnList(columns)})
+                SELECT v.data, ${now}, ${now}${keyColumnList(columns, "v.")}
+                FROM (VALUES ${sql.csv(chunk.map((row) => valuesRow([row.data, ...row.keys])))})
+                  AS v(data${keyColumnList(columns)})
                 RETURNING id`
-            : sql<{ readonly id: number }>`INSERT INTO records ${sql
-                .insert(
-                  chunk.map((data) => ({
-                    workspace,
-                    object_name: objectName,
-                    data,
-                    created_at: now,
-                    updated_at: now
-                  }))
-                )
-                .returning("id")}`
+            : RecordTables.insertWithIds(
+                sql,
+                table,
+                sql<{
+                  readonly id: number
+                }>`INSERT INTO ${sql(table)} (data, created_at, updated_at${keyColumnList(columns)})
+                  VALUES ${sql.csv(chunk.map((row) => valuesRow([row.data, now, now, ...row.keys])))} RETURNING id`
+              )
         ),
         (chunks) => chunks.flatMap((returned) => returned.map((row) => Number(row.id)).sort((a, b) => a - b))
       )
+    }
 
-    const insertNewRows = (workspace: string, objectName: string, rows: ReadonlyArray<WorkingRow>, now: number) =>
-      Effect.map(
-        insertTexts(
-          workspace,
-          objectName,
-          rows.map((row) => JSON.stringify(row.data)),
-          now
-        ),
-        (ids) =>
-          rows.forEach((row, i) => {
-            row.id = ids[i]
-          })
-      )
-
-    /**
-     * The statements inserting `rows` as new rows, compiled ahead: SQL text and parameters. On PostgreSQL one
-     * statement of every row (their texts as one array).
-     */
-    const compileInserts = (
-      workspace: string,
-      objectName: string,
-      rows: ReadonlyArray<RowInput>,
+    /** Writes the new data and key columns of changed rows that were loaded (they keep their id and creation time). */
+    const updateRows = (
+      table: string,
+      matchKeys: ReadonlyArray<string>,
+      rows: ReadonlyArray<{
+        readonly id: number
+        readonly createdAt: number
+        readonly data: string
+        readonly keys: ReadonlyArray<string | null>
+      }>,
       now: number
-    ): ReadonlyArray<CompiledStatement> =>
-      Arr.chunksOf(rows, rowsPerText).map((chunk) =>
-        onPostgres
-          ? sql`INSERT INTO records (workspace, object_name, data, created_at, updated_at)
-              SELECT ${workspace}, ${objectName}, t.data, ${now}, ${now}
-              FROM (VALUES ${textRows(chunk.map((row) => JSON.stringify(row.record)))}) AS t(data)`.compile()
-          : sql`INSERT INTO records ${sql.insert(
-              chunk.map((row) => ({
-                workspace,
-                object_name: objectName,
-                data: JSON.stringify(row.record),
-                created_at: now,
-                updated_at: now
-              }))
-            )}`.compile()
-      )
-
-    const runCompiled = (statements: ReadonlyArray<CompiledStatement>) =>
-      Effect.forEach(statements, ([text, params]) => sql.unsafe(text, params), { discard: true })
-
-    /** Writes the new data of changed rows that were loaded (they keep their id and creation time). */
-    const updateRows = (workspace: string, objectName: string, rows: ReadonlyArray<WorkingRow>, now: number) =>
-      Effect.forEach(
-        Arr.chunksOf(rows, rowsPerText),
+    ) => {
+      const columns = matchKeys.map(RecordTables.keyColumn)
+      return Effect.forEach(
+        Arr.chunksOf(rows, rowsPerWrite(columns.length)),
         (chunk) =>
           onPostgres
-            ? sql`UPDATE records AS r SET data = u.data, updated_at = ${now}
-                FROM (VALUES ${sql.csv(chunk.map((row) => sql`(${row.id!}::bigint, ${JSON.stringify(row.data)})`))})
-                  AS u(id, data)
+            ? sql`UPDATE ${sql(table)} AS r SET data = u.data, updated_at = ${now}${keyAssignments(columns, "u")}
+                FROM (VALUES ${sql.csv(chunk.map((row) => valuesRow([row.id, row.data, ...row.keys], "::bigint")))})
+                  AS u(id, data${keyColumnList(columns)})
                 WHERE r.id = u.id`
-            : sql`INSERT INTO records ${sql.insert(
-                chunk.map((row) => ({
-                  id: row.id,
-                  workspace,
-                  object_name: objectName,
-                  data: JSON.stringify(row.data),
-                  created_at: row.createdAt,
-                  updated_at: now
-                }))
-              )} ON CONFLICT (id) DO UPDATE SET data = excluded.data, updated_at = excluded.updated_at`,
-        { discard: true }
-      )
-
-    const deleteKeys = (workspace: string, objectName: string, field: string, values: ReadonlyArray<string>) =>
-      onPostgres
-        ? sql`DELETE FROM record_keys
-            WHERE ctid = ANY(ARRAY(SELECT k.ctid FROM ${storedKeys(workspace, objectName, field, values)}))`.pipe(
-            Effect.asVoid
-          )
-        : Effect.forEach(
-            Arr.chunksOf(values, inChunk),
-            (chunk) =>
-              sql`DELETE FROM record_keys WHERE workspace = ${workspace} AND object_name = ${objectName}
-                AND field = ${field} AND value IN ${sql.in(chunk)}`,
-            { discard: true }
-          )
-
-    /**
-     * Points each key at its record: `replace` moves a key another row held; `keep` leaves a held key to its holder
-     * (and, of keys listed twice, the first listed holds it).
-     */
-    const putKeys = (
-      workspace: string,
-      objectName: string,
-      keys: ReadonlyArray<{ readonly field: string; readonly value: string; readonly recordId: number }>,
-      onConflict: "replace" | "keep"
-    ) => {
-      const resolve = onConflict === "replace" ? sql`DO UPDATE SET record_id = excluded.record_id` : sql`DO NOTHING`
-      if (onPostgres) {
-        return keys.length === 0
-          ? Effect.void
-          : sql`INSERT INTO record_keys (workspace, object_name, field, value, record_id)
-              SELECT ${workspace}, ${objectName}, k.field, k.value, k.record_id
-              FROM unnest(${keys.map((key) => key.field)}::text[], ${keys.map((key) => key.value)}::text[],
-                ${keys.map((key) => key.recordId)}::bigint[]) WITH ORDINALITY AS k(field, value, record_id, position)
-              ORDER BY k.position
-              ON CONFLICT (workspace, object_name, field, value) ${resolve}`.pipe(Effect.asVoid)
-      }
-      return Effect.forEach(
-        Arr.chunksOf(keys, rowsPerStatement(sql, 5, 1_000)),
-        (chunk) =>
-          sql`INSERT INTO record_keys ${sql.insert(
-            chunk.map((key) => ({
-              workspace,
-              object_name: objectName,
-              field: key.field,
-              value: key.value,
-              record_id: key.recordId
-            }))
-          )} ON CONFLICT (workspace, object_name, field, value) ${resolve}`,
+            : sql`INSERT INTO ${sql(table)} (id, data, created_at, updated_at${keyColumnList(columns)})
+                VALUES ${sql.csv(chunk.map((row) => valuesRow([row.id, row.data, row.createdAt, now, ...row.keys])))}
+                ON CONFLICT (id) DO UPDATE SET data = excluded.data, updated_at = excluded.updated_at${keyAssignments(
+                  columns,
+                  "excluded"
+                )}`,
         { discard: true }
       )
     }
+
+    /** Empties the column of the match key `field` of the rows `ids`. */
+    const clearKeys = (table: string, field: string, ids: ReadonlyArray<number>) =>
+      Effect.forEach(
+        onPostgres ? [ids] : Arr.chunksOf(ids, inChunk),
+        (list) =>
+          sql`UPDATE ${sql(table)} SET ${sql(RecordTables.keyColumn(field))} = NULL
+            WHERE ${onPostgres ? sql`id = ANY(${list}::bigint[])` : sql`id IN ${sql.in(list)}`}`,
+        { discard: true }
+      )
+
+    /**
+     * The statements inserting `rows` as new rows of an object without match keys, compiled ahead: SQL text and
+     * parameters.
+     */
+    const compileInserts = (
+      table: string,
+      rows: ReadonlyArray<RowInput>,
+      now: number
+    ): ReadonlyArray<CompiledStatement> => {
+      const ids = RecordTables.idStatements(sql, table)
+      return Arr.chunksOf(rows, rowsPerWrite(0)).flatMap((chunk) =>
+        onPostgres
+          ? [
+              sql`INSERT INTO ${sql(table)} (data, created_at, updated_at)
+                SELECT v.data, ${now}, ${now}
+                FROM (VALUES ${sql.csv(chunk.map((row) => sql`(${JSON.stringify(row.record)})`))}) AS v(data)`.compile()
+            ]
+          : [
+              ...ids.before.map((statement) => statement.compile()),
+              sql`INSERT INTO ${sql(table)} ${sql.insert(
+                chunk.map((row) => ({ data: JSON.stringify(row.record), created_at: now, updated_at: now }))
+              )}`.compile(),
+              ...ids.after.map((statement) => statement.compile())
+            ]
+      )
+    }
+
+    const runCompiled = (statements: ReadonlyArray<CompiledStatement>) =>
+      Effect.forEach(statements, ([text, params]) => sql.unsafe(text, params), { discard: true })
 
     /**
      * Applies the batches of a group one after another, in the order given (each batch a job's valid rows): every
@@ -389,7 +377,7 @@ export class RecordsRepo extends Effect.Service<RecordsRepo>()("server/RecordsRe
       now: number
     ) =>
       Effect.gen(function* () {
-        const objectName = definition.name
+        const table = yield* tables.ensure(workspace, definition)
         const matchKeys = definition.matchKeys
         const records = batches.flatMap((rows, batch) => rows.map(({ index, record }) => ({ batch, index, record })))
 
@@ -402,17 +390,19 @@ export class RecordsRepo extends Effect.Service<RecordsRepo>()("server/RecordsRe
           return Array.from(values)
         }
         const initial = new Map<string, Map<string, number>>()
-        let loaded = new Map<number, WorkingRow>()
+        const loaded = new Map<number, WorkingRow>()
         if (matchKey !== undefined) {
-          const owners = yield* loadOwners(workspace, objectName, matchKey, valuesOf(matchKey))
-          initial.set(matchKey, owners)
-          loaded = yield* loadRows(workspace, objectName, Array.from(new Set(owners.values())))
+          const rows = yield* loadRows(table, matchKeys, matchKey, valuesOf(matchKey))
+          const stored = new Map<string, number>()
+          for (const [value, row] of rows) {
+            stored.set(value, row.id!)
+            loaded.set(row.id!, row)
+          }
+          initial.set(matchKey, stored)
         }
         const loadedData = Array.from(loaded.values(), (row) => row.data)
         for (const field of matchKeys) {
-          if (field !== matchKey) {
-            initial.set(field, yield* loadOwners(workspace, objectName, field, valuesOf(field, loadedData)))
-          }
+          if (field !== matchKey) initial.set(field, yield* loadOwners(table, field, valuesOf(field, loadedData)))
         }
         const owners = new Map<string, Map<string, Owner>>()
         for (const [field, stored] of initial) {
@@ -460,7 +450,15 @@ export class RecordsRepo extends Effect.Service<RecordsRepo>()("server/RecordsRe
               outcomes[batch]!.push(rejected)
               continue
             }
-            const row: WorkingRow = { id: undefined, batch, createdBy: index, data, createdAt: now, changed: true }
+            const row: WorkingRow = {
+              id: undefined,
+              batch,
+              createdBy: index,
+              data,
+              createdAt: now,
+              changed: true,
+              storedKeys: []
+            }
             moveKeys(row, {}, data)
             created.push(row)
             outcomes[batch]!.push(inserted)
@@ -485,25 +483,60 @@ export class RecordsRepo extends Effect.Service<RecordsRepo>()("server/RecordsRe
           outcomes[batch]!.push(updated)
         }
 
-        yield* insertNewRows(workspace, objectName, created, now)
+        // A row's key columns: the values it holds (a value its data shares with an older row is the older row's).
+        const keysOf = (row: WorkingRow) =>
+          matchKeys.map((field) => {
+            const value = row.data[field]
+            if (!RecordValidation.hasValue(value)) return null
+            const text = keyText(value)
+            return owners.get(field)!.get(text) === row ? text : null
+          })
+        // A value that moves from one loaded row to another is taken from the first before the rows are written:
+        // the unique index is checked row by row, not at the end of the statement.
+        for (const [field, stored] of initial) {
+          const giving: Array<number> = []
+          for (const [value, id] of stored) {
+            const holder = owners.get(field)!.get(value)
+            if (typeof holder === "object" && holder.id !== undefined && holder.id !== id) giving.push(id)
+          }
+          if (giving.length > 0) yield* clearKeys(table, field, giving)
+        }
+        // Rows whose key columns stay as they are do not write them (SQLite rewrites the index entries of every
+        // column an UPDATE assigns, changed or not).
+        const changed = Array.from(loaded.values())
+          .filter((row) => row.changed)
+          .map((row) => ({ row, keys: keysOf(row) }))
+        const [sameKeys, newKeys] = Arr.partition(changed, ({ keys, row }) =>
+          keys.some((key, i) => key !== row.storedKeys[i])
+        )
+        const toUpdate = ({
+          keys,
+          row
+        }: {
+          readonly row: WorkingRow
+          readonly keys: ReadonlyArray<string | null>
+        }) => ({
+          id: row.id!,
+          createdAt: row.createdAt,
+          data: JSON.stringify(row.data),
+          keys
+        })
         yield* updateRows(
-          workspace,
-          objectName,
-          Array.from(loaded.values()).filter((row) => row.changed),
+          table,
+          [],
+          sameKeys.map((change) => ({ ...toUpdate(change), keys: [] })),
           now
         )
-        const changedKeys: Array<{ readonly field: string; readonly value: string; readonly recordId: number }> = []
-        for (const [field, current] of owners) {
-          const stored = initial.get(field)!
-          const gone: Array<string> = []
-          for (const value of stored.keys()) if (!current.has(value)) gone.push(value)
-          if (gone.length > 0) yield* deleteKeys(workspace, objectName, field, gone)
-          for (const [value, owner] of current) {
-            const recordId = typeof owner === "number" ? owner : owner.id!
-            if (stored.get(value) !== recordId) changedKeys.push({ field, value, recordId })
-          }
-        }
-        yield* putKeys(workspace, objectName, changedKeys, "replace")
+        yield* updateRows(table, matchKeys, newKeys.map(toUpdate), now)
+        const ids = yield* insertRows(
+          table,
+          matchKeys,
+          created.map((row) => ({ data: JSON.stringify(row.data), keys: keysOf(row) })),
+          now
+        )
+        created.forEach((row, i) => {
+          row.id = ids[i]
+        })
         // Conflicts are described once every new row has its id, as a later batch of the group names a row that an
         // earlier one created by its id (to that batch it is a stored row).
         return outcomes.map((batch) => batch.map((outcome) => ("holder" in outcome ? rejectionOf(outcome) : outcome)))
@@ -517,10 +550,14 @@ export class RecordsRepo extends Effect.Service<RecordsRepo>()("server/RecordsRe
     ): Effect.Effect<ReadonlyArray<ReadonlyArray<RowOutcome>>> => {
       if (definition.matchKeys.length > 0)
         return Effect.orDie(apply(workspace, definition, undefined, batches, now.getTime()))
-      const statements = compileInserts(workspace, definition.name, batches.flat(), now.getTime())
+      const statements = compileInserts(
+        RecordTables.tableName(workspace, definition.name),
+        batches.flat(),
+        now.getTime()
+      )
       return Effect.orDie(
         Effect.as(
-          runCompiled(statements),
+          Effect.zipRight(tables.ensure(workspace, definition), runCompiled(statements)),
           batches.map((rows) => rows.map(() => inserted))
         )
       )
@@ -537,27 +574,27 @@ export class RecordsRepo extends Effect.Service<RecordsRepo>()("server/RecordsRe
         ? Effect.orDie(apply(workspace, definition, matchKey, batches, now.getTime()))
         : Effect.dieMessage(`upsert by "${matchKey}", which is not a match key of object "${definition.name}"`)
 
+    /** A page of the rows of an object's table, after the row `after`; none when the object has no table yet. */
     const page = (
       workspace: string,
       objectName: string,
       filter: Option.Option<RecordFilter>,
       after: number,
       limit: number
-    ) =>
-      Option.match(filter, {
-        onNone: () =>
-          sql<StoredRow>`SELECT id, data, created_at, updated_at FROM records
-            WHERE workspace = ${workspace} AND object_name = ${objectName} AND id > ${after}
-            ORDER BY id LIMIT ${limit}`,
-        onSome: ({ field, value }) =>
-          sql<StoredRow>`SELECT r.id, r.data, r.created_at, r.updated_at
-            FROM record_keys k JOIN records r ON r.id = k.record_id
-            WHERE k.workspace = ${workspace} AND k.object_name = ${objectName} AND k.field = ${field}
-            AND k.value = ${keyText(value)} AND r.id > ${after}
-            ORDER BY r.id LIMIT ${limit}`
-      })
-
-    const reindexPage = 1_000
+    ): Effect.Effect<ReadonlyArray<StoredRow>> =>
+      Effect.orDie(
+        Effect.flatMap(tables.existing(workspace, objectName), (table) =>
+          table === undefined
+            ? Effect.succeed([])
+            : sql<StoredRow>`SELECT id, data, created_at, updated_at FROM ${sql(table)}
+                WHERE ${Option.match(filter, {
+                  onNone: () => sql`id > ${after}`,
+                  onSome: ({ field, value }) =>
+                    sql`${sql(RecordTables.keyColumn(field))} = ${keyText(value)} AND id > ${after}`
+                })}
+                ORDER BY id LIMIT ${limit}`
+        )
+      )
 
     return {
       /**
@@ -566,21 +603,21 @@ export class RecordsRepo extends Effect.Service<RecordsRepo>()("server/RecordsRe
        */
       insertOne: (
         workspace: string,
-        objectName: string,
+        definition: ObjectSchema.ObjectDefinition,
         record: RecordValidation.RecordFields,
         now: Date
       ): Effect.Effect<StoredRecord.StoredRecord> =>
         Effect.orDie(
-          Effect.map(
-            sql<StoredRow>`INSERT INTO records ${sql.insert({
-              workspace,
-              object_name: objectName,
-              data: JSON.stringify(record),
-              created_at: now.getTime(),
-              updated_at: now.getTime()
-            })} RETURNING id, data, created_at, updated_at`,
-            (rows) => toStoredRecord(rows[0]!)
-          )
+          Effect.flatMap(tables.ensure(workspace, definition), (table) => {
+            const [data, time] = [JSON.stringify(record), now.getTime()]
+            const insert = RecordTables.insertWithIds(
+              sql,
+              table,
+              sql<StoredRow>`INSERT INTO ${sql(table)} (data, created_at, updated_at) VALUES (${data}, ${time}, ${time})
+                RETURNING id, data, created_at, updated_at`
+            )
+            return Effect.map(insert, (rows) => toStoredRecord(rows[0]!))
+          })
         ),
 
       /**
@@ -639,14 +676,12 @@ export class RecordsRepo extends Effect.Service<RecordsRepo>()("server/RecordsRe
         Effect.gen(function* () {
           const after = yield* Cursor.decode("records", options.cursor)
           const limit = Math.max(1, Math.floor(options.limit))
-          const rows = yield* Effect.orDie(
-            page(
-              workspace,
-              objectName,
-              options.filter,
-              Option.getOrElse(after, () => 0),
-              limit + 1
-            )
+          const rows = yield* page(
+            workspace,
+            objectName,
+            options.filter,
+            Option.getOrElse(after, () => 0),
+            limit + 1
           )
           const records = rows.slice(0, limit).map(toStoredRecord)
           return {
@@ -663,7 +698,7 @@ export class RecordsRepo extends Effect.Service<RecordsRepo>()("server/RecordsRe
       ): Stream.Stream<StoredRecord.StoredRecord> => {
         const pageSize = Math.max(1, options.pageSize ?? 500)
         return Stream.paginateChunkEffect(0, (after) =>
-          Effect.map(Effect.orDie(page(workspace, objectName, options.filter, after, pageSize)), (rows) => [
+          Effect.map(page(workspace, objectName, options.filter, after, pageSize), (rows) => [
             Chunk.fromIterable(rows.map(toStoredRecord)),
             rows.length === pageSize ? Option.some(Number(rows[rows.length - 1]!.id)) : Option.none()
           ])
@@ -678,46 +713,27 @@ export class RecordsRepo extends Effect.Service<RecordsRepo>()("server/RecordsRe
       ): Effect.Effect<Option.Option<StoredRecord.StoredRecord>> =>
         recordIdPattern.test(id)
           ? Effect.orDie(
-              Effect.map(
-                sql<StoredRow>`SELECT id, data, created_at, updated_at FROM records
-                  WHERE id = ${Number(id)} AND workspace = ${workspace} AND object_name = ${objectName}`,
-                (rows) => Option.map(Arr.head(rows), toStoredRecord)
+              Effect.flatMap(tables.existing(workspace, objectName), (table) =>
+                table === undefined
+                  ? Effect.succeed(Option.none())
+                  : Effect.map(
+                      sql<StoredRow>`SELECT id, data, created_at, updated_at FROM ${sql(table)} WHERE id = ${Number(id)}`,
+                      (rows) => Option.map(Arr.head(rows), toStoredRecord)
+                    )
               )
             )
           : Effect.succeed(Option.none()),
 
       /**
-       * Brings `record_keys` in line with a schema change: forgets the values of removed match keys and indexes the
-       * stored values of added ones. Where stored rows share a value of an added key, the oldest row holds it (the
-       * others cannot be found by that key). Runs in the caller's transaction.
+       * Brings the object's table in line with a schema change from one whose match keys were `previousMatchKeys`
+       * (see `RecordTables.changeMatchKeys`). Runs in the transaction that puts the schema.
        */
-      reindexMatchKeys: (workspace: string, objectName: string, change: MatchKeyChange): Effect.Effect<void> =>
-        Effect.orDie(
-          Effect.gen(function* () {
-            if (change.removed.length > 0) {
-              yield* sql`DELETE FROM record_keys WHERE workspace = ${workspace} AND object_name = ${objectName}
-                AND field IN ${sql.in(change.removed)}`
-            }
-            if (change.added.length === 0) return
-            let after = 0
-            while (true) {
-              const rows = yield* sql<Pick<StoredRow, "id" | "data">>`SELECT id, data FROM records
-                WHERE workspace = ${workspace} AND object_name = ${objectName} AND id > ${after}
-                ORDER BY id LIMIT ${reindexPage}`
-              const keys: Array<{ readonly field: string; readonly value: string; readonly recordId: number }> = []
-              for (const row of rows) {
-                const data = JSON.parse(row.data) as Record<string, unknown>
-                for (const field of change.added) {
-                  if (RecordValidation.hasValue(data[field]))
-                    keys.push({ field, value: keyText(data[field]), recordId: Number(row.id) })
-                }
-              }
-              yield* putKeys(workspace, objectName, keys, "keep")
-              if (rows.length < reindexPage) return
-              after = Number(rows[rows.length - 1]!.id)
-            }
-          })
-        )
+      changeMatchKeys: (
+        workspace: string,
+        definition: ObjectSchema.ObjectDefinition,
+        previousMatchKeys: ReadonlyArray<string>
+      ): Effect.Effect<void> =>
+        Effect.orDie(RecordTables.changeMatchKeys(sql, workspace, definition, previousMatchKeys))
     } as const
   })
 }) {}

@@ -19,7 +19,7 @@ import { ObjectsRepo } from "../../src/storage/ObjectsRepo.js"
 import type { DatabaseSettings } from "../../src/Server.js"
 import {
   acceptBatch,
-  countRows,
+  countStoredRows,
   forEachAdapter,
   onPostgres,
   processAll,
@@ -121,9 +121,9 @@ forEachAdapter((adapter) => {
         assert.isFalse(yield* jobs.requeue(dead, false))
         const lost = yield* processor.process(dead)
         assert.strictEqual(lost.state, "lost")
-        assert.strictEqual(yield* countRows("records"), 0)
+        assert.strictEqual(yield* countStoredRows, 0)
         assert.strictEqual((yield* processor.process(taken)).state, "completed")
-        assert.strictEqual(yield* countRows("records"), 1)
+        assert.strictEqual(yield* countStoredRows, 1)
       }).pipe(Effect.provide(TestStorage))
     )
 

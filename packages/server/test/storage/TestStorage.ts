@@ -165,10 +165,48 @@ export const storedRows = (workspace: string, objectName: string) =>
   })
 
 /** A count of a table's rows (for checks that nothing was written). */
-export const countRows = (table: "records" | "record_keys" | "row_errors" | "jobs" | "job_bodies") =>
+export const countRows = (table: "row_errors" | "jobs" | "job_bodies") =>
   Effect.flatMap(SqlClient.SqlClient, (sql) =>
     Effect.map(sql<{ readonly n: number }>`SELECT COUNT(*) AS n FROM ${sql(table)}`, (rows) => Number(rows[0]!.n))
   )
+
+/** The tables of stored rows, every object's. */
+const recordTables = Effect.flatMap(SqlClient.SqlClient, (sql) =>
+  Effect.map(
+    sql.onDialectOrElse({
+      pg: () => sql<{ readonly name: string }>`SELECT tablename AS name FROM pg_tables
+        WHERE schemaname = current_schema()`,
+      orElse: () => sql<{ readonly name: string }>`SELECT name FROM sqlite_master WHERE type = 'table'`
+    }),
+    (rows) => rows.map((row) => row.name).filter((name) => name.startsWith("records_"))
+  )
+)
+
+/** How many rows are stored, in every object's table. */
+export const countStoredRows = Effect.gen(function* () {
+  const sql = yield* SqlClient.SqlClient
+  let count = 0
+  for (const table of yield* recordTables) {
+    const rows = yield* sql<{ readonly n: number }>`SELECT COUNT(*) AS n FROM ${sql(table)}`
+    count += Number(rows[0]!.n)
+  }
+  return count
+})
+
+/** How many match-key values rows hold, in every object's table. */
+export const countKeyValues = Effect.gen(function* () {
+  const sql = yield* SqlClient.SqlClient
+  let count = 0
+  for (const table of yield* recordTables) {
+    const [row] = yield* sql<Record<string, unknown>>`SELECT * FROM ${sql(table)} LIMIT 1`
+    const columns = Object.keys(row ?? {}).filter((column) => column.startsWith("key_"))
+    for (const column of columns) {
+      const rows = yield* sql<{ readonly n: number }>`SELECT COUNT(${sql(column)}) AS n FROM ${sql(table)}`
+      count += Number(rows[0]!.n)
+    }
+  }
+  return count
+})
 
 /**
  * An object with two match keys and an `orderBy`, for the laws of merging: `k` (required) and `alt`, integers `a` and

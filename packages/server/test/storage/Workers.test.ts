@@ -6,7 +6,7 @@ import { JobWorkers } from "../../src/jobs/JobWorkers.js"
 import { ObjectsRepo } from "../../src/storage/ObjectsRepo.js"
 import { RecordsRepo } from "../../src/storage/RecordsRepo.js"
 import { databaseLayer, type DatabaseSettings } from "../../src/Server.js"
-import { acceptBatch, countRows, forEachAdapter, storedRows } from "./TestStorage.js"
+import { acceptBatch, countStoredRows, forEachAdapter, storedRows } from "./TestStorage.js"
 
 /** A short job lease, so that a claim of a "dead" run lapses within the test. */
 const shortLease = Layer.succeed(JobLease, Duration.millis(600))
@@ -103,7 +103,7 @@ forEachAdapter((adapter) => {
             assert.isTrue(yield* workers.awaitTerminal(jobId, Duration.seconds(10)))
             const job = Option.getOrThrow(yield* (yield* JobsRepo).get("w", "events", jobId))
             assert.strictEqual(job.metrics.insertedRows, 1)
-            assert.strictEqual(yield* countRows("records"), 1)
+            assert.strictEqual(yield* countStoredRows, 1)
             // SQLite (one node) frees every key in progress on start; PostgreSQL only keys whose lease ran out, as
             // another live node may be handling that request.
             assert.deepStrictEqual(
@@ -140,7 +140,7 @@ forEachAdapter((adapter) => {
               assert.oneOf(job.state, ["queued", "completed"])
               if (job.state === "completed") completed++
             }
-            assert.strictEqual(yield* countRows("records"), completed * 2_000)
+            assert.strictEqual(yield* countStoredRows, completed * 2_000)
             assert.deepStrictEqual(yield* jobs.queueDepth(), { queued: jobIds.length - completed, processing: 0 })
           }).pipe(Effect.provide(storageOn(filename)))
         })
