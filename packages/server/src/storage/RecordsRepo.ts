@@ -400,9 +400,19 @@ export class RecordsRepo extends Effect.Service<RecordsRepo>()("server/RecordsRe
           }
           initial.set(matchKey, stored)
         }
+        // A value a loaded row holds is that row's (the index keeps values unique): only the others are looked up.
         const loadedData = Array.from(loaded.values(), (row) => row.data)
-        for (const field of matchKeys) {
-          if (field !== matchKey) initial.set(field, yield* loadOwners(table, field, valuesOf(field, loadedData)))
+        for (const [position, field] of matchKeys.entries()) {
+          if (field === matchKey) continue
+          const heldByLoaded = new Map<string, number>()
+          for (const row of loaded.values()) {
+            const held = row.storedKeys[position]
+            if (held !== null && held !== undefined) heldByLoaded.set(held, row.id!)
+          }
+          const others = valuesOf(field, loadedData).filter((value) => !heldByLoaded.has(value))
+          const stored = yield* loadOwners(table, field, others)
+          for (const [value, id] of heldByLoaded) stored.set(value, id)
+          initial.set(field, stored)
         }
         const owners = new Map<string, Map<string, Owner>>()
         for (const [field, stored] of initial) {
