@@ -12,7 +12,7 @@
  * Names carry a hash because workspaces are any text, field names are case-sensitive (SQLite's identifiers are not)
  * and PostgreSQL cuts identifiers at 63 characters; the readable part is for people looking at the database.
  *
- * A table is made when its object is first written or its schema is first put ({@link ensureTable}, in the
+ * A table is made when its object is first written or its schema is first put ({@link makeTableKeeper}, in the
  * writer's transaction), and follows the schema's match keys ({@link changeMatchKeys}, in the transaction that puts
  * the schema). Tables are never dropped.
  */
