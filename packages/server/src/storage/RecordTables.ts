@@ -101,7 +101,11 @@ export const insertWithIds = <A, E, R>(
   )
 }
 
-/** Creates `table` with a key column and unique index per match key, unless it exists. */
+/**
+ * Creates `table` with a key column and unique index per match key, unless it exists. Migration `6_object_tables`
+ * makes the tables of existing objects with it: a change of the table's shape needs a migration of its own for the
+ * tables already made.
+ */
 export const createTable = (
   sql: SqlClient.SqlClient,
   table: string,

@@ -369,6 +369,23 @@ forEachAdapter((adapter) => {
           yield* processAll
           const stored = (yield* storedRows(workspace, "things")).map(({ _id, ...fields }) => fields)
           assert.deepStrictEqual(stored, model)
+          // And each match-key value finds the one row holding it (the key columns follow every merge).
+          const records = yield* RecordsRepo
+          for (const row of model) {
+            for (const field of things.matchKeys) {
+              const value = row[field]
+              if (value === undefined || value === null) continue
+              const page = yield* records.list(workspace, "things", {
+                limit: 10,
+                cursor: undefined,
+                filter: Option.some({ field, value })
+              })
+              assert.deepStrictEqual(
+                page.records.map(({ _createdAt, _id, _updatedAt, ...fields }) => fields),
+                [row]
+              )
+            }
+          }
         }),
       { fastCheck: { numRuns: 60 } }
     )
