@@ -14,6 +14,7 @@
  */
 import { ErrorCode, type ObjectSchema, RecordValidation, type RowError, type StoredRecord } from "@batchwrite/core"
 import * as SqlClient from "@effect/sql/SqlClient"
+import type * as Statement from "@effect/sql/Statement"
 import { Array as Arr, Chunk, Effect, Option, Stream } from "effect"
 import * as Cursor from "./Cursor.js"
 import { isPostgres, rowsPerStatement } from "./Database.js"
@@ -181,9 +182,14 @@ export class RecordsRepo extends Effect.Service<RecordsRepo>()("server/RecordsRe
      */
     const rowsPerWrite = (keys: number) => rowsPerStatement(sql, 4 + keys, onPostgres ? 5_000 : 500)
 
-    /** `WHERE`'s test that `column` holds one of `values` (one array on PostgreSQL, a list on SQLite). */
-    const holdsOneOf = (column: string, values: ReadonlyArray<string>) =>
-      onPostgres ? sql`${sql(column)} = ANY(${values}::text[])` : sql`${sql(column)} IN ${sql.in(values)}`
+    /**
+     * `WHERE`'s test that `column` holds one of `values` (one array of `type` on PostgreSQL, a list on SQLite): key
+     * values (`text`) or row ids (`bigint`).
+     */
+    const holdsOneOf = (column: string, values: ReadonlyArray<string | number>, type: "text" | "bigint" = "text") =>
+      onPostgres
+        ? sql`${sql(column)} = ANY(${values}::${sql.literal(type)}[])`
+        : sql`${sql(column)} IN ${sql.in(values)}`
 
     /**
      * A row of a `VALUES` list, `(…, …)`: one parameter per value, the first cast to `firstCast` when given (such as
@@ -201,10 +207,26 @@ export class RecordsRepo extends Effect.Service<RecordsRepo>()("server/RecordsRe
       sql.literal(columns.map((column) => `, ${column} = ${from}.${column}`).join(""))
 
     /** `values` in lists of at most one statement's size (PostgreSQL: all in one). */
-    const valueLists = (values: ReadonlyArray<string>) =>
+    const valueLists = <A>(values: ReadonlyArray<A>) =>
       values.length === 0 ? [] : onPostgres ? [values] : Arr.chunksOf(values, inChunk)
 
-    /** The stored rows holding `values` of the match key `field`, by value. */
+    /** `columns` of the stored rows holding one of `values` of the match key `field`. */
+    const rowsHolding = <Row extends object>(
+      table: string,
+      field: string,
+      values: ReadonlyArray<string>,
+      columns: Statement.Fragment
+    ) =>
+      Effect.map(
+        Effect.forEach(
+          valueLists(values),
+          (list) =>
+            sql<Row>`SELECT ${columns} FROM ${sql(table)} WHERE ${holdsOneOf(RecordTables.keyColumn(field), list)}`
+        ),
+        (lists) => lists.flat()
+      )
+
+    /** The stored rows holding `values` of the match key `field`, by value, with every key column as stored. */
     const loadRows = (
       table: string,
       matchKeys: ReadonlyArray<string>,
@@ -214,28 +236,21 @@ export class RecordsRepo extends Effect.Service<RecordsRepo>()("server/RecordsRe
       const columns = matchKeys.map(RecordTables.keyColumn)
       const byColumn = RecordTables.keyColumn(field)
       return Effect.map(
-        Effect.forEach(
-          valueLists(values),
-          (list) =>
-            sql<{ readonly id: number; readonly data: string; readonly created_at: number } & Record<string, string>>`
-              SELECT id, data, created_at${keyColumnList(columns)} FROM ${sql(table)}
-              WHERE ${holdsOneOf(RecordTables.keyColumn(field), list)}`
-        ),
-        (lists) => {
+        rowsHolding<
+          { readonly id: number; readonly data: string; readonly created_at: number } & Record<string, string>
+        >(table, field, values, sql`id, data, created_at${keyColumnList(columns)}`),
+        (found) => {
           const rows = new Map<string, WorkingRow>()
-          for (const list of lists) {
-            for (const row of list) {
-              const storedKeys = columns.map((column) => row[column] ?? null)
-              rows.set(row[byColumn]!, {
-                id: Number(row.id),
-                batch: -1,
-                createdBy: -1,
-                data: JSON.parse(row.data) as Record<string, unknown>,
-                createdAt: Number(row.created_at),
-                changed: false,
-                storedKeys
-              })
-            }
+          for (const row of found) {
+            rows.set(row[byColumn]!, {
+              id: Number(row.id),
+              batch: -1,
+              createdBy: -1,
+              data: JSON.parse(row.data) as Record<string, unknown>,
+              createdAt: Number(row.created_at),
+              changed: false,
+              storedKeys: columns.map((column) => row[column] ?? null)
+            })
           }
           return rows
         }
@@ -245,18 +260,13 @@ export class RecordsRepo extends Effect.Service<RecordsRepo>()("server/RecordsRe
     /** The ids of the stored rows holding `values` of the match key `field`, by value. */
     const loadOwners = (table: string, field: string, values: ReadonlyArray<string>) =>
       Effect.map(
-        Effect.forEach(
-          valueLists(values),
-          (list) =>
-            sql<{ readonly id: number; readonly key: string }>`
-              SELECT id, ${sql(RecordTables.keyColumn(field))} AS key FROM ${sql(table)}
-              WHERE ${holdsOneOf(RecordTables.keyColumn(field), list)}`
+        rowsHolding<{ readonly id: number; readonly key: string }>(
+          table,
+          field,
+          values,
+          sql`id, ${sql(RecordTables.keyColumn(field))} AS key`
         ),
-        (lists) => {
-          const owners = new Map<string, number>()
-          for (const list of lists) for (const row of list) owners.set(row.key, Number(row.id))
-          return owners
-        }
+        (found) => new Map(found.map((row) => [row.key, Number(row.id)] as const))
       )
 
     /**
@@ -327,10 +337,10 @@ export class RecordsRepo extends Effect.Service<RecordsRepo>()("server/RecordsRe
     /** Empties the column of the match key `field` of the rows `ids`. */
     const clearKeys = (table: string, field: string, ids: ReadonlyArray<number>) =>
       Effect.forEach(
-        onPostgres ? [ids] : Arr.chunksOf(ids, inChunk),
+        valueLists(ids),
         (list) =>
           sql`UPDATE ${sql(table)} SET ${sql(RecordTables.keyColumn(field))} = NULL
-            WHERE ${onPostgres ? sql`id = ANY(${list}::bigint[])` : sql`id IN ${sql.in(list)}`}`,
+            WHERE ${holdsOneOf("id", list, "bigint")}`,
         { discard: true }
       )
 
@@ -515,29 +525,23 @@ export class RecordsRepo extends Effect.Service<RecordsRepo>()("server/RecordsRe
         // column an UPDATE assigns, changed or not).
         const changed = Array.from(loaded.values())
           .filter((row) => row.changed)
-          .map((row) => ({ row, keys: keysOf(row) }))
-        const [sameKeys, newKeys] = Arr.partition(changed, ({ keys, row }) =>
-          keys.some((key, i) => key !== row.storedKeys[i])
+          .map((row) => ({
+            id: row.id!,
+            createdAt: row.createdAt,
+            data: JSON.stringify(row.data),
+            keys: keysOf(row),
+            storedKeys: row.storedKeys
+          }))
+        const [sameKeys, newKeys] = Arr.partition(changed, ({ keys, storedKeys }) =>
+          keys.some((key, i) => key !== storedKeys[i])
         )
-        const toUpdate = ({
-          keys,
-          row
-        }: {
-          readonly row: WorkingRow
-          readonly keys: ReadonlyArray<string | null>
-        }) => ({
-          id: row.id!,
-          createdAt: row.createdAt,
-          data: JSON.stringify(row.data),
-          keys
-        })
         yield* updateRows(
           table,
           [],
-          sameKeys.map((change) => ({ ...toUpdate(change), keys: [] })),
+          sameKeys.map((row) => ({ ...row, keys: [] })),
           now
         )
-        yield* updateRows(table, matchKeys, newKeys.map(toUpdate), now)
+        yield* updateRows(table, matchKeys, newKeys, now)
         const ids = yield* insertRows(
           table,
           matchKeys,
