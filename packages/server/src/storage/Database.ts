@@ -15,7 +15,8 @@
  * SQLite's one connection runs on a worker thread by default (`SqliteThread`): better-sqlite3 is synchronous, and
  * on the thread that answers HTTP every statement would stop the event loop while it runs (a job's transaction of
  * 10,000 rows for tens of milliseconds). `executor: "main-thread"` keeps it on the calling thread
- * (`@effect/sql-sqlite-node`'s `SqliteClient`).
+ * (`@effect/sql-sqlite-node`'s `SqliteClient`). Either way the WAL's pages are copied into the database file
+ * (checkpoints) by another thread with a connection of its own (`SqliteCheckpointer`), not by the commits.
  */
 import { dirname, resolve } from "node:path"
 import * as NodeContext from "@effect/platform-node/NodeContext"
@@ -28,6 +29,7 @@ import * as SqliteClient from "@effect/sql-sqlite-node/SqliteClient"
 import { Data, Duration, Effect, Layer, Redacted } from "effect"
 import type { ConfigError } from "effect/ConfigError"
 import { latestMigration, loader } from "./Migrations.js"
+import * as SqliteCheckpointer from "./SqliteCheckpointer.js"
 import * as SqliteThread from "./SqliteThread.js"
 import { StorageVolume } from "./StorageVolume.js"
 import { Topology } from "./Topology.js"
@@ -85,14 +87,18 @@ export const sqlite = (
     yield* sql.unsafe(`PRAGMA synchronous = ${synchronous}`)
     yield* sql.unsafe(`PRAGMA busy_timeout = ${busyTimeoutMillis}`)
     yield* sql.unsafe("PRAGMA foreign_keys = ON")
+    yield* sql.unsafe(`PRAGMA wal_autocheckpoint = ${SqliteCheckpointer.writerCheckpointPages}`)
+    yield* sql.unsafe(`PRAGMA journal_size_limit = ${SqliteCheckpointer.walSizeLimitBytes}`)
     yield* Migrator.make({})({ loader, table: migrationsTable })
     yield* refuseNewerSchema
+    if (options.filename !== ":memory:" && options.filename !== "")
+      yield* SqliteCheckpointer.run(options.filename, synchronous)
   })
   const connection: Layer.Layer<SqlClient.SqlClient, SqlError | ConfigError> =
     options.executor === "main-thread"
       ? SqliteClient.layer({ filename: options.filename })
       : SqliteThread.layer({ filename: options.filename })
-  return Layer.effectDiscard(setUp).pipe(
+  return Layer.scopedDiscard(setUp).pipe(
     Layer.provideMerge(connection),
     Layer.merge(Topology.singleNode),
     Layer.merge(StorageVolume.at(dirname(resolve(options.filename))))

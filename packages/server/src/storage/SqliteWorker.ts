@@ -194,5 +194,52 @@ export const serve = (port: MessagePort, data: ThreadData): void => {
   })
 }
 
-const data = workerData as Partial<ThreadData> | null
+/** What the parent gives a checkpointer thread (see `SqliteCheckpointer.ts`). */
+export interface CheckpointerData {
+  readonly batchwriteSqliteCheckpointer: true
+  /** The path of better-sqlite3's entry. */
+  readonly driver: string
+  readonly filename: string
+  /** The writer's `synchronous`: a checkpoint syncs the files as its connection's setting says. */
+  readonly synchronous: string
+  /** How long the thread waits before the next checkpoint while the WAL changes. */
+  readonly busyMillis: number
+  /** How long it waits while the WAL stays as it was. */
+  readonly idleMillis: number
+}
+
+/**
+ * Runs a checkpointer on its own connection: `PRAGMA wal_checkpoint(PASSIVE)` every `busyMillis` while the WAL
+ * changes and every `idleMillis` while it does not, so that the pages the writer commits are copied into the
+ * database file off the writer's path. A checkpoint that fails (a full disk, a lock) is tried again later: until
+ * then the WAL keeps every commit. Stops, closing its connection, when the parent posts `"stop"`.
+ */
+export const checkpoint = (port: MessagePort, data: CheckpointerData): void => {
+  const Database = createRequire(import.meta.url)(data.driver) as new (filename: string) => Connection
+  const db = new Database(data.filename)
+  db.pragma(`synchronous = ${data.synchronous}`)
+  let last = ""
+  const step = () => {
+    let state = last
+    try {
+      // One row: the WAL's frames (`log`) and how many of them are in the database file (`checkpointed`).
+      state = JSON.stringify(db.pragma("wal_checkpoint(PASSIVE)"))
+    } catch {
+      // Tried again after the pause: until then the pages stay in the WAL, committed.
+    }
+    const busy = state !== last
+    last = state
+    timer = setTimeout(step, busy ? data.busyMillis : data.idleMillis)
+  }
+  let timer = setTimeout(step, 0)
+  port.once("message", () => {
+    clearTimeout(timer)
+    port.close()
+    db.close()
+  })
+}
+
+const data = workerData as (Partial<ThreadData> & Partial<CheckpointerData>) | null
 if (!isMainThread && parentPort !== null && data?.batchwriteSqliteThread === true) serve(parentPort, data as ThreadData)
+if (!isMainThread && parentPort !== null && data?.batchwriteSqliteCheckpointer === true)
+  checkpoint(parentPort, data as CheckpointerData)
