@@ -210,21 +210,29 @@ export class RecordsRepo extends Effect.Service<RecordsRepo>()("server/RecordsRe
     const valueLists = <A>(values: ReadonlyArray<A>) =>
       values.length === 0 ? [] : onPostgres ? [values] : Arr.chunksOf(values, inChunk)
 
-    /** `columns` of the stored rows holding one of `values` of the match key `field`. */
+    /**
+     * `columns` of the stored rows holding one of `values` of the match key `field`, found by the key's index. On
+     * PostgreSQL the values are an array the planner does not look into (`ANY` of a subquery's array): given the
+     * values themselves, it estimated each one's share of the table and, once a batch's values were a few percent of
+     * the table, planned a sequential scan of all of it (300,000 rows: 134 ms for 10,000 values, 141 ms for 5,000 held
+     * by no row, 12–15 ms of it planning; by the index 28 ms and 6 ms).
+     */
     const rowsHolding = <Row extends object>(
       table: string,
       field: string,
       values: ReadonlyArray<string>,
       columns: Statement.Fragment
-    ) =>
-      Effect.map(
-        Effect.forEach(
-          valueLists(values),
-          (list) =>
-            sql<Row>`SELECT ${columns} FROM ${sql(table)} WHERE ${holdsOneOf(RecordTables.keyColumn(field), list)}`
+    ) => {
+      const column = RecordTables.keyColumn(field)
+      return Effect.map(
+        Effect.forEach(valueLists(values), (list) =>
+          onPostgres
+            ? sql<Row>`SELECT ${columns} FROM ${sql(table)} WHERE ${sql(column)} = ANY((SELECT ${list}::text[])::text[])`
+            : sql<Row>`SELECT ${columns} FROM ${sql(table)} WHERE ${holdsOneOf(column, list)}`
         ),
         (lists) => lists.flat()
       )
+    }
 
     /** The stored rows holding `values` of the match key `field`, by value, with every key column as stored. */
     const loadRows = (
