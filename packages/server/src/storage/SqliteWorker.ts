@@ -4,6 +4,9 @@
  * `failure` is the error of a pipelined statement, kept until the transaction is rolled back (to a savepoint taken
  * before it, or entirely); `savepoints` are the names of the open savepoints.
  *
+ * The same module also runs the WAL checkpointer's thread (`checkpoint`, started by `SqliteCheckpointer.ts`), by
+ * the flag its `workerData` carries.
+ *
  * Built as its own entry: `dist/storage/SqliteWorker.js` of this package, and `dist/SqliteWorker.js` next to the
  * bundled CLI. It loads better-sqlite3 from the path the parent resolved (`workerData.driver`).
  */
