@@ -215,9 +215,9 @@ export interface CheckpointerData {
  * Runs a checkpointer on its own connection: `PRAGMA wal_checkpoint(PASSIVE)` every `busyMillis` while the WAL
  * changes and every `idleMillis` while it does not, so that the pages the writer commits are copied into the
  * database file off the writer's path. A checkpoint that fails (a full disk, a lock) is tried again later: until
- * then the WAL keeps every commit. Stops, closing its connection, when the parent posts `"stop"`.
+ * then the WAL keeps every commit. Runs until the parent terminates the thread (its end closes the connection).
  */
-export const checkpoint = (port: MessagePort, data: CheckpointerData): void => {
+export const checkpoint = (data: CheckpointerData): void => {
   const Database = createRequire(import.meta.url)(data.driver) as new (filename: string) => Connection
   const db = new Database(data.filename)
   db.pragma(`synchronous = ${data.synchronous}`)
@@ -232,17 +232,11 @@ export const checkpoint = (port: MessagePort, data: CheckpointerData): void => {
     }
     const busy = state !== last
     last = state
-    timer = setTimeout(step, busy ? data.busyMillis : data.idleMillis)
+    setTimeout(step, busy ? data.busyMillis : data.idleMillis)
   }
-  let timer = setTimeout(step, 0)
-  port.once("message", () => {
-    clearTimeout(timer)
-    port.close()
-    db.close()
-  })
+  step()
 }
 
 const data = workerData as (Partial<ThreadData> & Partial<CheckpointerData>) | null
 if (!isMainThread && parentPort !== null && data?.batchwriteSqliteThread === true) serve(parentPort, data as ThreadData)
-if (!isMainThread && parentPort !== null && data?.batchwriteSqliteCheckpointer === true)
-  checkpoint(parentPort, data as CheckpointerData)
+if (!isMainThread && data?.batchwriteSqliteCheckpointer === true) checkpoint(data as CheckpointerData)
