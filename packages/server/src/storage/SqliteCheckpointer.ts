@@ -2,7 +2,7 @@
  * Checkpoints of the SQLite WAL off the writer's path. In WAL mode a commit appends pages to the `-wal` file, and
  * by default the committing connection itself copies them into the database file (a checkpoint, with its syncs)
  * once the WAL holds 1,000 pages: with batches of thousands of records, nearly every commit of the service's one
- * connection ran one, and the jobs and acceptances waiting for that connection waited for it too (a third of a
+ * connection ran one, and the jobs and acceptances waiting for that connection waited for it too (two thirds of a
  * 10,000-record upsert's commit time, measured in the storage code ceiling). Here a thread of its own, with a second
  * connection, checkpoints (`PASSIVE`: it never blocks the writer or waits for it) as soon as the WAL changes, and the
  * writer checkpoints itself only past {@link writerCheckpointPages}.
