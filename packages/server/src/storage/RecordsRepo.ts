@@ -184,11 +184,14 @@ export class RecordsRepo extends Effect.Service<RecordsRepo>()("server/RecordsRe
 
     /**
      * `WHERE`'s test that `column` holds one of `values` (one array of `type` on PostgreSQL, a list on SQLite): key
-     * values (`text`) or row ids (`bigint`).
+     * values (`text`) or row ids (`bigint`), found by the column's index. On PostgreSQL the array is a subquery's,
+     * which the planner does not look into: given the values themselves, it estimated each one's share of the table
+     * and, once they were a few percent of it, planned a sequential scan of the whole table (300,000 rows: 134 ms
+     * for 10,000 key values, 141 ms for 5,000 held by no row, 12–15 ms of it planning; by the index 28 ms and 6 ms).
      */
     const holdsOneOf = (column: string, values: ReadonlyArray<string | number>, type: "text" | "bigint" = "text") =>
       onPostgres
-        ? sql`${sql(column)} = ANY(${values}::${sql.literal(type)}[])`
+        ? sql`${sql(column)} = ANY((SELECT ${values}::${sql.literal(type)}[])::${sql.literal(type)}[])`
         : sql`${sql(column)} IN ${sql.in(values)}`
 
     /**
@@ -210,29 +213,21 @@ export class RecordsRepo extends Effect.Service<RecordsRepo>()("server/RecordsRe
     const valueLists = <A>(values: ReadonlyArray<A>) =>
       values.length === 0 ? [] : onPostgres ? [values] : Arr.chunksOf(values, inChunk)
 
-    /**
-     * `columns` of the stored rows holding one of `values` of the match key `field`, found by the key's index. On
-     * PostgreSQL the values are an array the planner does not look into (`ANY` of a subquery's array): given the
-     * values themselves, it estimated each one's share of the table and, once a batch's values were a few percent of
-     * the table, planned a sequential scan of all of it (300,000 rows: 134 ms for 10,000 values, 141 ms for 5,000 held
-     * by no row, 12–15 ms of it planning; by the index 28 ms and 6 ms).
-     */
+    /** `columns` of the stored rows holding one of `values` of the match key `field`. */
     const rowsHolding = <Row extends object>(
       table: string,
       field: string,
       values: ReadonlyArray<string>,
       columns: Statement.Fragment
-    ) => {
-      const column = RecordTables.keyColumn(field)
-      return Effect.map(
-        Effect.forEach(valueLists(values), (list) =>
-          onPostgres
-            ? sql<Row>`SELECT ${columns} FROM ${sql(table)} WHERE ${sql(column)} = ANY((SELECT ${list}::text[])::text[])`
-            : sql<Row>`SELECT ${columns} FROM ${sql(table)} WHERE ${holdsOneOf(column, list)}`
+    ) =>
+      Effect.map(
+        Effect.forEach(
+          valueLists(values),
+          (list) =>
+            sql<Row>`SELECT ${columns} FROM ${sql(table)} WHERE ${holdsOneOf(RecordTables.keyColumn(field), list)}`
         ),
         (lists) => lists.flat()
       )
-    }
 
     /** The stored rows holding `values` of the match key `field`, by value, with every key column as stored. */
     const loadRows = (
