@@ -306,7 +306,12 @@ export class RecordsRepo extends Effect.Service<RecordsRepo>()("server/RecordsRe
       )
     }
 
-    /** Writes the new data and key columns of changed rows that were loaded (they keep their id and creation time). */
+    /**
+     * Writes the new data and key columns of changed rows that were loaded (they keep their id and creation time).
+     * On PostgreSQL the rows are also named by `holdsOneOf` their ids: joined to a `VALUES` list of thousands of rows
+     * alone, the planner hashed the list and scanned the whole table (300,000 rows, 5,000 updated: 91 ms, against
+     * 65 ms by the index), a cost that grows with the table.
+     */
     const updateRows = (
       table: string,
       matchKeys: ReadonlyArray<string>,
@@ -326,7 +331,11 @@ export class RecordsRepo extends Effect.Service<RecordsRepo>()("server/RecordsRe
             ? sql`UPDATE ${sql(table)} AS r SET data = u.data, updated_at = ${now}${keyAssignments(columns, "u")}
                 FROM (VALUES ${sql.csv(chunk.map((row) => valuesRow([row.id, row.data, ...row.keys], "::bigint")))})
                   AS u(id, data${keyColumnList(columns)})
-                WHERE r.id = u.id`
+                WHERE ${holdsOneOf(
+                  "r.id",
+                  chunk.map((row) => row.id),
+                  "bigint"
+                )} AND r.id = u.id`
             : sql`INSERT INTO ${sql(table)} (id, data, created_at, updated_at${keyColumnList(columns)})
                 VALUES ${sql.csv(chunk.map((row) => valuesRow([row.id, row.data, row.createdAt, now, ...row.keys])))}
                 ON CONFLICT (id) DO UPDATE SET data = excluded.data, updated_at = excluded.updated_at${keyAssignments(
