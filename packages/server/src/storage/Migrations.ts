@@ -204,6 +204,21 @@ const objectTables = Effect.gen(function* () {
   yield* sql`DROP TABLE records`
 })
 
+/**
+ * Room for updates (`RecordTables.leaveRoomForUpdates`) in the PostgreSQL tables made before it: those of objects
+ * with match keys, the tables with a key column. Their pages written from now on keep it.
+ */
+const roomForUpdates = Effect.gen(function* () {
+  const sql = yield* SqlClient.SqlClient
+  const tables = yield* sql.onDialectOrElse({
+    pg: () => sql<{ readonly name: string }>`SELECT DISTINCT c.relname AS name FROM pg_class c
+      JOIN pg_attribute a ON a.attrelid = c.oid AND a.attname LIKE 'key\\_%' AND NOT a.attisdropped
+      WHERE c.relkind = 'r' AND c.relname LIKE 'records\\_%' AND c.relnamespace = to_regnamespace(current_schema())`,
+    orElse: () => Effect.succeed([])
+  })
+  for (const { name } of tables) yield* RecordTables.leaveRoomForUpdates(sql, name)
+})
+
 /** Every migration of the storage schema, by `<id>_<name>`, for `Migrator.fromRecord`. */
 export const migrations: Record<string, Effect.Effect<void, unknown, SqlClient.SqlClient>> = {
   "1_initial": initial,
@@ -211,7 +226,8 @@ export const migrations: Record<string, Effect.Effect<void, unknown, SqlClient.S
   "3_job_bodies": jobBodies,
   "4_rate_bucket_slices": rateBucketSlices,
   "5_storage_probes": storageProbes,
-  "6_object_tables": objectTables
+  "6_object_tables": objectTables,
+  "7_room_for_updates": roomForUpdates
 }
 
 /** The loader of {@link migrations}, for `SqliteMigrator.layer` / `PgMigrator.layer`. */
