@@ -5,8 +5,8 @@
  * its metrics. A job whose every row is invalid is still `completed`; `failed` is for a job that cannot be processed
  * at all (its object is gone, its body is unreadable, a defect, or it keeps being interrupted).
  *
- * Parsing and validation run before the transaction opens, so the single SQLite connection is held only for the
- * writes. If processing stops before the commit (interruption at shutdown, a storage error), the transaction rolls
+ * Parsing, validation, and the reads and merge of the rows the records go to run before the transaction opens, so
+ * the single SQLite connection is held only for the writes (see `commit`). If processing stops before the commit (interruption at shutdown, a storage error), the transaction rolls
  * back, nothing of the job is applied, and the job goes back to `queued`.
  */
 import { ErrorCode, Job, type ObjectSchema, RecordValidation, type RowError } from "@batchwrite/core"
@@ -100,11 +100,13 @@ export class GroupCommit extends Context.Reference<GroupCommit>()("server/GroupC
  * acceptance waits for the group transaction holding it; a group of 10,000 merging upserts held it long enough to
  * keep the accept p99 of upserts × 1,000 over 200 ms. Measured (`pnpm bench --backends sqlite --operations
  * upsert-batch --sizes 1000 --records 100000 --rounds 3`, one run each, committed records/s and accept p99):
- * 10,000 records 57,737 and 205 ms; 6,000 59,916 and 150 ms; 4,000 54,526 and 100 ms; 2,500 45,475 and 71 ms; 5,000
- * (as built) 53,447 and 144 ms. Two rounds, 10,000 against 5,000: 59,595 and 197 ms against 53,191 and 161 ms.
- * Upserts × 100 and appends (applied inline on SQLite) commit alike with either budget. Inside a group of 5,000 the
- * transaction took 76 ms on average: loading the rows 23, merging 10, writing 37. On PostgreSQL acceptances use
- * connections of their own, and the budget made no difference to them (accept p99 90–125 ms at 1,000).
+ * - reads and merge in the transaction: 10,000 records 57,737 and 205 ms (another run 59,595 and 197 ms); 6,000
+ *   59,916 and 150 ms; 5,000 53,191–53,447 and 144–161 ms; 4,000 54,526 and 100 ms; 2,500 45,475 and 71 ms;
+ * - reads and merge before it (`commit`), three runs each, alternated: 10,000 53,191–56,786 and 120–165 ms; 5,000
+ *   47,461–53,879 and 91–112 ms.
+ * 5,000 keeps the p99 with room to spare for a loaded machine, for about a twentieth of the throughput. Upserts × 100
+ * and appends (applied inline on SQLite) commit alike with either budget. On PostgreSQL acceptances use connections
+ * of their own, and the budget made no difference to them (accept p99 90–125 ms at 1,000).
  */
 export const groupCommitFor = (storage: "Sqlite" | "Postgres"): GroupCommitSettings =>
   storage === "Sqlite" ? { ...GroupCommit.defaultValue(), records: 5_000 } : GroupCommit.defaultValue()
@@ -125,6 +127,12 @@ interface PreparedJob {
   readonly rowErrors: Map<number, Array<RowError.RowError>>
   /** The plan's merge key: set for an upsert, undefined for an append. */
   readonly upsertKey: string | undefined
+}
+
+/** Consecutive jobs of a group that apply alike, and the effect reading what they touch, answering their writes. */
+interface PlannedRun {
+  readonly run: Arr.NonEmptyReadonlyArray<PreparedJob>
+  readonly plan: Effect.Effect<Effect.Effect<ReadonlyArray<ReadonlyArray<RowOutcome>>>>
 }
 
 /** Checks a job's records against the object's schema as it is now. */
@@ -218,35 +226,47 @@ export class JobProcessor extends Effect.Service<JobProcessor>()("server/JobProc
       })
 
     /**
-     * Applies the prepared jobs of a group in the current transaction, in `sequence` order, each completed with its
-     * own metrics and row errors: consecutive jobs that apply alike (appends, or upserts by one match key) share
-     * their statements, and `complete` marks them completed (answering the ids of those no longer held). Answers
-     * each job's metrics and completion time; fails with `JobLost` when a job is no longer held. Appends' rows are
-     * built when it is called, before the effect runs, so that a transaction opened around it holds the connection
-     * only to write them.
+     * Plans the prepared jobs of a group, in `sequence` order, as runs of consecutive jobs that apply alike
+     * (appends, or upserts by one match key), which share their statements. A run's `plan` reads and merges the rows
+     * it touches (`RecordsRepo.planUpsertBatches`) and answers the effect writing them, with one list of outcomes per
+     * job; appends' rows are built when this is called, and their `plan` does nothing more.
      */
-    const writeGroup = (
+    const planRuns = (
       prepared: Arr.NonEmptyReadonlyArray<PreparedJob>,
       definition: ObjectSchema.ObjectDefinition,
-      now: Date,
+      now: Date
+    ): Arr.NonEmptyReadonlyArray<PlannedRun> => {
+      const { workspace } = prepared[0].claimed
+      return Arr.map(
+        Arr.groupWith(prepared, (a, b) => a.upsertKey === b.upsertKey),
+        (run): PlannedRun => {
+          const batches = run.map((job) => job.valid)
+          const upsertKey = run[0].upsertKey
+          // Nothing to write (every record rejected, e.g. by a match key removed since acceptance): no statement.
+          const plan = batches.every((rows) => rows.length === 0)
+            ? Effect.succeed(Effect.succeed(batches.map(() => [])))
+            : upsertKey === undefined
+              ? Effect.succeed(records.prepareAppendBatches(workspace, definition, batches, now))
+              : records.planUpsertBatches(workspace, definition, upsertKey, batches, now)
+          return { run, plan }
+        }
+      )
+    }
+
+    /**
+     * Applies the planned runs of a group in the current transaction, in order (a run reads what the runs before it
+     * wrote), each job completed with its own metrics and row errors: `complete` marks them completed (answering the
+     * ids of those no longer held). Answers each job's metrics and completion time; fails with `JobLost` when a job
+     * is no longer held.
+     */
+    const writeGroup = (
+      runs: ReadonlyArray<PlannedRun>,
       complete: (completions: ReadonlyArray<Completion>, completedAt: Date) => Effect.Effect<ReadonlyArray<string>>
-    ) => {
-      const { workspace } = prepared[0]!.claimed
-      const runs = Arr.groupWith(prepared, (a, b) => a.upsertKey === b.upsertKey).map((run) => {
-        const batches = run.map((job) => job.valid)
-        const upsertKey = run[0]!.upsertKey
-        // Nothing to write (every record rejected, e.g. by a match key removed since acceptance): no statement.
-        const write = batches.every((rows) => rows.length === 0)
-          ? Effect.succeed(batches.map(() => []))
-          : upsertKey === undefined
-            ? records.prepareAppendBatches(workspace, definition, batches, now)
-            : records.upsertBatches(workspace, definition, upsertKey, batches, now)
-        return { run, write }
-      })
-      return Effect.gen(function* () {
+    ) =>
+      Effect.gen(function* () {
         const completions: Array<Completion> = []
-        for (const { run, write } of runs) {
-          const outcomes = yield* write
+        for (const { plan, run } of runs) {
+          const outcomes = yield* Effect.flatten(plan)
           for (const [i, job] of run.entries()) completions.push(yield* recordOutcomes(job, outcomes[i]!))
         }
         // Completed when its outcome is written, not when its processing began.
@@ -255,13 +275,21 @@ export class JobProcessor extends Effect.Service<JobProcessor>()("server/JobProc
         if (lost.length > 0) return yield* new JobLost({ jobId: lost[0]! })
         return completions.map(({ metrics }) => ({ metrics, completedAt }))
       })
-    }
 
-    /** Applies the prepared jobs of a group in ONE transaction (see `writeGroup`). */
+    /**
+     * Applies the prepared jobs of a group in ONE transaction (see `writeGroup`). The first run's reads and merge
+     * run before it opens, so that it holds the connection only to write (on SQLite every acceptance waits for it;
+     * `RecordsRepo.planUpsertBatches` says why the rows read cannot change in between); later runs read in it, after
+     * the writes of the runs before them.
+     */
     const commit = (prepared: Arr.NonEmptyReadonlyArray<PreparedJob>, definition: ObjectSchema.ObjectDefinition) =>
-      Effect.flatMap(Clock.currentTimeMillis, (now) =>
-        sql.withTransaction(writeGroup(prepared, definition, new Date(now), jobs.completeAll))
-      )
+      Effect.gen(function* () {
+        const [first, ...rest] = planRuns(prepared, definition, new Date(yield* Clock.currentTimeMillis))
+        const write = yield* first.plan
+        return yield* sql.withTransaction(
+          writeGroup([{ run: first.run, plan: Effect.succeed(write) }, ...rest], jobs.completeAll)
+        )
+      })
 
     /** Records a prepared job's row errors in the group's transaction; answers its completion (metrics). */
     const recordOutcomes = (job: PreparedJob, outcomes: ReadonlyArray<RowOutcome>) =>
@@ -439,7 +467,8 @@ export class JobProcessor extends Effect.Service<JobProcessor>()("server/JobProc
       ): Effect.Effect<ProcessResult> =>
         Effect.gen(function* () {
           const now = new Date(yield* Clock.currentTimeMillis)
-          const [outcome] = yield* writeGroup([validate(job, definition, body)], definition, now, (completions, at) =>
+          const runs = planRuns([validate(job, definition, body)], definition, now)
+          const [outcome] = yield* writeGroup(runs, (completions, at) =>
             Effect.as(jobs.completeApplied(completions[0]!, at), [])
           )
           return completed(job, outcome!)

@@ -387,11 +387,18 @@ export class RecordsRepo extends Effect.Service<RecordsRepo>()("server/RecordsRe
       Effect.forEach(statements, ([text, params]) => sql.unsafe(text, params), { discard: true })
 
     /**
-     * Applies the batches of a group one after another, in the order given (each batch a job's valid rows): every
+     * Plans the batches of a group, one after another, in the order given (each batch a job's valid rows): every
      * record is inserted (`matchKey` undefined) or merged into the row holding its `matchKey` value, exactly as if
-     * each batch were applied in a transaction of its own after the one before it. Runs in the caller's transaction.
+     * each batch were applied in a transaction of its own after the one before it. The effect reads the rows the
+     * batches touch and merges them in memory; the effect it answers writes the result, in the caller's transaction.
+     *
+     * The reads may run before that transaction opens, so that it holds the connection only to write (on SQLite
+     * every acceptance waits for it): the rows read do not change in between, as an object's rows have one writer at
+     * a time, the claim holding its ordered jobs (`JobsRepo`); a claim lost meanwhile fails the transaction's
+     * completion, and the writes roll back. (Reading inside the transaction protected nothing more: on PostgreSQL it
+     * reads committed rows and locks none.)
      */
-    const apply = (
+    const plan = (
       workspace: string,
       definition: ObjectSchema.ObjectDefinition,
       matchKey: string | undefined,
@@ -399,7 +406,8 @@ export class RecordsRepo extends Effect.Service<RecordsRepo>()("server/RecordsRe
       now: number
     ) =>
       Effect.gen(function* () {
-        const table = yield* tables.ensure(workspace, definition)
+        // An object never written has no table to read: it is made by the write, in the transaction.
+        const table = yield* tables.existing(workspace, definition.name)
         const matchKeys = definition.matchKeys
         const records = batches.flatMap((rows, batch) => rows.map(({ index, record }) => ({ batch, index, record })))
 
@@ -414,7 +422,10 @@ export class RecordsRepo extends Effect.Service<RecordsRepo>()("server/RecordsRe
         const initial = new Map<string, Map<string, number>>()
         const loaded = new Map<number, WorkingRow>()
         if (matchKey !== undefined) {
-          const rows = yield* loadRows(table, matchKeys, matchKey, valuesOf(matchKey))
+          const rows =
+            table === undefined
+              ? new Map<string, WorkingRow>()
+              : yield* loadRows(table, matchKeys, matchKey, valuesOf(matchKey))
           const stored = new Map<string, number>()
           for (const [value, row] of rows) {
             stored.set(value, row.id!)
@@ -432,7 +443,7 @@ export class RecordsRepo extends Effect.Service<RecordsRepo>()("server/RecordsRe
             if (held !== null && held !== undefined) heldByLoaded.set(held, row.id!)
           }
           const others = valuesOf(field, loadedData).filter((value) => !heldByLoaded.has(value))
-          const stored = yield* loadOwners(table, field, others)
+          const stored = table === undefined ? new Map<string, number>() : yield* loadOwners(table, field, others)
           for (const [value, id] of heldByLoaded) stored.set(value, id)
           initial.set(field, stored)
         }
@@ -525,13 +536,14 @@ export class RecordsRepo extends Effect.Service<RecordsRepo>()("server/RecordsRe
           })
         // A value that moves from one loaded row to another is taken from the first before the rows are written:
         // the unique index is checked row by row, not at the end of the statement.
+        const giving: Array<readonly [field: string, ids: ReadonlyArray<number>]> = []
         for (const [field, stored] of initial) {
-          const giving: Array<number> = []
+          const ids: Array<number> = []
           for (const [value, id] of stored) {
             const holder = owners.get(field)!.get(value)
-            if (typeof holder === "object" && holder.id !== undefined && holder.id !== id) giving.push(id)
+            if (typeof holder === "object" && holder.id !== undefined && holder.id !== id) ids.push(id)
           }
-          if (giving.length > 0) yield* clearKeys(table, field, giving)
+          if (ids.length > 0) giving.push([field, ids])
         }
         // Rows whose key columns stay as they are do not write them (SQLite rewrites the index entries of every
         // column an UPDATE assigns, changed or not).
@@ -547,25 +559,25 @@ export class RecordsRepo extends Effect.Service<RecordsRepo>()("server/RecordsRe
         const [sameKeys, newKeys] = Arr.partition(changed, ({ keys, storedKeys }) =>
           keys.some((key, i) => key !== storedKeys[i])
         )
-        yield* updateRows(
-          table,
-          [],
-          sameKeys.map((row) => ({ ...row, keys: [] })),
-          now
-        )
-        yield* updateRows(table, matchKeys, newKeys, now)
-        const ids = yield* insertRows(
-          table,
-          matchKeys,
-          created.map((row) => ({ data: JSON.stringify(row.data), keys: keysOf(row) })),
-          now
-        )
-        created.forEach((row, i) => {
-          row.id = ids[i]
+        const newRows = created.map((row) => ({ data: JSON.stringify(row.data), keys: keysOf(row) }))
+        return Effect.gen(function* () {
+          const table = yield* tables.ensure(workspace, definition)
+          for (const [field, ids] of giving) yield* clearKeys(table, field, ids)
+          yield* updateRows(
+            table,
+            [],
+            sameKeys.map((row) => ({ ...row, keys: [] })),
+            now
+          )
+          yield* updateRows(table, matchKeys, newKeys, now)
+          const ids = yield* insertRows(table, matchKeys, newRows, now)
+          created.forEach((row, i) => {
+            row.id = ids[i]
+          })
+          // Conflicts are described once every new row has its id, as a later batch of the group names a row that
+          // an earlier one created by its id (to that batch it is a stored row).
+          return outcomes.map((batch) => batch.map((outcome) => ("holder" in outcome ? rejectionOf(outcome) : outcome)))
         })
-        // Conflicts are described once every new row has its id, as a later batch of the group names a row that an
-        // earlier one created by its id (to that batch it is a stored row).
-        return outcomes.map((batch) => batch.map((outcome) => ("holder" in outcome ? rejectionOf(outcome) : outcome)))
       })
 
     const prepareAppendBatches = (
@@ -575,7 +587,7 @@ export class RecordsRepo extends Effect.Service<RecordsRepo>()("server/RecordsRe
       now: Date
     ): Effect.Effect<ReadonlyArray<ReadonlyArray<RowOutcome>>> => {
       if (definition.matchKeys.length > 0)
-        return Effect.orDie(apply(workspace, definition, undefined, batches, now.getTime()))
+        return Effect.orDie(Effect.flatten(plan(workspace, definition, undefined, batches, now.getTime())))
       const statements = compileInserts(
         RecordTables.tableName(workspace, definition.name),
         batches.flat(),
@@ -589,15 +601,17 @@ export class RecordsRepo extends Effect.Service<RecordsRepo>()("server/RecordsRe
       )
     }
 
-    const upsertBatches = (
+    const planUpsertBatches = (
       workspace: string,
       definition: ObjectSchema.ObjectDefinition,
       matchKey: string,
       batches: ReadonlyArray<ReadonlyArray<RowInput>>,
       now: Date
-    ): Effect.Effect<ReadonlyArray<ReadonlyArray<RowOutcome>>> =>
+    ): Effect.Effect<Effect.Effect<ReadonlyArray<ReadonlyArray<RowOutcome>>>> =>
       definition.matchKeys.includes(matchKey)
-        ? Effect.orDie(apply(workspace, definition, matchKey, batches, now.getTime()))
+        ? Effect.orDie(
+            Effect.map(plan(workspace, definition, matchKey, batches, now.getTime()), (write) => Effect.orDie(write))
+          )
         : Effect.dieMessage(`upsert by "${matchKey}", which is not a match key of object "${definition.name}"`)
 
     /** A page of the rows of an object's table, after the row `after`; none when the object has no table yet. */
@@ -682,13 +696,15 @@ export class RecordsRepo extends Effect.Service<RecordsRepo>()("server/RecordsRe
         rows: ReadonlyArray<RowInput>,
         now: Date
       ): Effect.Effect<ReadonlyArray<RowOutcome>> =>
-        Effect.map(upsertBatches(workspace, definition, matchKey, [rows], now), (all) => all[0]!),
+        Effect.map(Effect.flatten(planUpsertBatches(workspace, definition, matchKey, [rows], now)), (all) => all[0]!),
 
       /**
        * `upsert` of several batches (a group's consecutive upserts by one match key), one after another, in one pass:
-       * the result is the one of upserting each batch in order. One list of outcomes per batch.
+       * the result is the one of upserting each batch in order. One list of outcomes per batch. The effect reads and
+       * merges; the effect it answers writes, in the caller's transaction. The reads may run before that transaction
+       * opens, or in it (see `plan`).
        */
-      upsertBatches,
+      planUpsertBatches,
 
       /**
        * A page of an object's rows, oldest first, optionally only the row holding a match-key value. `nextCursor`
