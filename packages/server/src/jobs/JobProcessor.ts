@@ -6,8 +6,9 @@
  * at all (its object is gone, its body is unreadable, a defect, or it keeps being interrupted).
  *
  * Parsing, validation, and the reads and merge of the rows the records go to run before the transaction opens, so
- * the single SQLite connection is held only for the writes (see `commit`). If processing stops before the commit (interruption at shutdown, a storage error), the transaction rolls
- * back, nothing of the job is applied, and the job goes back to `queued`.
+ * the single SQLite connection is held only for the writes (see `commit`). If processing stops before the commit
+ * (interruption at shutdown, a storage error), the transaction rolls back, nothing of the job is applied, and the
+ * job goes back to `queued`.
  */
 import { ErrorCode, Job, type ObjectSchema, RecordValidation, type RowError } from "@batchwrite/core"
 import * as SqlClient from "@effect/sql/SqlClient"
