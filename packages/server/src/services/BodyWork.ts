@@ -14,14 +14,9 @@
  * must not queue behind the steps of large ones. One lane per process, as there is one event loop.
  */
 import { Effect } from "effect"
+import { nextTurn } from "../EventLoop.js"
 
 const lane = Effect.unsafeMakeSemaphore(1)
-
-/** Resumes in a later turn of the event loop, after the sockets that are ready were read. */
-const nextTurn: Effect.Effect<void> = Effect.async<void>((resume) => {
-  const turn = setImmediate(() => resume(Effect.void))
-  return Effect.sync(() => clearImmediate(turn))
-})
 
 /** The size under which a body's steps run at once, outside the lane. */
 export const smallBodyBytes = 256 * 1024

@@ -17,10 +17,17 @@ import * as SqlClient from "@effect/sql/SqlClient"
 import type * as Statement from "@effect/sql/Statement"
 import { Array as Arr, Chunk, Effect, Option, Stream } from "effect"
 import * as Cursor from "./Cursor.js"
+import { nextTurn } from "../EventLoop.js"
 import { isPostgres, rowsPerStatement } from "./Database.js"
 import * as RecordTables from "./RecordTables.js"
 import { keyText } from "./RecordTables.js"
 import { isoTime } from "./Timestamps.js"
+
+/**
+ * Records merged between two turns of the event loop: a group of 10,000 merging upserts took up to 56 ms of the
+ * HTTP thread in one piece (29 ms on average), every acceptance on the node waiting meanwhile.
+ */
+const mergeSlice = 1_000
 
 /** A valid record of a batch and its index in the batch. */
 export interface RowInput {
@@ -482,7 +489,12 @@ export class RecordsRepo extends Effect.Service<RecordsRepo>()("server/RecordsRe
 
         const created: Array<WorkingRow> = []
         const outcomes = batches.map((): Array<RowOutcome | Conflict> => [])
+        let sinceTurn = 0
         for (const { batch, index, record } of records) {
+          if (++sinceTurn === mergeSlice) {
+            sinceTurn = 0
+            yield* nextTurn
+          }
           const holder = matchKey === undefined ? undefined : owners.get(matchKey)!.get(keyText(record[matchKey]))
           const target = typeof holder === "number" ? loaded.get(holder) : holder
           if (target === undefined) {
