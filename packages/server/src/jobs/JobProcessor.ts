@@ -229,8 +229,9 @@ export class JobProcessor extends Effect.Service<JobProcessor>()("server/JobProc
     /**
      * Plans the prepared jobs of a group, in `sequence` order, as runs of consecutive jobs that apply alike
      * (appends, or upserts by one match key), which share their statements. A run's `plan` reads and merges the rows
-     * it touches (`RecordsRepo.planUpsertBatches`) and answers the effect writing them, with one list of outcomes per
-     * job; appends' rows are built when this is called, and their `plan` does nothing more.
+     * it touches (`RecordsRepo.planAppendBatches`, `planUpsertBatches`) and answers the effect writing them, with one
+     * list of outcomes per job; appends to an object without match keys read nothing, and their rows are built when
+     * this is called.
      */
     const planRuns = (
       prepared: Arr.NonEmptyReadonlyArray<PreparedJob>,
@@ -247,7 +248,7 @@ export class JobProcessor extends Effect.Service<JobProcessor>()("server/JobProc
           const plan = batches.every((rows) => rows.length === 0)
             ? Effect.succeed(Effect.succeed(batches.map(() => [])))
             : upsertKey === undefined
-              ? Effect.succeed(records.prepareAppendBatches(workspace, definition, batches, now))
+              ? records.planAppendBatches(workspace, definition, batches, now)
               : records.planUpsertBatches(workspace, definition, upsertKey, batches, now)
           return { run, plan }
         }

@@ -592,23 +592,37 @@ export class RecordsRepo extends Effect.Service<RecordsRepo>()("server/RecordsRe
         })
       })
 
-    const prepareAppendBatches = (
+    /** The outcomes of a group's batches, one list per batch: what a planned write answers. */
+    type PlannedWrite = Effect.Effect<ReadonlyArray<ReadonlyArray<RowOutcome>>>
+
+    /** `plan`, its storage errors (reading or writing) turned into defects, which roll the caller's transaction back. */
+    const planOrDie = (
+      workspace: string,
+      definition: ObjectSchema.ObjectDefinition,
+      matchKey: string | undefined,
+      batches: ReadonlyArray<ReadonlyArray<RowInput>>,
+      now: Date
+    ): Effect.Effect<PlannedWrite> =>
+      Effect.orDie(Effect.map(plan(workspace, definition, matchKey, batches, now.getTime()), Effect.orDie))
+
+    const planAppendBatches = (
       workspace: string,
       definition: ObjectSchema.ObjectDefinition,
       batches: ReadonlyArray<ReadonlyArray<RowInput>>,
       now: Date
-    ): Effect.Effect<ReadonlyArray<ReadonlyArray<RowOutcome>>> => {
-      if (definition.matchKeys.length > 0)
-        return Effect.orDie(Effect.flatten(plan(workspace, definition, undefined, batches, now.getTime())))
+    ): Effect.Effect<PlannedWrite> => {
+      if (definition.matchKeys.length > 0) return planOrDie(workspace, definition, undefined, batches, now)
       const statements = compileInserts(
         RecordTables.tableName(workspace, definition.name),
         batches.flat(),
         now.getTime()
       )
-      return Effect.orDie(
-        Effect.as(
-          Effect.zipRight(tables.ensure(workspace, definition), runCompiled(statements)),
-          batches.map((rows) => rows.map(() => inserted))
+      return Effect.succeed(
+        Effect.orDie(
+          Effect.as(
+            Effect.zipRight(tables.ensure(workspace, definition), runCompiled(statements)),
+            batches.map((rows) => rows.map(() => inserted))
+          )
         )
       )
     }
@@ -619,11 +633,9 @@ export class RecordsRepo extends Effect.Service<RecordsRepo>()("server/RecordsRe
       matchKey: string,
       batches: ReadonlyArray<ReadonlyArray<RowInput>>,
       now: Date
-    ): Effect.Effect<Effect.Effect<ReadonlyArray<ReadonlyArray<RowOutcome>>>> =>
+    ): Effect.Effect<PlannedWrite> =>
       definition.matchKeys.includes(matchKey)
-        ? Effect.orDie(
-            Effect.map(plan(workspace, definition, matchKey, batches, now.getTime()), (write) => Effect.orDie(write))
-          )
+        ? planOrDie(workspace, definition, matchKey, batches, now)
         : Effect.dieMessage(`upsert by "${matchKey}", which is not a match key of object "${definition.name}"`)
 
     /** A page of the rows of an object's table, after the row `after`; none when the object has no table yet. */
@@ -683,16 +695,18 @@ export class RecordsRepo extends Effect.Service<RecordsRepo>()("server/RecordsRe
         rows: ReadonlyArray<RowInput>,
         now: Date
       ): Effect.Effect<ReadonlyArray<RowOutcome>> =>
-        Effect.suspend(() => Effect.map(prepareAppendBatches(workspace, definition, [rows], now), (all) => all[0]!)),
+        Effect.suspend(() =>
+          Effect.map(Effect.flatten(planAppendBatches(workspace, definition, [rows], now)), (all) => all[0]!)
+        ),
 
       /**
-       * `append` of several batches (a group's consecutive appends), one after another, with the work that needs no
-       * storage done when called: for an object without match keys, every row's stored text and the insert
-       * statements (shared by the batches) are built before the returned effect runs, so the transaction that runs
-       * it holds the connection only while the statements run. One list of outcomes per batch. Run the effect in the
-       * caller's transaction.
+       * `append` of several batches (a group's consecutive appends), one after another. One list of outcomes per
+       * batch. As `planUpsertBatches`: the effect reads and merges (for an object with match keys: who holds the
+       * values the rows would take), and the effect it answers writes, in the caller's transaction. For an object
+       * without match keys there is nothing to read, and every row's stored text and the insert statements (shared
+       * by the batches) are built when called, so the transaction holds the connection only while they run.
        */
-      prepareAppendBatches,
+      planAppendBatches,
 
       /**
        * Merges every record into the row whose `matchKey` value equals its own, or inserts it (SPEC §1.4): fields
