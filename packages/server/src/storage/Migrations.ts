@@ -210,13 +210,7 @@ const objectTables = Effect.gen(function* () {
  */
 const roomForUpdates = Effect.gen(function* () {
   const sql = yield* SqlClient.SqlClient
-  const tables = yield* sql.onDialectOrElse({
-    pg: () => sql<{ readonly name: string }>`SELECT DISTINCT c.relname AS name FROM pg_class c
-      JOIN pg_attribute a ON a.attrelid = c.oid AND a.attname LIKE 'key\\_%' AND NOT a.attisdropped
-      WHERE c.relkind = 'r' AND c.relname LIKE 'records\\_%' AND c.relnamespace = to_regnamespace(current_schema())`,
-    orElse: () => Effect.succeed([])
-  })
-  for (const { name } of tables) yield* RecordTables.leaveRoomForUpdates(sql, name)
+  for (const table of yield* RecordTables.tablesWithMatchKeys(sql)) yield* RecordTables.leaveRoomForUpdates(sql, table)
 })
 
 /** Every migration of the storage schema, by `<id>_<name>`, for `Migrator.fromRecord`. */

@@ -121,6 +121,23 @@ export const leaveRoomForUpdates = (sql: SqlClient.SqlClient, table: string): Ef
   })
 
 /**
+ * The tables of objects with match keys on PostgreSQL: the tables named as {@link tableName} names them that have a
+ * column named as {@link keyColumn} names them. None on SQLite, which has no use for it.
+ */
+export const tablesWithMatchKeys = (sql: SqlClient.SqlClient): Effect.Effect<ReadonlyArray<string>, SqlError> =>
+  sql.onDialectOrElse({
+    pg: () =>
+      Effect.map(
+        sql<{ readonly name: string }>`SELECT DISTINCT c.relname AS name FROM pg_class c
+          JOIN pg_attribute a ON a.attrelid = c.oid AND a.attname LIKE 'key\\_%' AND NOT a.attisdropped
+          WHERE c.relkind = 'r' AND c.relname LIKE 'records\\_%'
+          AND c.relnamespace = to_regnamespace(current_schema())`,
+        (rows) => rows.map((row) => row.name)
+      ),
+    orElse: () => Effect.succeed([])
+  })
+
+/**
  * Creates `table` with a key column and unique index per match key, unless it exists. Migration `6_object_tables`
  * makes the tables of existing objects with it: a change of the table's shape needs a migration of its own for the
  * tables already made.
