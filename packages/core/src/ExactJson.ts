@@ -28,7 +28,10 @@ const canonicalDecimal = (text: string): string => {
 /** Whether a JSON number literal is held exactly by the double `JSON.parse` gives for it. */
 export const isExactNumberText = (text: string): boolean => {
   const value = Number(text)
-  return Number.isFinite(value) && canonicalDecimal(String(value)) === canonicalDecimal(text)
+  if (!Number.isFinite(value)) return false
+  // Most numbers sent are written as JavaScript writes them (the shortest text of their double): exact at a glance.
+  const written = String(value)
+  return written === text || canonicalDecimal(written) === canonicalDecimal(text)
 }
 
 /** The only texts that can hold an inexact number: 16 digits (a dot among them), or a three-digit exponent. */
@@ -60,7 +63,10 @@ const holdsInexactNumber = (text: string): boolean => {
       i = endOfString(text, i)
     } else if (isNumberChar(c)) {
       const start = i
-      while (i < text.length && isNumberChar(text.charCodeAt(i))) i++
+      let exponent = false
+      for (let n = c; isNumberChar(n); n = text.charCodeAt(++i)) exponent ||= (n | 0x20) === 0x65
+      // Only 16 characters or more, or an exponent, can make an inexact number.
+      if (i - start < 16 && !exponent) continue
       const literal = text.slice(start, i)
       if (mayBeInexact.test(literal) && !isExactNumberText(literal)) return true
     } else {
