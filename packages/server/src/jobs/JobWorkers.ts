@@ -141,15 +141,20 @@ const make = (options: JobWorkersOptions) =>
        * behind an earlier job of its object: the worker finishing that one claims again at once, and waking another
        * would only make it walk the object's queued jobs to claim nothing (with a backlog of small upserts, one such
        * empty claim per accepted batch slowed accepting by a quarter on PostgreSQL). Polling covers the rest. The
-       * check runs apart from the caller, which does not wait for it.
+       * check runs apart from the caller, which does not wait for it; it is not made when every worker has a wake-up
+       * waiting already (a busy node: one statement per accepted batch, for nothing).
        */
       notifyAccepted: (job: AcceptedJob): Effect.Effect<void> =>
         job.ordered
-          ? Effect.asVoid(
-              Effect.forkIn(
-                Effect.flatMap(jobs.waitsBehind(job.jobId), (waits) => (waits ? Effect.void : wakeUp)),
-                scope
-              )
+          ? Effect.flatMap(Queue.isFull(wakeUps), (full) =>
+              full
+                ? Effect.void
+                : Effect.asVoid(
+                    Effect.forkIn(
+                      Effect.flatMap(jobs.waitsBehind(job.jobId), (waits) => (waits ? Effect.void : wakeUp)),
+                      scope
+                    )
+                  )
             )
           : wakeUp,
       /** Counts and signals a job that reached its terminal state outside the workers (inline apply). */

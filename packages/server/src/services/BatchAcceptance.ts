@@ -12,7 +12,7 @@
  * inline only when nothing of its object is queued or processing, so acceptance order holds. If the apply fails (a
  * defect), the batch is queued instead; past `InlineApply`'s bytes in flight too.
  */
-import { randomBytes } from "node:crypto"
+import { randomFillSync } from "node:crypto"
 import { Job, Limits, type ObjectSchema } from "@batchwrite/core"
 import { Cause, Context, Effect, Exit, Option } from "effect"
 import { AcceptedRecords } from "../jobs/AcceptedRecords.js"
@@ -27,8 +27,20 @@ import type { ObjectNotFound } from "./Errors.js"
 import { Objects } from "./Objects.js"
 import { ServiceMetrics } from "./ServiceMetrics.js"
 
+// Random bytes for job ids, drawn from the system 1,000 ids at a time (a call per id cost more than the id).
+const idRandomness = Buffer.alloc(10 * 1_000)
+let idRandomnessUsed = idRandomness.length
+
 /** A new job id: `rjob_` and a ULID. */
-export const newJobId = (): string => Job.formatJobId(Date.now(), randomBytes(10))
+export const newJobId = (): string => {
+  if (idRandomnessUsed === idRandomness.length) {
+    randomFillSync(idRandomness)
+    idRandomnessUsed = 0
+  }
+  const random = idRandomness.subarray(idRandomnessUsed, idRandomnessUsed + 10)
+  idRandomnessUsed += 10
+  return Job.formatJobId(Date.now(), random)
+}
 
 /** Which batches are applied in their acceptance's transaction (inline apply). */
 export interface InlineApplySettings {

@@ -29,7 +29,7 @@ import { hostname } from "node:os"
 import { Array as Arr, Clock, Context, Duration, Effect, Option } from "effect"
 import * as Cursor from "./Cursor.js"
 import * as SharedTransactions from "./SharedTransactions.js"
-import { isPostgres, rowsPerStatement } from "./Database.js"
+import { executeStatement, isPostgres, rowsPerStatement } from "./Database.js"
 import { dieOnSqlError } from "./StorageFault.js"
 import { isoTime } from "./Timestamps.js"
 import { Topology } from "./Topology.js"
@@ -290,7 +290,10 @@ export class JobsRepo extends Effect.Service<JobsRepo>()("server/JobsRepo", {
             sql<{ readonly last_sequence: number }>`${nextSequence(workspace)} RETURNING last_sequence`,
             (rows) => sql`${Number(rows[0]!.last_sequence)}`
           )
-        : Effect.as(nextSequence(workspace), sql`(SELECT last_sequence FROM sequences WHERE workspace = ${workspace})`)
+        : Effect.as(
+            executeStatement(sql, nextSequence(workspace)),
+            sql`(SELECT last_sequence FROM sequences WHERE workspace = ${workspace})`
+          )
     const queued = sql.literal("'queued'")
     const insertBody = (input: QueueInput) =>
       sql`INSERT INTO job_bodies ${sql.insert({ job_id: input.jobId, body: input.body })}`
@@ -322,15 +325,18 @@ export class JobsRepo extends Effect.Service<JobsRepo>()("server/JobsRepo", {
         if (onPostgres) {
           // One statement (one round trip) for the body, the sequence and the job; the sequence's row is then
           // held while the idempotency record is written.
-          yield* sql`WITH body AS (INSERT INTO job_bodies (job_id, body) VALUES (${input.jobId}, ${input.body})),
-            next AS (${nextSequence(input.workspace)} RETURNING last_sequence)
-            ${insertJob(input, sql.literal("(SELECT last_sequence FROM next)"), queued)}`
+          yield* executeStatement(
+            sql,
+            sql`WITH body AS (INSERT INTO job_bodies (job_id, body) VALUES (${input.jobId}, ${input.body})),
+              next AS (${nextSequence(input.workspace)} RETURNING last_sequence)
+              ${insertJob(input, sql.literal("(SELECT last_sequence FROM next)"), queued)}`
+          )
           yield* alsoInTransaction
           return
         }
-        yield* insertBody(input)
+        yield* executeStatement(sql, insertBody(input))
         yield* alsoInTransaction
-        yield* insertJob(input, yield* takeSequence(input.workspace), queued)
+        yield* executeStatement(sql, insertJob(input, yield* takeSequence(input.workspace), queued))
       })
 
     return {
@@ -383,17 +389,20 @@ export class JobsRepo extends Effect.Service<JobsRepo>()("server/JobsRepo", {
                   : yield* takeSequence(input.workspace)
                 yield* alsoInTransaction
                 if (input.plan.ordered && (yield* objectBusy(input.workspace, input.objectName))) {
-                  yield* insertBody(input)
-                  yield* insertJob(input, sequence, queued)
+                  yield* executeStatement(sql, insertBody(input))
+                  yield* executeStatement(sql, insertJob(input, sequence, queued))
                   return Option.none()
                 }
                 const now = yield* Clock.currentTimeMillis
                 const claim = `${claimPrefix}${randomUUID()}`
-                yield* insertJob(
-                  input,
-                  sequence,
-                  sql`'processing', ${now}, 1, ${claim}, ${now + leaseMillis}`,
-                  sql.literal(", started_at, attempts, claim, lease_until")
+                yield* executeStatement(
+                  sql,
+                  insertJob(
+                    input,
+                    sequence,
+                    sql`'processing', ${now}, 1, ${claim}, ${now + leaseMillis}`,
+                    sql.literal(", started_at, attempts, claim, lease_until")
+                  )
                 )
                 const { acceptedRecords, createdAt, jobId, objectName, plan, workspace } = input
                 const applied = yield* apply({
@@ -421,9 +430,12 @@ export class JobsRepo extends Effect.Service<JobsRepo>()("server/JobsRepo", {
        */
       completeApplied: (completion: Completion, now: Date): Effect.Effect<void> =>
         Effect.orDie(
-          sql`UPDATE jobs SET state = 'completed', completed_at = ${now.getTime()}, lease_until = NULL,
-            metrics = ${JSON.stringify(completion.metrics)}, error_count = ${completion.errorCount}
-            WHERE ${held(completion.claimed)}`
+          executeStatement(
+            sql,
+            sql`UPDATE jobs SET state = 'completed', completed_at = ${now.getTime()}, lease_until = NULL,
+              metrics = ${JSON.stringify(completion.metrics)}, error_count = ${completion.errorCount}
+              WHERE ${held(completion.claimed)}`
+          )
         ),
 
       /**

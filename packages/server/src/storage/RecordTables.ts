@@ -24,9 +24,20 @@ import { Context, Effect } from "effect"
 
 const hash = (text: string): string => createHash("sha256").update(text, "utf8").digest("hex")
 
+// The names made so far (a hash per request cost more than its lookup), forgotten all at once beyond 10,000.
+const tableNames = new Map<string, string>()
+
 /** The table of the rows of `objectName` in `workspace`. */
-export const tableName = (workspace: string, objectName: string): string =>
-  `records_${objectName.slice(0, 30)}_${hash(`${workspace}\u0000${objectName}`).slice(0, 12)}`
+export const tableName = (workspace: string, objectName: string): string => {
+  const key = `${workspace}\u0000${objectName}`
+  let table = tableNames.get(key)
+  if (table === undefined) {
+    table = `records_${objectName.slice(0, 30)}_${hash(key).slice(0, 12)}`
+    if (tableNames.size >= 10_000) tableNames.clear()
+    tableNames.set(key, table)
+  }
+  return table
+}
 
 const keyColumns = new Map<string, string>()
 

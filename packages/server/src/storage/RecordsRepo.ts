@@ -18,7 +18,7 @@ import type * as Statement from "@effect/sql/Statement"
 import { Array as Arr, Chunk, Effect, Option, Stream } from "effect"
 import * as Cursor from "./Cursor.js"
 import { nextTurn } from "../EventLoop.js"
-import { isPostgres, rowsPerStatement } from "./Database.js"
+import { type CompiledStatement, executeInTransaction, isPostgres, rowsPerStatement } from "./Database.js"
 import * as RecordTables from "./RecordTables.js"
 import { keyText } from "./RecordTables.js"
 import { isoTime } from "./Timestamps.js"
@@ -168,9 +168,6 @@ const rowTemplate = (count: number, firstCast: string): TemplateStringsArray => 
   }
   return template
 }
-
-/** A statement compiled ahead of running it: its SQL text and parameters. */
-type CompiledStatement = readonly [sql: string, params: ReadonlyArray<unknown>]
 
 /** Stored rows of objects: batch writes inside a job's transaction, and reads. */
 export class RecordsRepo extends Effect.Service<RecordsRepo>()("server/RecordsRepo", {
@@ -389,9 +386,6 @@ export class RecordsRepo extends Effect.Service<RecordsRepo>()("server/RecordsRe
             ]
       )
     }
-
-    const runCompiled = (statements: ReadonlyArray<CompiledStatement>) =>
-      Effect.forEach(statements, ([text, params]) => sql.unsafe(text, params), { discard: true })
 
     /**
      * Plans the batches of a group, one after another, in the order given (each batch a job's valid rows): every
@@ -620,7 +614,7 @@ export class RecordsRepo extends Effect.Service<RecordsRepo>()("server/RecordsRe
       return Effect.succeed(
         Effect.orDie(
           Effect.as(
-            Effect.zipRight(tables.ensure(workspace, definition), runCompiled(statements)),
+            Effect.zipRight(tables.ensure(workspace, definition), executeInTransaction(sql, statements)),
             batches.map((rows) => rows.map(() => inserted))
           )
         )
