@@ -287,7 +287,10 @@ export class JobsRepo extends Effect.Service<JobsRepo>()("server/JobsRepo", {
     const takeSequence = (workspace: string) =>
       onPostgres
         ? Effect.map(
-            sql<{ readonly last_sequence: number }>`${nextSequence(workspace)} RETURNING last_sequence`,
+            executeStatement(
+              sql,
+              sql<{ readonly last_sequence: number }>`${nextSequence(workspace)} RETURNING last_sequence`
+            ),
             (rows) => sql`${Number(rows[0]!.last_sequence)}`
           )
         : Effect.as(
@@ -415,8 +418,11 @@ export class JobsRepo extends Effect.Service<JobsRepo>()("server/JobsRepo", {
                   createdAt: createdAt.getTime()
                 })
                 if (lateSequence) {
-                  yield* sql`WITH next AS (${nextSequence(workspace)} RETURNING last_sequence)
-                    UPDATE jobs SET sequence = (SELECT last_sequence FROM next) WHERE id = ${jobId}`
+                  yield* executeStatement(
+                    sql,
+                    sql`WITH next AS (${nextSequence(workspace)} RETURNING last_sequence)
+                      UPDATE jobs SET sequence = (SELECT last_sequence FROM next) WHERE id = ${jobId}`
+                  )
                 }
                 return Option.some(applied)
               })
