@@ -246,7 +246,9 @@ TestService.onPostgres("rate limits across nodes (SPEC §1.8)", (adapter) => {
         )
         const seconds = (Date.now() - started) / 1_000
         const allowed = responses.filter((response) => response.status === 200).length
-        assert.deepStrictEqual(new Set(responses.map((response) => response.status)), new Set([200, 429]))
+        // Each request is allowed or refused; how many are refused depends on how fast the machine sends them (a
+        // loaded one sends 300 in more than the 2 s that refill them all): the bound below says when 429s must appear.
+        assert.includeMembers([200, 429], [...new Set(responses.map((response) => response.status))])
         // Never beyond the budget; at most a slice per node short of it (a slice taken and not yet spent).
         assert.isAtMost(allowed, 100 + Math.ceil(100 * seconds))
         assert.isAtLeast(allowed, 100 - 2 * 5)

@@ -7,7 +7,7 @@
  */
 import { afterAll, assert, it } from "@effect/vitest"
 import { onPostgres } from "../support/Adapters.js"
-import { createDatabase, query } from "../support/Postgres.js"
+import { createDatabase, holdInTransaction, query } from "../support/Postgres.js"
 import { ServeProcess } from "../support/ServeProcess.js"
 import {
   type Answer,
@@ -153,21 +153,35 @@ onPostgres("several serve nodes on one database", () => {
     const survivors = nodes.slice(1)
     const pid = victim.pid
 
-    // The batches go to the two survivors; every node's workers claim from the one queue. As soon as node 0 holds
-    // a job, it is killed.
-    let held: ReadonlyArray<{ readonly id: string }> = []
-    const watch = (async () => {
-      const deadline = Date.now() + 60_000
-      while (held.length === 0 && Date.now() < deadline) {
-        held = await query<{ readonly id: string }>(
-          database,
-          `SELECT id FROM jobs WHERE state = 'processing' AND claim LIKE '%/${pid}/%'`
-        )
-      }
-      await victim.kill9()
-    })()
+    // No job can finish while the test holds the record tables locked against writes: a worker that claims one waits
+    // inside it. The batches go to the two survivors, whose four workers each hold a job that way; node 0's workers
+    // learn of the jobs left queued by polling, and claim one. Once node 0 holds a job it is killed, and the tables
+    // are let go.
+    // The tables exist once each object was written to: a first small batch of each.
+    const first = await Promise.all(
+      [appendBatch("kill", 8, 10), upsertBatch("kill", 8, 10, 3_000)].map((batch, i) => send(survivors, i, batch))
+    )
+    await awaitAll(survivors, first, 30_000)
+    const tables = await query<{ readonly tablename: string }>(
+      database,
+      "SELECT tablename FROM pg_tables WHERE tablename LIKE 'records\\_%'"
+    )
+    assert.strictEqual(tables.length, 2, "a table for events and one for profiles")
+    const unlock = await holdInTransaction(
+      database,
+      `LOCK TABLE ${tables.map((table) => table.tablename).join(", ")} IN SHARE MODE`
+    )
     const sent = await Promise.all(batches.map((batch, i) => send(survivors, i % survivors.length, batch)))
-    await watch
+    let held: ReadonlyArray<{ readonly id: string }> = []
+    const deadline = Date.now() + 60_000
+    while (held.length === 0 && Date.now() < deadline) {
+      held = await query<{ readonly id: string }>(
+        database,
+        `SELECT id FROM jobs WHERE state = 'processing' AND claim LIKE '%/${pid}/%'`
+      )
+    }
+    await victim.kill9()
+    await unlock()
     assert.isAbove(held.length, 0, "node 0 was processing a job when it was killed")
     const killedAt = Date.now()
 
@@ -183,11 +197,15 @@ onPostgres("several serve nodes on one database", () => {
     console.log(
       `kill test: node ${pid} killed holding ${held.length} job(s); the others finished everything ${Date.now() - killedAt} ms later`
     )
-    const jobs = await awaitAll(survivors, sent, 1_000)
-    assertAppendedOnce(await readAllRows(survivors[0]!, "events"), batches)
+    const all = [...first, ...sent]
+    const jobs = await awaitAll(survivors, all, 1_000)
+    assertAppendedOnce(
+      await readAllRows(survivors[0]!, "events"),
+      all.map((s) => s.batch)
+    )
     assertProfilesMerged(
       await readAllRows(survivors[1]!, "profiles"),
-      sent.flatMap((s, i) =>
+      all.flatMap((s, i) =>
         s.batch.operation === "upsert-batch" ? [{ batch: s.batch, sequence: jobs[i]!.sequence }] : []
       )
     )

@@ -5,15 +5,19 @@
  * is full, and once space is freed every acknowledged record must be stored exactly once: no job fails for the
  * storage's fault.
  *
+ * While the test runs, it holds the database's WAL (see `holdWal`), so that a full disk leaves no room for any commit.
+ *
  * The disk is a small tmpfs mounted for the test (`mount -t tmpfs`, which needs root); where mounting is not
  * permitted the test is skipped with a message saying so.
  */
 import { execFileSync } from "node:child_process"
 import { closeSync, mkdtempSync, openSync, rmSync, writeSync } from "node:fs"
+import { createRequire } from "node:module"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { afterAll, assert, describe, it } from "@effect/vitest"
 import { appendBatch, assertAppendedOnce, awaitJob, type Batch, readAllRows } from "../process/Workload.js"
+import { driverPath } from "../../src/storage/SqliteThread.js"
 import { ServeProcess } from "../support/ServeProcess.js"
 import { deliver, readiness } from "./Resending.js"
 
@@ -67,6 +71,46 @@ const fillDisk = (file: string): number => {
   return written
 }
 
+interface Connection {
+  pragma(source: string): unknown
+  exec(source: string): void
+  prepare(source: string): { get(): unknown }
+  close(): void
+}
+
+const openDatabase = (file: string): Connection =>
+  new (createRequire(import.meta.url)(driverPath()) as new (filename: string) => Connection)(file)
+
+/**
+ * Makes every commit to the SQLite database at `file` need new room on the disk, until the returned function is
+ * called: the test empties the WAL and holds a read transaction begun on it. SQLite neither copies WAL pages into
+ * the database file nor starts the WAL over while such a reader may need the file as it was, so every commit after
+ * it appends to the WAL file. Without it, commits fitted for a while into a WAL started over at its beginning and
+ * into the pages that deleted job bodies had freed inside the database: whether the workers met the full disk
+ * depended on how much of the backlog was done when it filled (the test failed that way 1 run in 8).
+ */
+const holdWal = (file: string): (() => void) => {
+  const reader = openDatabase(file)
+  const [checkpoint] = reader.pragma("wal_checkpoint(TRUNCATE)") as Array<{ busy: number }>
+  assert.strictEqual(checkpoint?.busy, 0, "the WAL was emptied")
+  reader.exec("BEGIN")
+  reader.prepare("SELECT count(*) FROM jobs").get()
+  return () => {
+    reader.exec("COMMIT")
+    reader.close()
+  }
+}
+
+/** How many jobs of the database at `file` are not done yet, as last committed. */
+const jobsWaiting = (file: string): number => {
+  const connection = openDatabase(file)
+  try {
+    return (connection.prepare("SELECT count(*) AS n FROM jobs WHERE state <> 'completed'").get() as { n: number }).n
+  } finally {
+    connection.close()
+  }
+}
+
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms))
 
 describe.skipIf(mountRefused !== undefined)("sqlite on a disk that fills up", () => {
@@ -87,17 +131,15 @@ describe.skipIf(mountRefused !== undefined)("sqlite on a disk that fills up", ()
     }
     const up = await readiness(server)
     assert.strictEqual(up.status, 200, JSON.stringify(up.body))
+    const databaseFile = join(mountPoint, "batchwrite.db")
+    const releaseWal = holdWal(databaseFile)
 
     // A backlog of accepted jobs (120,000 records take the workers a few seconds), then the disk fills while they
-    // wait and while more batches keep coming, as large as the backlog's. Batches of 2,000 left the workers without
-    // a fault in 3 runs of 9: each of those runs accepted 19–40 of them while the disk was full (into the pages that
-    // the bodies of jobs done by then had freed inside the database), and the workers applied them without needing
-    // the disk. Batches of 10,000 fit there less often, but still can: 1 run of 8 accepted 4 of them while the disk
-    // was full and met no fault. Whether the workers meet one still depends on how much of the backlog was done when
-    // the disk filled.
+    // wait and while more batches keep coming.
     const deliveries = await Promise.all(Array.from({ length: 12 }, () => deliver(server, nextBatch(10_000), deadline)))
     const filler = join(mountPoint, "filler")
     const filled = fillDisk(filler)
+    const waitingWhenFull = jobsWaiting(databaseFile)
     const fullUntil = Date.now() + fullForMillis
     const readyzWhileFull: Array<{ status: number; body: Record<string, unknown> }> = []
     const sender = (async () => {
@@ -107,6 +149,7 @@ describe.skipIf(mountRefused !== undefined)("sqlite on a disk that fills up", ()
       readyzWhileFull.push(await readiness(server))
       await sleep(1_000)
     }
+    releaseWal()
     rmSync(filler)
     rmSync(`${filler}.tail`)
     await sender
@@ -115,7 +158,8 @@ describe.skipIf(mountRefused !== undefined)("sqlite on a disk that fills up", ()
     const refusals = deliveries.flatMap((delivery) => delivery.refusals)
     const faultsMet = (server.output.match(/job processing met a storage fault/g) ?? []).length
     console.log(
-      `full disk: ${(filled / 1024 / 1024).toFixed(0)} MiB of filler, full for ${fullForMillis / 1000} s; ` +
+      `full disk: ${(filled / 1024 / 1024).toFixed(0)} MiB of filler, full for ${fullForMillis / 1000} s, ` +
+        `${waitingWhenFull} jobs waiting when it filled; ` +
         `${batches.length} batches acknowledged after ${refusals.length} refusals ` +
         `(${[...new Set(refusals.map((r) => `${r.status} ${r.code}`))].join(", ")}); job workers met ${faultsMet} ` +
         `storage faults; /readyz while full: ${readyzWhileFull.map((r) => r.status).join(" ")}`
@@ -123,6 +167,7 @@ describe.skipIf(mountRefused !== undefined)("sqlite on a disk that fills up", ()
     const notCompleted = jobs.filter((job) => job.state !== "completed")
     assert.deepStrictEqual(notCompleted, [], "every acknowledged job completes once the disk has room")
     assertAppendedOnce(await readAllRows(server, "events"), batches)
+    assert.isAbove(waitingWhenFull, 0, "jobs were waiting when the disk filled")
     assert.isAbove(faultsMet, 0, "the disk filled while jobs waited: workers must have met storage faults")
 
     const down = readyzWhileFull.filter((r) => r.status === 503)

@@ -7,7 +7,7 @@
  * (`CI` set), where `.ci/run` makes sure it is up and a missing server is an error.
  */
 import * as PgClient from "@effect/sql-pg/PgClient"
-import { Effect, Redacted, type Scope } from "effect"
+import { Deferred, Effect, Redacted, type Scope } from "effect"
 
 /** The server's maintenance database, from which test databases are created. */
 export const adminUrl = process.env.BATCHWRITE_TEST_POSTGRES_URL ?? "postgres://postgres@127.0.0.1:5432/postgres"
@@ -83,3 +83,28 @@ export const query = <A extends object = Record<string, unknown>>(
       )
     )
   )
+
+/**
+ * Runs `statement` (e.g. `LOCK TABLE …`) in a transaction on the database at `url` and holds that transaction open
+ * until the returned function is called, which commits it. Resolves once the statement ran.
+ */
+export const holdInTransaction = async (url: string, statement: string): Promise<() => Promise<void>> => {
+  const ran = Effect.runSync(Deferred.make<void>())
+  const release = Effect.runSync(Deferred.make<void>())
+  const held = Effect.runPromise(
+    Effect.flatMap(PgClient.PgClient, (sql) =>
+      sql.withTransaction(
+        sql.unsafe(statement).pipe(Effect.zipRight(Deferred.succeed(ran, undefined)), Effect.zipRight(release))
+      )
+    ).pipe(
+      Effect.provide(
+        PgClient.layer({ url: Redacted.make(url), maxConnections: 1, applicationName: "batchwrite-tests" })
+      )
+    )
+  )
+  await Promise.race([Effect.runPromise(ran), held])
+  return async () => {
+    Effect.runSync(Deferred.succeed(release, undefined))
+    await held
+  }
+}
