@@ -153,11 +153,7 @@ onPostgres("several serve nodes on one database", () => {
     const survivors = nodes.slice(1)
     const pid = victim.pid
 
-    // No job can finish while the test holds the record tables locked against writes: a worker that claims one waits
-    // inside it. The batches go to the two survivors, whose four workers each hold a job that way; node 0's workers
-    // learn of the jobs left queued by polling, and claim one. Once node 0 holds a job it is killed, and the tables
-    // are let go.
-    // The tables exist once each object was written to: a first small batch of each.
+    // The tables of both objects exist once each was written to: a first small batch of each.
     const first = await Promise.all(
       [appendBatch("kill", 8, 10), upsertBatch("kill", 8, 10, 3_000)].map((batch, i) => send(survivors, i, batch))
     )
@@ -167,6 +163,10 @@ onPostgres("several serve nodes on one database", () => {
       "SELECT tablename FROM pg_tables WHERE tablename LIKE 'records\\_%'"
     )
     assert.strictEqual(tables.length, 2, "a table for events and one for profiles")
+    // No job can finish while the test holds those tables locked against writes: a worker that claims one waits
+    // inside it. The batches go to the two survivors, whose four workers each hold a job that way; node 0's workers
+    // learn of the jobs left queued by polling, and claim one. Once node 0 holds a job it is killed, and the tables
+    // are let go.
     const unlock = await holdInTransaction(
       database,
       `LOCK TABLE ${tables.map((table) => table.tablename).join(", ")} IN SHARE MODE`
