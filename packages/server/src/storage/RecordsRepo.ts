@@ -35,6 +35,10 @@ const mergeSlice = 1_000
  */
 const genericPlanRows = 100
 
+/** What a write of `rows` rows runs before its statements: {@link genericPlans} on PostgreSQL from 100 rows, else nothing. */
+const planningFor = (onPostgres: boolean, rows: number): ReadonlyArray<CompiledStatement> =>
+  onPostgres && rows >= genericPlanRows ? [genericPlans] : []
+
 /** A valid record of a batch and its index in the batch. */
 export interface RowInput {
   readonly index: number
@@ -376,9 +380,9 @@ export class RecordsRepo extends Effect.Service<RecordsRepo>()("server/RecordsRe
       now: number
     ): ReadonlyArray<CompiledStatement> => {
       const ids = RecordTables.idStatements(sql, table)
-      const planning = onPostgres && rows.length >= genericPlanRows ? [genericPlans] : []
-      return planning.concat(
-        Arr.chunksOf(rows, rowsPerWrite(0)).flatMap((chunk) =>
+      return [
+        ...planningFor(onPostgres, rows.length),
+        ...Arr.chunksOf(rows, rowsPerWrite(0)).flatMap((chunk) =>
           onPostgres
             ? [
                 sql`INSERT INTO ${sql(table)} (data, created_at, updated_at)
@@ -393,7 +397,7 @@ export class RecordsRepo extends Effect.Service<RecordsRepo>()("server/RecordsRe
                 ...ids.after.map((statement) => statement.compile())
               ]
         )
-      )
+      ]
     }
 
     /**
@@ -577,9 +581,7 @@ export class RecordsRepo extends Effect.Service<RecordsRepo>()("server/RecordsRe
         const newRows = created.map((row) => ({ data: JSON.stringify(row.data), keys: keysOf(row) }))
         return Effect.gen(function* () {
           const table = yield* tables.ensure(workspace, definition)
-          if (onPostgres && changed.length + newRows.length >= genericPlanRows) {
-            yield* executeInTransaction(sql, [genericPlans])
-          }
+          yield* executeInTransaction(sql, planningFor(onPostgres, changed.length + newRows.length))
           for (const [field, ids] of giving) yield* clearKeys(table, field, ids)
           yield* updateRows(
             table,
