@@ -1,11 +1,13 @@
-// Bundles the CLI into one ESM file (dist/bin.js) so `batchwrite` starts fast with plain `node`, and the SQLite
-// thread's module beside it (dist/SqliteWorker.js, where the server's SqliteThread looks for it).
+// Bundles the CLI into one ESM file (dist/bin.js) so `batchwrite` starts fast with plain `node`, and the modules of
+// the server's threads beside it (dist/SqliteWorker.js and dist/AppendPreparationWorker.js, where the server's
+// SqliteThread and AppendPreparation look for them).
 import { build } from "esbuild"
 
 await build({
   entryPoints: {
     bin: "src/bin.ts",
-    SqliteWorker: "../../packages/server/src/storage/SqliteWorker.ts"
+    SqliteWorker: "../../packages/server/src/storage/SqliteWorker.ts",
+    AppendPreparationWorker: "../../packages/server/src/services/AppendPreparationWorker.ts"
   },
   outdir: "dist",
   bundle: true,

@@ -2,7 +2,7 @@
  * The settings of `batchwrite serve` (and of the commands that work on its database): each a flag that also reads
  * its `BATCHWRITE_*` environment variable (the flag wins), with its default, and the parsers of their values.
  */
-import type { Server, ServerConfig } from "@batchwrite/server"
+import { Server, type ServerConfig } from "@batchwrite/server"
 import { Options } from "@effect/cli"
 import { Config, Either, Redacted } from "effect"
 import { UsageError } from "./CliError.js"
@@ -87,8 +87,15 @@ export const inlineMaxRecords = integerSetting(
   "inline-max-records",
   10_000,
   "Appends of at most this many records to an object without match keys are applied in their acceptance's " +
-    "transaction (their job is completed when the 202 is sent), on PostgreSQL those of at least 1000 records; 0 " +
+    "transaction (their job is completed when the 202 is sent), on PostgreSQL those of at least 2000 records; 0 " +
     "queues every batch for the workers"
+)
+/** `--prepare-threads` of serve. */
+export const prepareThreads = integerSetting(
+  "prepare-threads",
+  Server.defaultPreparationThreads(),
+  "Threads that parse, check and serialize the appends of 64 KiB or more to an object without match keys off " +
+    "the thread that answers HTTP (by default one fewer than the processors, 1 to 4); 0 does it on that thread"
 )
 /** `--config` of serve. */
 export const config = optionalTextSetting(

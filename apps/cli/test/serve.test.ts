@@ -69,7 +69,7 @@ describe("serve reads its settings from the environment", () => {
     }
   })
 
-  it("a bad value in a variable is a usage error naming it: _PORT, _WORKERS, _POOL_SIZE, _JOB_LEASE, _REQUEST_LEASE, _RATE_LIMIT, _LOG_LEVEL", async () => {
+  it("a bad value in a variable is a usage error naming it: _PORT, _WORKERS, _POOL_SIZE, _JOB_LEASE, _REQUEST_LEASE, _RATE_LIMIT, _LOG_LEVEL, _PREPARE_THREADS", async () => {
     const serve = (env: Record<string, string>) => runCli(["serve"], { env: { BATCHWRITE_TOKEN: "t", ...env } })
     expectUsageError(await serve({ BATCHWRITE_PORT: "eighty" }), /BATCHWRITE_PORT/)
     expectUsageError(await serve({ BATCHWRITE_WORKERS: "0" }), /--workers \(or BATCHWRITE_WORKERS\) must be at least 1/)
@@ -84,6 +84,10 @@ describe("serve reads its settings from the environment", () => {
     )
     expectUsageError(await serve({ BATCHWRITE_RATE_LIMIT: "fast" }), /--rate-limit must be a positive number/)
     expectUsageError(await serve({ BATCHWRITE_LOG_LEVEL: "loud" }), /BATCHWRITE_LOG_LEVEL must be one of .*warning/)
+    expectUsageError(
+      await serve({ BATCHWRITE_PREPARE_THREADS: "-1" }),
+      /--prepare-threads \(or BATCHWRITE_PREPARE_THREADS\) must be 0 to 64/
+    )
     expectUsageError(await serve({ BATCHWRITE_CONFIG: "/no/such/config.json" }), /cannot read the config file/)
   })
 

@@ -24,6 +24,7 @@ import { Admission, type AdmissionLimits, AdmissionSettings, defaultAdmissionLim
 import { JobWorkers } from "./jobs/JobWorkers.js"
 import { ServerConfig, type ServerSettings } from "./ServerConfig.js"
 import { Tokens } from "./services/Auth.js"
+import { AppendPreparationConfig, type AppendPreparationSettings } from "./services/AppendPreparation.js"
 import { BatchAcceptance, InlineApply, type InlineApplySettings, inlineApplyFor } from "./services/BatchAcceptance.js"
 import { Jobs } from "./services/Jobs.js"
 import { Objects } from "./services/Objects.js"
@@ -80,7 +81,15 @@ export interface ServeOptions extends ServerSettings {
    * (default 32 MiB) and the largest body (4 MiB), and whether ordered batches are too (default no).
    */
   readonly inlineApply?: Partial<InlineApplySettings> | undefined
+  /**
+   * The threads that parse, check and serialize appends to objects without match keys off the HTTP thread
+   * (`AppendPreparation`): how many at most (default {@link defaultPreparationThreads}; 0: none, on the HTTP thread)
+   * and from which body size (default 64 KiB).
+   */
+  readonly appendPreparation?: Partial<AppendPreparationSettings> | undefined
 }
+
+export { defaultPreparationThreads } from "./services/AppendPreparation.js"
 
 export {
   headersTimeoutMillis,
@@ -168,7 +177,11 @@ export const servicesLayer = (options: ServeOptions) =>
           : Layer.succeed(SingleWriteWait, Duration.decode(options.singleWriteWait)),
         Layer.succeed(AdmissionSettings, { ...defaultAdmissionLimits, ...options.admission }),
         Layer.succeed(InlineApply, { ...inlineApplyFor(options.database._tag), ...options.inlineApply }),
-        Layer.succeed(GroupCommit, groupCommitFor(options.database._tag))
+        Layer.succeed(GroupCommit, groupCommitFor(options.database._tag)),
+        Layer.succeed(AppendPreparationConfig, {
+          ...AppendPreparationConfig.defaultValue(),
+          ...options.appendPreparation
+        })
       )
     )
   )

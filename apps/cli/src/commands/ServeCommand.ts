@@ -37,12 +37,16 @@ import {
   parseRateLimit,
   poolSize,
   port,
+  prepareThreads,
   rateLimit,
   requestLease,
   variableOf,
   workers
 } from "../ServeSettings.js"
 import { signalEndsSuccessfully } from "../Shutdown.js"
+
+/** The most `--prepare-threads`. */
+const maxPrepareThreads = 64
 
 /** The levels of `--log-level`, by the name @effect/cli gives them (`warning`, `info`, …). */
 const logLevels = new Map(LogLevel.allLevels.map((level) => [level._tag.toLowerCase(), level] as const))
@@ -120,7 +124,8 @@ export const serveCommand = Command.make(
     requestLease,
     maxInFlightMib,
     maxBacklogRecords,
-    inlineMaxRecords
+    inlineMaxRecords,
+    prepareThreads
   },
   (options) =>
     Effect.gen(function* () {
@@ -132,6 +137,9 @@ export const serveCommand = Command.make(
       if (options.maxBacklogRecords < 1) return yield* atLeastOne("max-backlog-records", " record")
       if (options.inlineMaxRecords < 0 || options.inlineMaxRecords > Limits.maxRecordsPerBatch) {
         return yield* outOfRange("inline-max-records", 0, Limits.maxRecordsPerBatch)
+      }
+      if (options.prepareThreads < 0 || options.prepareThreads > maxPrepareThreads) {
+        return yield* outOfRange("prepare-threads", 0, maxPrepareThreads)
       }
       const logLevel = yield* serviceLogLevel
       const storage = yield* parseDatabase(options.database, options.poolSize)
@@ -167,6 +175,7 @@ export const serveCommand = Command.make(
             maxBacklogRecords: options.maxBacklogRecords
           },
           inlineApply: { maxRecords: options.inlineMaxRecords },
+          appendPreparation: { threads: options.prepareThreads },
           tokens,
           rateLimit: limit ?? ServerConfig.defaultRateLimit,
           objects: Server.objectsFromConfig(file?.objects ?? {}),
@@ -195,7 +204,7 @@ export const serveCommand = Command.make(
       "Admission: writes beyond --max-in-flight-mib of bodies, or to a workspace with more than\n" +
       "--max-backlog-records records not yet committed, get 503 with Retry-After before their body is read\n" +
       "(see /readyz and /metrics).\n" +
-      "Inline apply: an append of at most --inline-max-records records (on PostgreSQL at least 1000) to an\n" +
+      "Inline apply: an append of at most --inline-max-records records (on PostgreSQL at least 2000) to an\n" +
       "object without match keys is applied in its acceptance's transaction: its job is completed at the 202.\n" +
       "Several nodes: batchwrite serve --database postgres://batchwrite@db:5432/batchwrite on each node"
   )

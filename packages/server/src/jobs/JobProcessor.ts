@@ -10,7 +10,7 @@
  * (interruption at shutdown, a storage error), the transaction rolls back, nothing of the job is applied, and the
  * job goes back to `queued`.
  */
-import { ErrorCode, Job, type ObjectSchema, RecordValidation, type RowError } from "@batchwrite/core"
+import { ErrorCode, Job, type ObjectSchema, type RowError } from "@batchwrite/core"
 import * as SqlClient from "@effect/sql/SqlClient"
 import type { SqlError } from "@effect/sql/SqlError"
 import { Array as Arr, Cause, Clock, Context, Data, Duration, Effect, Either, Option, Schedule } from "effect"
@@ -28,6 +28,7 @@ import { ObjectsRepo } from "../storage/ObjectsRepo.js"
 import { RecordsRepo, type RowInput, type RowOutcome } from "../storage/RecordsRepo.js"
 import { isStorageFault, isTransientFault, storageFaultOf } from "../storage/StorageFault.js"
 import { AcceptedRecords } from "./AcceptedRecords.js"
+import { checkRecords, definitionText, type KeptBatch, parsed, rejectedRecordText } from "./BatchRecords.js"
 
 /** What became of a claimed job: `completed` or `failed` (terminal), back in the queue, or taken by another worker. */
 export interface ProcessResult {
@@ -59,18 +60,6 @@ class JobLost extends Data.TaggedError("JobLost")<{ readonly jobId: string }> {}
 
 const parseRecords = (body: string): Option.Option<ReadonlyArray<unknown>> =>
   Option.map(Either.getRight(Job.parseBatchBody(body)), (parsed) => parsed.records)
-
-/**
- * The rejected record as JSON text for the errors endpoint. A value nested too deep for `JSON.stringify` (it is
- * recursive; `JSON.parse` is not) is stored as `null`: its row error still says why it was rejected.
- */
-const rejectedRecordText = (record: unknown): string => {
-  try {
-    return JSON.stringify(record) ?? "null"
-  } catch {
-    return "null"
-  }
-}
 
 const defectMessage = (cause: Cause.Cause<unknown>): string => {
   const defect = Cause.squash(cause)
@@ -117,15 +106,26 @@ export const isSmallGroup = (results: ReadonlyArray<ProcessResult>, settings: Gr
   results.length * 2 < settings.jobs &&
   results.reduce((records, result) => records + (result.metrics?.totalRows ?? 0), 0) * 2 < settings.records
 
+/**
+ * The records a job writes: parsed and checked, each with its index in the batch; or serialized already (an append
+ * to an object without match keys, prepared off the HTTP thread: `BatchRecords.SerializedBatch`).
+ */
+type JobRows =
+  | { readonly _tag: "Checked"; readonly valid: ReadonlyArray<RowInput> }
+  | { readonly _tag: "Serialized"; readonly texts: ReadonlyArray<string> }
+
+const rowCount = (rows: JobRows): number => (rows._tag === "Checked" ? rows.valid.length : rows.texts.length)
+
 /** A claimed job ready for its group's transaction: its records checked against the object's schema. */
 interface PreparedJob {
   readonly claimed: ApplyingJob
-  /** The batch's records, as received. */
-  readonly body: ReadonlyArray<unknown>
-  /** The records to write, with their index in the batch. */
-  readonly valid: ReadonlyArray<RowInput>
+  /** How many records the batch has. */
+  readonly total: number
+  readonly rows: JobRows
   /** The row errors found so far, by index (the writes add theirs). */
   readonly rowErrors: Map<number, Array<RowError.RowError>>
+  /** A rejected record as the JSON text its row error keeps, by index. */
+  readonly recordText: (index: number) => string
   /** The plan's merge key: set for an upsert, undefined for an append. */
   readonly upsertKey: string | undefined
 }
@@ -136,37 +136,39 @@ interface PlannedRun {
   readonly plan: Effect.Effect<Effect.Effect<ReadonlyArray<ReadonlyArray<RowOutcome>>>>
 }
 
-/** Checks a job's records against the object's schema as it is now. */
-const validate = (
+/**
+ * Makes a kept batch ready for its job: parsed records are checked against the object's schema as it is now; a
+ * serialized batch is ready when it was checked against that same schema, else (the schema changed since) its job
+ * is processed from the stored body (`undefined`).
+ */
+const prepareRows = (
   claimed: ApplyingJob,
   definition: ObjectSchema.ObjectDefinition,
-  body: ReadonlyArray<unknown>
-): PreparedJob => {
+  batch: KeptBatch
+): PreparedJob | undefined => {
   const upsertKey = claimed.matchKey ?? undefined
-  // A match key removed from the schema since acceptance: every record is rejected (as a removed field is).
-  const keyGone =
-    upsertKey !== undefined && !definition.matchKeys.includes(upsertKey) && Object.hasOwn(definition.fields, upsertKey)
-      ? upsertKey
-      : undefined
-  const check = RecordValidation.compileValidator(definition, { matchKey: upsertKey })
-  const valid: Array<RowInput> = []
-  const rowErrors = new Map<number, Array<RowError.RowError>>()
-  for (let index = 0; index < body.length; index++) {
-    const result = check(body[index], index)
-    const errors: Array<RowError.RowError> = result._tag === "Invalid" ? [...result.errors] : []
-    if (keyGone !== undefined) {
-      errors.push({
-        index,
-        code: ErrorCode.RequestSchema,
-        field: keyGone,
-        pointer: "/matchKey",
-        message: `"${keyGone}" is no longer a match key of object "${definition.name}"`
-      })
+  if (batch._tag === "Serialized") {
+    if (batch.definition !== definitionText(definition)) return undefined
+    const texts = new Map(batch.rejected.map(([index, , record]) => [index, record] as const))
+    return {
+      claimed,
+      total: batch.total,
+      rows: { _tag: "Serialized", texts: batch.texts },
+      rowErrors: new Map(batch.rejected.map(([index, errors]) => [index, [...errors]] as const)),
+      recordText: (index) => texts.get(index) ?? "null",
+      upsertKey
     }
-    if (errors.length > 0) rowErrors.set(index, errors)
-    else if (result._tag === "Valid") valid.push({ index, record: result.record })
   }
-  return { claimed, body, valid, rowErrors, upsertKey }
+  const { records } = batch
+  const { rowErrors, valid } = checkRecords(definition, upsertKey, records)
+  return {
+    claimed,
+    total: records.length,
+    rows: { _tag: "Checked", valid },
+    rowErrors,
+    recordText: (index) => rejectedRecordText(records[index]),
+    upsertKey
+  }
 }
 
 /** The result of a job completed at `completedAt` with `metrics`. */
@@ -190,14 +192,19 @@ export class JobProcessor extends Effect.Service<JobProcessor>()("server/JobProc
     const acceptedRecords = yield* AcceptedRecords
     const storageHealth = yield* StorageHealth
 
-    // The records as parsed when this node accepted the batch, else parsed from the stored body.
-    const recordsOf = (claimed: ClaimedJob) =>
+    // The records of the stored body, parsed.
+    const storedRecords = (claimed: ClaimedJob) =>
+      Effect.map(jobs.body(claimed.jobId), (body) =>
+        Option.getOrUndefined(Option.map(Option.flatMap(body, parseRecords), parsed))
+      )
+
+    // The records as this node kept them when it accepted the batch, else parsed from the stored body.
+    const recordsOf = (claimed: ClaimedJob): Effect.Effect<KeptBatch | undefined> =>
       Effect.flatMap(
         acceptedRecords.take(claimed.jobId),
         Option.match({
-          onSome: (kept) => Effect.succeed<ReadonlyArray<unknown> | undefined>(kept),
-          onNone: () =>
-            Effect.map(jobs.body(claimed.jobId), (body) => Option.getOrUndefined(Option.flatMap(body, parseRecords)))
+          onSome: (kept) => Effect.succeed<KeptBatch | undefined>(kept),
+          onNone: () => storedRecords(claimed)
         })
       )
 
@@ -221,9 +228,13 @@ export class JobProcessor extends Effect.Service<JobProcessor>()("server/JobProc
             `the job was claimed ${maxAttempts} times without completing (crashes or storage errors); not retried`
           )
         }
-        const body = yield* recordsOf(claimed)
-        if (body === undefined) return Either.left("the stored batch is not a JSON object with records")
-        return Either.right(validate(claimed, definition, body))
+        const kept = yield* recordsOf(claimed)
+        const ready = kept === undefined ? undefined : prepareRows(claimed, definition, kept)
+        if (ready !== undefined) return Either.right(ready)
+        // A batch serialized under a schema changed since: checked again from its stored body.
+        const stored = kept === undefined ? undefined : yield* storedRecords(claimed)
+        if (stored === undefined) return Either.left("the stored batch is not a JSON object with records")
+        return Either.right(prepareRows(claimed, definition, stored)!)
       })
 
     /**
@@ -239,19 +250,26 @@ export class JobProcessor extends Effect.Service<JobProcessor>()("server/JobProc
       now: Date
     ): Arr.NonEmptyReadonlyArray<PlannedRun> => {
       const { workspace } = prepared[0].claimed
-      return Arr.map(
-        Arr.groupWith(prepared, (a, b) => a.upsertKey === b.upsertKey),
-        (run): PlannedRun => {
-          const batches = run.map((job) => job.valid)
-          const upsertKey = run[0].upsertKey
-          // Nothing to write (every record rejected, e.g. by a match key removed since acceptance): no statement.
-          const plan = batches.every((rows) => rows.length === 0)
-            ? Effect.succeed(Effect.succeed(batches.map(() => [])))
-            : upsertKey === undefined
-              ? records.planAppendBatches(workspace, definition, batches, now)
-              : records.planUpsertBatches(workspace, definition, upsertKey, batches, now)
-          return { run, plan }
+      const planOf = (run: Arr.NonEmptyReadonlyArray<PreparedJob>) => {
+        const upsertKey = run[0].upsertKey
+        if (run[0].rows._tag === "Serialized") {
+          const batches = run.map(({ rows }) => (rows._tag === "Serialized" ? rows.texts : []))
+          return records.planInserts(workspace, definition, batches, now)
         }
+        const batches = run.map(({ rows }) => (rows._tag === "Checked" ? rows.valid : []))
+        return upsertKey === undefined
+          ? records.planAppendBatches(workspace, definition, batches, now)
+          : records.planUpsertBatches(workspace, definition, upsertKey, batches, now)
+      }
+      return Arr.map(
+        Arr.groupWith(prepared, (a, b) => a.upsertKey === b.upsertKey && a.rows._tag === b.rows._tag),
+        (run): PlannedRun => ({
+          run,
+          // Nothing to write (every record rejected, e.g. by a match key removed since acceptance): no statement.
+          plan: run.every((job) => rowCount(job.rows) === 0)
+            ? Effect.succeed(Effect.succeed(run.map(() => [])))
+            : planOf(run)
+        })
       )
     }
 
@@ -296,7 +314,7 @@ export class JobProcessor extends Effect.Service<JobProcessor>()("server/JobProc
     /** Records a prepared job's row errors in the group's transaction; answers its completion (metrics). */
     const recordOutcomes = (job: PreparedJob, outcomes: ReadonlyArray<RowOutcome>) =>
       Effect.gen(function* () {
-        const { body, claimed, rowErrors, valid } = job
+        const { claimed, recordText, rowErrors, rows, total } = job
         let insertedRows = 0
         let updatedRows = 0
         let staleRows = 0
@@ -312,22 +330,23 @@ export class JobProcessor extends Effect.Service<JobProcessor>()("server/JobProc
               staleRows++
               break
             case "Rejected":
-              rowErrors.set(valid[i]!.index, [outcome.error])
+              // Only a merge or a match key rejects a row: the rows are checked ones.
+              if (rows._tag === "Checked") rowErrors.set(rows.valid[i]!.index, [outcome.error])
           }
         })
         const entries: Array<RowErrorEntry> = []
-        for (let index = 0; index < body.length; index++) {
+        for (let index = 0; index < total; index++) {
           const errors = rowErrors.get(index)
           if (errors === undefined) continue
-          const record = rejectedRecordText(body[index])
+          const record = recordText(index)
           errors.forEach((error, i) => {
             entries.push({ error, record: i === 0 ? record : null })
           })
         }
         if (entries.length > 0) yield* jobs.insertRowErrors(claimed.jobId, entries)
         const metrics: Job.JobMetrics = {
-          totalRows: body.length,
-          processedRows: body.length,
+          totalRows: total,
+          processedRows: total,
           insertedRows,
           updatedRows,
           staleRows,
@@ -464,12 +483,15 @@ export class JobProcessor extends Effect.Service<JobProcessor>()("server/JobProc
        */
       applyNow: (
         job: ApplyingJob,
-        body: ReadonlyArray<unknown>,
+        batch: KeptBatch,
         definition: ObjectSchema.ObjectDefinition
       ): Effect.Effect<ProcessResult> =>
         Effect.gen(function* () {
           const now = new Date(yield* Clock.currentTimeMillis)
-          const runs = planRuns([validate(job, definition, body)], definition, now)
+          const ready = prepareRows(job, definition, batch)
+          // Never so: the acceptance serializes a batch under the schema it applies it with. Queued instead.
+          if (ready === undefined) return yield* Effect.dieMessage("the batch was serialized under another schema")
+          const runs = planRuns([ready], definition, now)
           const [outcome] = yield* writeGroup(runs, (completions, at) =>
             Effect.as(jobs.completeApplied(completions[0]!, at), [])
           )

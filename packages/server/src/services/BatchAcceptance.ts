@@ -11,17 +11,22 @@
  * together. Ordered batches are queued (group commit merges them), unless `InlineApply.ordered`: then one is applied
  * inline only when nothing of its object is queued or processing, so acceptance order holds. If the apply fails (a
  * defect), the batch is queued instead; past `InlineApply`'s bytes in flight too.
+ *
+ * An append to an object without match keys, of 64 KiB to 4 MiB, is parsed, checked and serialized on a preparation
+ * thread (`AppendPreparation`) instead of this one; its outcome is the same.
  */
 import { randomFillSync } from "node:crypto"
 import { Job, Limits, type ObjectSchema } from "@batchwrite/core"
 import { Cause, Context, Effect, Exit, Option } from "effect"
 import { AcceptedRecords } from "../jobs/AcceptedRecords.js"
+import { type KeptBatch, parsed } from "../jobs/BatchRecords.js"
 import { JobProcessor, type ProcessResult } from "../jobs/JobProcessor.js"
 import { JobWorkers } from "../jobs/JobWorkers.js"
 import { JobsRepo } from "../storage/JobsRepo.js"
 import { isTransientFault, storageFaultOf } from "../storage/StorageFault.js"
 import { type BatchRejected, checkBatch } from "./BatchIntake.js"
 import { Admission } from "./Admission.js"
+import { AppendPreparation } from "./AppendPreparation.js"
 import { bodyWork } from "./BodyWork.js"
 import type { ObjectNotFound } from "./Errors.js"
 import { Objects } from "./Objects.js"
@@ -124,6 +129,7 @@ export class BatchAcceptance extends Effect.Service<BatchAcceptance>()("server/B
     const metrics = yield* ServiceMetrics
     const inline = yield* InlineApply
     const admission = yield* Admission
+    const preparation = yield* AppendPreparation
 
     // Body bytes of the batches being applied inline (waiting for their transaction or in it).
     let inlineBodyBytes = 0
@@ -150,19 +156,19 @@ export class BatchAcceptance extends Effect.Service<BatchAcceptance>()("server/B
      * Call it when the batch is accepted (it takes the job's id and creation time). It makes no closure that refers
      * to `checked`: a closure holds every variable of the scopes it was made in that any closure of theirs refers
      * to, so one such reference would keep the parsed records alive until the commit, for every batch waiting for
-     * its transaction (a flood of 10 MB bodies held ~500 MiB more). They reach the inline apply through `parsed`,
+     * its transaction (a flood of 10 MB bodies held ~500 MiB more). They reach the inline apply through `held`,
      * which is emptied when the batch is queued instead.
      */
     const acceptChecked = <E, R>(
       workspace: string,
       definition: ObjectSchema.ObjectDefinition,
-      checked: { readonly records: ReadonlyArray<unknown>; readonly plan: Job.BatchPlan },
+      checked: { readonly batch: KeptBatch; readonly count: number; readonly plan: Job.BatchPlan },
       body: string,
       alsoInTransaction: AlsoInTransaction<E, R>
     ): Effect.Effect<Job.AcceptedBatch, E, R> => {
       const jobId = newJobId()
       const { plan } = checked
-      const count = checked.records.length
+      const { count } = checked
       const accepted: Job.AcceptedBatch = {
         operation: plan.operation,
         objectName: definition.name,
@@ -181,9 +187,9 @@ export class BatchAcceptance extends Effect.Service<BatchAcceptance>()("server/B
         createdAt: new Date()
       }
       const queueOnly = Effect.as(jobs.queue(input, alsoInTransaction(accepted)), Option.none<ProcessResult>())
-      const applyInline = (records: ReadonlyArray<unknown>) =>
+      const applyInline = (batch: KeptBatch) =>
         jobs
-          .queueOrApply(input, alsoInTransaction(accepted), (job) => processor.applyNow(job, records, definition))
+          .queueOrApply(input, alsoInTransaction(accepted), (job) => processor.applyNow(job, batch, definition))
           .pipe(
             // A transient storage fault (full disk, lost connection) is answered as such (503); another defect of the
             // apply leaves the batch to a worker (which retries, and fails a job that keeps failing).
@@ -194,14 +200,14 @@ export class BatchAcceptance extends Effect.Service<BatchAcceptance>()("server/B
             ),
             Effect.ensuring(releaseInline(body.length))
           )
-      const parsed: { records: ReadonlyArray<unknown> | undefined } = { records: checked.records }
+      const held: { batch: KeptBatch | undefined } = { batch: checked.batch }
       const accepting = Effect.flatMap(reserveInline(plan, count, body.length), (reserved) => {
-        const records = parsed.records!
-        parsed.records = undefined
-        return reserved ? applyInline(records) : queueOnly
+        const batch = held.batch!
+        held.batch = undefined
+        return reserved ? applyInline(batch) : queueOnly
       })
       return Effect.zipRight(
-        acceptedRecords.keep(jobId, checked.records, body.length),
+        acceptedRecords.keep(jobId, checked.batch, body.length),
         Effect.as(commit(workspace, accepted, plan, accepting), accepted)
       )
     }
@@ -238,6 +244,17 @@ export class BatchAcceptance extends Effect.Service<BatchAcceptance>()("server/B
         )
       )
 
+    // An append to an object without match keys, of a body large enough and not too large to apply inline, is
+    // prepared on a preparation thread (`AppendPreparation`); `None` for any other batch, or when the thread did not
+    // prepare it (the batch is then checked here, which answers its error).
+    const prepareOffThread = (request: BatchRequest, definition: ObjectSchema.ObjectDefinition) =>
+      request.operation === "append-batch" &&
+      definition.matchKeys.length === 0 &&
+      request.body.length <= inline.maxBatchBodyBytes &&
+      preparation.applies(request.body.length)
+        ? preparation.prepare(request.body, definition)
+        : Effect.succeedNone
+
     return {
       /**
        * Checks a batch against its object and queues it as a job, with `alsoInTransaction` in the same transaction.
@@ -250,9 +267,23 @@ export class BatchAcceptance extends Effect.Service<BatchAcceptance>()("server/B
         // Not a generator: its frame would hold the parsed records until the commit.
         Effect.flatMap(objects.find(request.workspace, request.objectName), (definition) =>
           Effect.flatMap(
-            bodyWork(
-              request.body.length,
-              Effect.suspend(() => checkBatch(request.body, request.operation, definition))
+            Effect.flatMap(prepareOffThread(request, definition), (prepared) =>
+              Option.match(prepared, {
+                onSome: (batch) =>
+                  Effect.succeed({
+                    batch,
+                    count: batch.total,
+                    plan: Job.planBatch(request.operation, definition.matchKeys, null)
+                  }),
+                onNone: () =>
+                  Effect.map(
+                    bodyWork(
+                      request.body.length,
+                      Effect.suspend(() => checkBatch(request.body, request.operation, definition))
+                    ),
+                    ({ plan, records }) => ({ batch: parsed(records), count: records.length, plan })
+                  )
+              })
             ),
             (checked) => acceptChecked(request.workspace, definition, checked, request.body, alsoInTransaction)
           )
@@ -276,7 +307,13 @@ export class BatchAcceptance extends Effect.Service<BatchAcceptance>()("server/B
         const plan = Job.planBatch(operation, definition.matchKeys, mergeKey)
         // Made here, not suspended: a suspended effect's closure would hold the record until the commit (the fiber
         // that runs it keeps it), which `test/reliability/QueuedMemory.test.ts` would see.
-        return acceptChecked(workspace, definition, { records: [record], plan }, body, () => Effect.void)
+        return acceptChecked(
+          workspace,
+          definition,
+          { batch: parsed([record]), count: 1, plan },
+          body,
+          () => Effect.void
+        )
       }
     } as const
   }),
@@ -286,6 +323,7 @@ export class BatchAcceptance extends Effect.Service<BatchAcceptance>()("server/B
     JobProcessor.Default,
     AcceptedRecords.Default,
     ServiceMetrics.Default,
-    Admission.Default
+    Admission.Default,
+    AppendPreparation.Default
   ]
 }) {}

@@ -371,28 +371,28 @@ export class RecordsRepo extends Effect.Service<RecordsRepo>()("server/RecordsRe
       )
 
     /**
-     * The statements inserting `rows` as new rows of an object without match keys, compiled ahead: SQL text and
-     * parameters.
+     * The statements inserting new rows of an object without match keys, their data as JSON `texts`, compiled ahead:
+     * SQL text and parameters.
      */
     const compileInserts = (
       table: string,
-      rows: ReadonlyArray<RowInput>,
+      texts: ReadonlyArray<string>,
       now: number
     ): ReadonlyArray<CompiledStatement> => {
       const ids = RecordTables.idStatements(sql, table)
       return [
-        ...planningFor(onPostgres, rows.length),
-        ...Arr.chunksOf(rows, rowsPerWrite(0)).flatMap((chunk) =>
+        ...planningFor(onPostgres, texts.length),
+        ...Arr.chunksOf(texts, rowsPerWrite(0)).flatMap((chunk) =>
           onPostgres
             ? [
                 sql`INSERT INTO ${sql(table)} (data, created_at, updated_at)
                 SELECT v.data, ${now}, ${now}
-                FROM (VALUES ${sql.csv(chunk.map((row) => sql`(${JSON.stringify(row.record)})`))}) AS v(data)`.compile()
+                FROM (VALUES ${sql.csv(chunk.map((data) => sql`(${data})`))}) AS v(data)`.compile()
               ]
             : [
                 ...ids.before.map((statement) => statement.compile()),
                 sql`INSERT INTO ${sql(table)} ${sql.insert(
-                  chunk.map((row) => ({ data: JSON.stringify(row.record), created_at: now, updated_at: now }))
+                  chunk.map((data) => ({ data, created_at: now, updated_at: now }))
                 )}`.compile(),
                 ...ids.after.map((statement) => statement.compile())
               ]
@@ -613,13 +613,16 @@ export class RecordsRepo extends Effect.Service<RecordsRepo>()("server/RecordsRe
     ): Effect.Effect<PlannedWrite> =>
       Effect.orDie(Effect.map(plan(workspace, definition, matchKey, batches, now.getTime()), Effect.orDie))
 
-    const planAppendBatches = (
+    /**
+     * Plans the inserts of batches of an object without match keys, each batch its records' JSON texts: compiled when
+     * this is called, nothing to read.
+     */
+    const planInserts = (
       workspace: string,
       definition: ObjectSchema.ObjectDefinition,
-      batches: ReadonlyArray<ReadonlyArray<RowInput>>,
+      batches: ReadonlyArray<ReadonlyArray<string>>,
       now: Date
     ): Effect.Effect<PlannedWrite> => {
-      if (definition.matchKeys.length > 0) return planOrDie(workspace, definition, undefined, batches, now)
       const statements = compileInserts(
         RecordTables.tableName(workspace, definition.name),
         batches.flat(),
@@ -634,6 +637,21 @@ export class RecordsRepo extends Effect.Service<RecordsRepo>()("server/RecordsRe
         )
       )
     }
+
+    const planAppendBatches = (
+      workspace: string,
+      definition: ObjectSchema.ObjectDefinition,
+      batches: ReadonlyArray<ReadonlyArray<RowInput>>,
+      now: Date
+    ): Effect.Effect<PlannedWrite> =>
+      definition.matchKeys.length > 0
+        ? planOrDie(workspace, definition, undefined, batches, now)
+        : planInserts(
+            workspace,
+            definition,
+            batches.map((rows) => rows.map((row) => JSON.stringify(row.record))),
+            now
+          )
 
     const planUpsertBatches = (
       workspace: string,
@@ -715,6 +733,12 @@ export class RecordsRepo extends Effect.Service<RecordsRepo>()("server/RecordsRe
        * by the batches) are built when called, so the transaction holds the connection only while they run.
        */
       planAppendBatches,
+
+      /**
+       * `planAppendBatches` for an object without match keys, of batches whose valid records are serialized already
+       * (each batch its records' JSON texts, as the rows store them).
+       */
+      planInserts,
 
       /**
        * Merges every record into the row whose `matchKey` value equals its own, or inserts it (SPEC §1.4): fields

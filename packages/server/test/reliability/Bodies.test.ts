@@ -6,6 +6,7 @@
  */
 import { assert, layer } from "@effect/vitest"
 import { Effect } from "effect"
+import { exchange, requestText } from "../support/RawSocket.js"
 import * as TestService from "../support/TestService.js"
 
 const token = TestService.tokens.alpha
@@ -33,6 +34,33 @@ TestService.forEachAdapter((adapter) => {
         const single = yield* TestService.rawPost("/public/v1/records/accounts", body.subarray(12, -2), { token })
         TestService.expectError(single, 400, "RequestInvalid")
         assert.deepStrictEqual(yield* rows("accounts"), [])
+      })
+    )
+
+    it.effect("a body arriving in many pieces, a character split between two, is stored exactly", () =>
+      Effect.gen(function* () {
+        const { origin } = yield* TestService.TestService
+        // ASCII pieces, then pieces that are not, one of them cut inside a character of four bytes.
+        const names = ["plain-ascii", "x".repeat(60_000), "y".repeat(60_000), "café ü 日本", "emoji 😀 end", "trailing"]
+        const records = names.map((name, i) => ({ account_id: `pieces-${i}`, name }))
+        const body = Buffer.from(JSON.stringify({ records }))
+        const cut = body.indexOf(Buffer.from("😀")) + 2
+        const head = requestText("POST", "/public/v1/records/accounts/append-batch", {
+          authorization: `Bearer ${token}`,
+          "content-type": "application/json",
+          "content-length": String(body.length)
+        })
+        const pieces = [body.subarray(0, 70_000), body.subarray(70_000, cut), body.subarray(cut)]
+        const response = yield* exchange(origin, head, { trickle: pieces, trickleIntervalMs: 50 })
+        assert.strictEqual(response.status, 202, response.body)
+        const { api } = yield* TestService.TestService
+        const job = yield* TestService.awaitJob(api.alpha, "accounts", JSON.parse(response.body).data.jobId)
+        assert.strictEqual(job.metrics.insertedRows, names.length)
+        const stored = (yield* rows("accounts")).filter((row) => String(row.account_id).startsWith("pieces-"))
+        assert.deepStrictEqual(
+          stored.map((row) => row.name),
+          names
+        )
       })
     )
 

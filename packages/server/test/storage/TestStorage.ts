@@ -8,6 +8,8 @@ import * as SqlClient from "@effect/sql/SqlClient"
 import { Effect, Layer, Option } from "effect"
 import { IdempotencyRepo } from "../../src/storage/IdempotencyRepo.js"
 import { JobProcessor, type ProcessResult } from "../../src/jobs/JobProcessor.js"
+import { AcceptedRecords } from "../../src/jobs/AcceptedRecords.js"
+import { parsed } from "../../src/jobs/BatchRecords.js"
 import { JobsRepo } from "../../src/storage/JobsRepo.js"
 import { ObjectsRepo } from "../../src/storage/ObjectsRepo.js"
 import { RecordsRepo } from "../../src/storage/RecordsRepo.js"
@@ -22,6 +24,7 @@ export { type Adapter, forEachAdapter, onPostgres, tempDirectory } from "../supp
 export const freshDatabase = (adapter: Adapter) => Layer.unwrapScoped(Effect.map(adapter.freshDatabase, databaseLayer))
 
 const repositories = Layer.mergeAll(
+  AcceptedRecords.Default,
   Objects.Default,
   JobsRepo.Default,
   RecordsRepo.Default,
@@ -32,8 +35,8 @@ const repositories = Layer.mergeAll(
 )
 
 /**
- * Every repository, the objects service, the job processor and the pending key releases (which the idempotency
- * wrapper uses) on a fresh database of the adapter.
+ * Every repository, the objects service, the job processor (with the batches it is given, `AcceptedRecords`) and the
+ * pending key releases (which the idempotency wrapper uses) on a fresh database of the adapter.
  */
 export const storageOn = (adapter: Adapter) => repositories.pipe(Layer.provideMerge(freshDatabase(adapter)))
 
@@ -88,7 +91,7 @@ export const acceptInline = (options: BatchOptions) =>
     const processor = yield* JobProcessor
     const { definition, input } = yield* queueInput(options)
     const applied = yield* jobs.queueOrApply(input, Effect.void, (job) =>
-      processor.applyNow(job, options.records, Option.getOrThrow(definition))
+      processor.applyNow(job, parsed(options.records), Option.getOrThrow(definition))
     )
     return yield* acceptedJob(input, Option.isSome(applied))
   })

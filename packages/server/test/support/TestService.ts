@@ -26,6 +26,7 @@ import { assert } from "@effect/vitest"
 import { Context, type Duration, Effect, Either, Layer, Logger, LogLevel, Schema } from "effect"
 import * as Server from "../../src/Server.js"
 import type { DatabaseSettings } from "../../src/Server.js"
+import type { AppendPreparationSettings } from "../../src/services/AppendPreparation.js"
 import type { RateLimitSettings, TokenSettings } from "../../src/ServerConfig.js"
 import { type Adapter, sqlite } from "./Adapters.js"
 
@@ -92,6 +93,8 @@ export interface TestServiceOptions {
   readonly singleWriteWait?: Duration.DurationInput
   /** How long a whole request may take to arrive; default the service's (60 s). */
   readonly requestTimeout?: Duration.DurationInput
+  /** The preparation threads of appends (`AppendPreparation`); default the service's. */
+  readonly appendPreparation?: Partial<AppendPreparationSettings>
 }
 
 /** A response as the raw client read it. */
@@ -147,7 +150,8 @@ export const layer = (options: TestServiceOptions = {}): Layer.Layer<TestService
           objects: { alpha: [accountsObject, countersObject], beta: [accountsObject] },
           requestLog: false,
           singleWriteWait: options.singleWriteWait,
-          requestTimeout: options.requestTimeout
+          requestTimeout: options.requestTimeout,
+          appendPreparation: options.appendPreparation
         })
       )
       const address = Context.get(context, HttpServer.HttpServer).address
