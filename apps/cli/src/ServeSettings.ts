@@ -94,7 +94,7 @@ export const inlineMaxRecords = integerSetting(
 export const prepareThreads = integerSetting(
   "prepare-threads",
   Server.defaultPreparationThreads(),
-  "Threads that parse, check and serialize the appends of 64 KiB or more to an object without match keys off " +
+  "Threads that parse, check and serialize the appends of 64 KiB to 4 MiB to an object without match keys off " +
     "the thread that answers HTTP (by default one fewer than the processors, 1 to 4); 0 does it on that thread"
 )
 /** `--config` of serve. */
