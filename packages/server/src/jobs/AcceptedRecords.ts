@@ -6,8 +6,9 @@
  * Only a shortcut: the stored body stays the job's durable truth. A job whose records are not here (claimed by
  * another node, after a restart, on a retry, or evicted) is processed from its stored body, with the same outcome,
  * as the records here are exactly what parsing the stored body gives (the body is stored as received, and nothing
- * changes the parsed records; serialized records are used only under the schema they were checked against). Batches of at most {@link capacityBytes} of body text in all are kept (their parsed
- * records take a few times that in memory). When that is full, batches kept longer than {@link maxAgeMillis} are
+ * changes the parsed records; serialized records are used only under the schema they were checked against).
+ * Batches of at most {@link capacityBytes} of body text in all are kept (their parsed records take a few times that
+ * in memory). When that is full, batches kept longer than {@link maxAgeMillis} are
  * dropped (another node took their jobs), and a batch that still does not fit is not kept: the oldest batches are
  * the next to be processed, so they are the ones worth keeping.
  */

@@ -14,12 +14,12 @@
  * `None`: the HTTP thread then handles the batch itself, as any other (and answers the error). One thread starts
  * with the service, one more when all are busy, up to the setting; a thread that stops is replaced on next use.
  */
-import { existsSync } from "node:fs"
 import { availableParallelism } from "node:os"
 import { Worker } from "node:worker_threads"
 import type { ObjectSchema } from "@batchwrite/core"
 import { Context, Effect, Option, Runtime } from "effect"
 import type { SerializedBatch } from "../jobs/BatchRecords.js"
+import { threadModuleUrl } from "../ThreadModule.js"
 import type { PreparationThreadData, PrepareReply, PrepareRequest } from "./AppendPreparationWorker.js"
 
 /** How appends are prepared off the HTTP thread. */
@@ -42,18 +42,9 @@ export class AppendPreparationConfig extends Context.Reference<AppendPreparation
   { defaultValue: (): AppendPreparationSettings => ({ threads: defaultPreparationThreads(), minBodyBytes: 64 * 1024 }) }
 ) {}
 
-/**
- * The threads' module (`AppendPreparationWorker.ts`, built as its own entry): next to this module in a build (this
- * package's `dist/services/`, or the bundled CLI's `dist/`), else, when running from the TypeScript sources (tests,
- * `tsx`), this package's build, which `pnpm build` makes (and `pnpm test` runs first).
- */
-const workerUrl = (): URL => {
-  for (const candidate of ["./AppendPreparationWorker.js", "../../dist/services/AppendPreparationWorker.js"]) {
-    const url = new URL(candidate, import.meta.url)
-    if (existsSync(url)) return url
-  }
-  throw new Error("the preparation threads' module (AppendPreparationWorker.js) is not built: run `pnpm build`")
-}
+/** The threads' module (`AppendPreparationWorker.ts`, built as its own entry; see `threadModuleUrl`). */
+const workerUrl = (): URL =>
+  threadModuleUrl(import.meta.url, "services", "AppendPreparationWorker.js", "the preparation threads' module")
 
 /**
  * The Node flags of the threads: the process's, without export conditions. The threads' module is a build and

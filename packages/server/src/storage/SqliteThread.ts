@@ -27,7 +27,6 @@
  * loads better-sqlite3 from the path resolved here. Not supported:
  * `SafeIntegers` (integers come back as numbers) and `executeStream` (as in `SqliteClient`).
  */
-import { existsSync } from "node:fs"
 import { createRequire } from "node:module"
 import { Worker } from "node:worker_threads"
 import * as Reactivity from "@effect/experimental/Reactivity"
@@ -36,6 +35,7 @@ import type { Connection, Row } from "@effect/sql/SqlConnection"
 import { SqlError } from "@effect/sql/SqlError"
 import * as Statement from "@effect/sql/Statement"
 import { Effect, Exit, Layer, Scope, Stream } from "effect"
+import { threadModuleUrl } from "../ThreadModule.js"
 import type { PostedRequest, Reply, Request, ThreadData } from "./SqliteWorker.js"
 
 /** Options of {@link layer}. */
@@ -46,18 +46,9 @@ export interface SqliteThreadOptions {
   readonly prepareCacheSize?: number | undefined
 }
 
-/**
- * The thread's module (`SqliteWorker.ts`, built as its own entry): next to this module in a build (this package's
- * `dist/storage/`, or the bundled CLI's `dist/`), else, when running from the TypeScript sources (tests, `tsx`), this
- * package's build, which `pnpm build` makes (and `pnpm test` runs first).
- */
-export const workerUrl = (): URL => {
-  for (const candidate of ["./SqliteWorker.js", "../../dist/storage/SqliteWorker.js"]) {
-    const url = new URL(candidate, import.meta.url)
-    if (existsSync(url)) return url
-  }
-  throw new Error("the SQLite thread's module (SqliteWorker.js) is not built: run `pnpm build`")
-}
+/** The thread's module (`SqliteWorker.ts`, built as its own entry; see `threadModuleUrl`). */
+export const workerUrl = (): URL =>
+  threadModuleUrl(import.meta.url, "storage", "SqliteWorker.js", "the SQLite thread's module")
 
 /** Where better-sqlite3 is: next to the code (the bundled CLI), else where `@effect/sql-sqlite-node` finds it. */
 export const driverPath = (): string => {
