@@ -58,6 +58,16 @@ const refuseNewerSchema = Effect.gen(function* () {
   })
 })
 
+/**
+ * The page cache of SQLite's writing connection, in KiB (`PRAGMA cache_size`; SQLite's default is 2,000 KiB). An
+ * upsert reads the rows its records merge into by their key values, scattered over the table and its key indexes:
+ * with the default cache, a page not among the last 2 MB read is read from the file again (a system call each, from
+ * the operating system's cache at best). Measured on a table of 300,000 rows (`better-sqlite3`, the read of 5,000 key
+ * values the service makes): 20–33 ms with the default, 10.6–10.9 ms with 64 MiB. The memory is taken only as pages
+ * are read, up to this much.
+ */
+export const sqlitePageCacheKib = 65_536
+
 /** Options of {@link sqlite}. */
 export interface SqliteOptions {
   /** The database file; created when missing. */
@@ -88,6 +98,7 @@ export const sqlite = (
     yield* sql.unsafe(`PRAGMA synchronous = ${synchronous}`)
     yield* sql.unsafe(`PRAGMA busy_timeout = ${busyTimeoutMillis}`)
     yield* sql.unsafe("PRAGMA foreign_keys = ON")
+    yield* sql.unsafe(`PRAGMA cache_size = -${sqlitePageCacheKib}`)
     yield* sql.unsafe(`PRAGMA wal_autocheckpoint = ${SqliteCheckpointer.writerCheckpointPages}`)
     yield* sql.unsafe(`PRAGMA journal_size_limit = ${SqliteCheckpointer.walSizeLimitBytes}`)
     yield* Migrator.make({})({ loader, table: migrationsTable })

@@ -229,6 +229,8 @@ forEachAdapter((adapter) => {
           { email: "b@x.io", external_id: "Y" }
         ])
         const job = yield* upsertProfiles("w", [
+          // b is changed first, so its row comes before a's in the write, which frees the X that b takes below.
+          { email: "b@x.io", tier: "b" },
           // Takes Y from b: refused.
           { email: "a@x.io", external_id: "Y", tier: "refused" },
           // A new row with Y: refused.
@@ -240,18 +242,18 @@ forEachAdapter((adapter) => {
           // ...which a new row can take.
           { email: "d@x.io", external_id: "Y" }
         ])
-        assert.strictEqual(job.metrics.updatedRows, 2)
+        assert.strictEqual(job.metrics.updatedRows, 3)
         assert.strictEqual(job.metrics.insertedRows, 1)
         assert.deepStrictEqual(
           job.errors.map((error) => [error.index, error.field, error.message]),
           [
-            [0, "external_id", 'external_id "Y" already belongs to record 2'],
-            [1, "external_id", 'external_id "Y" already belongs to record 2']
+            [1, "external_id", 'external_id "Y" already belongs to record 2'],
+            [2, "external_id", 'external_id "Y" already belongs to record 2']
           ]
         )
         assert.deepStrictEqual(yield* storedRows("w", "profiles"), [
           { _id: "1", email: "a@x.io", external_id: "Z" },
-          { _id: "2", email: "b@x.io", external_id: "X" },
+          { _id: "2", email: "b@x.io", external_id: "X", tier: "b" },
           { _id: "3", email: "d@x.io", external_id: "Y" }
         ])
         // The key index follows: upserts by external_id find the rows by their new values.
