@@ -16,6 +16,8 @@ export interface SyncBaselineRow {
   readonly latencyP99Ms: number
   /** Non-2xx answers and connection errors. */
   readonly errors: number
+  /** The first error answer, `<status>: <body>` (what the database said), when there was one. */
+  readonly firstError?: string | undefined
 }
 
 /** A running baseline service. */
@@ -84,7 +86,9 @@ export const startSyncBaseline = async (database: string, poolSize: number): Pro
             recordsPerSec: (load.ok * batchSize) / (load.elapsedMs / 1000),
             requestsPerSec: load.ok / (load.elapsedMs / 1000),
             latencyP99Ms: load.latencyMs.p99,
-            errors: load.non2xx + load.errors
+            errors: load.non2xx + load.errors,
+            firstError:
+              load.failures[0] === undefined ? undefined : `${load.failures[0].status}: ${load.failures[0].example}`
           }
         }
       }

@@ -355,7 +355,8 @@ const main = async () => {
   for (const sync of syncBaselines.filter((s) => s.errors > 0)) {
     notes.push(
       `${sync.backend} ${sync.operation} × ${sync.batchSize}: the synchronous baseline had ${sync.errors} errors` +
-        (options.rounds > 1 ? ` in round ${sync.round + 1}` : "")
+        (options.rounds > 1 ? ` in round ${sync.round + 1}` : "") +
+        (sync.firstError === undefined ? "" : ` (the first: ${sync.firstError.slice(0, 300)})`)
     )
   }
   const recommendations = recommend(finalRows, options.p99BudgetMs)
