@@ -17,6 +17,7 @@ import { mkdtempSync, rmSync } from "node:fs"
 import { createRequire } from "node:module"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
+import { Array as Arr } from "effect"
 
 const require = createRequire(import.meta.url)
 
@@ -78,9 +79,6 @@ const mergeInMemory = (records: ReadonlyArray<Fields>, read: Map<string, Merged>
   return { changed, created }
 }
 
-const chunksOf = <A>(items: ReadonlyArray<A>, size: number): Array<ReadonlyArray<A>> =>
-  Array.from({ length: Math.ceil(items.length / size) }, (_, i) => items.slice(i * size, (i + 1) * size))
-
 const placeholders = (rows: number, columns: number) =>
   Array.from({ length: rows }, () => `(${Array.from({ length: columns }, () => "?").join(",")})`).join(",")
 
@@ -116,7 +114,7 @@ const onSqlite = async (where: "service" | "database"): Promise<number> => {
           ${onConflict}`)
         .run(...rows.flatMap((row) => [JSON.stringify(row), now, now, keyText(row.email), keyText(row.external_id)]))
     db.transaction(() => {
-      for (const rows of chunksOf(
+      for (const rows of Arr.chunksOf(
         Array.from({ length: existingRows }, (_, i) => fullRecord(i)),
         500
       ))
@@ -125,7 +123,7 @@ const onSqlite = async (where: "service" | "database"): Promise<number> => {
     const inService = (records: ReadonlyArray<Fields>, now: number) => {
       const keys = records.map((record) => keyText(record.email))
       const read = new Map<string, Merged>()
-      for (const list of chunksOf(keys, 5_000)) {
+      for (const list of Arr.chunksOf(keys, 5_000)) {
         const found = db.prepare(
           `SELECT id, data, key_email FROM r WHERE key_email IN (${list.map(() => "?").join(",")})`
         )
@@ -134,13 +132,13 @@ const onSqlite = async (where: "service" | "database"): Promise<number> => {
       }
       const { changed, created } = mergeInMemory(records, read)
       db.transaction(() => {
-        for (const rows of chunksOf(changed, 500)) {
+        for (const rows of Arr.chunksOf(changed, 500)) {
           db.prepare(`INSERT INTO r (id, data, created_at, updated_at) VALUES ${placeholders(rows.length, 4)}
             ON CONFLICT (id) DO UPDATE SET data = excluded.data, updated_at = excluded.updated_at`).run(
             ...rows.flatMap((row) => [row.id, JSON.stringify(row.data), now, now])
           )
         }
-        for (const rows of chunksOf(created, 500))
+        for (const rows of Arr.chunksOf(created, 500))
           insert(
             rows.map((row) => row.data),
             now
@@ -149,7 +147,7 @@ const onSqlite = async (where: "service" | "database"): Promise<number> => {
     }
     const inDatabase = (records: ReadonlyArray<Fields>, now: number) =>
       db.transaction(() => {
-        for (const rows of chunksOf(records, 500)) {
+        for (const rows of Arr.chunksOf(records, 500)) {
           insert(
             rows,
             now,
@@ -201,7 +199,7 @@ const onPostgres = async (where: "service" | "database"): Promise<number> => {
           rows.map((row) => keyText(row.external_id))
         ]
       )
-    for (const rows of chunksOf(
+    for (const rows of Arr.chunksOf(
       Array.from({ length: existingRows }, (_, i) => fullRecord(i)),
       10_000
     )) {
