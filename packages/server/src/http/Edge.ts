@@ -28,7 +28,7 @@ import { ServiceMetrics } from "../services/ServiceMetrics.js"
 import { StorageHealth } from "../services/StorageHealth.js"
 import { storageFaultOf } from "../storage/StorageFault.js"
 import { fromDecodeError } from "./ErrorMapping.js"
-import { RequestRecords } from "./RequestRecords.js"
+import { recordsOf } from "./RequestRecords.js"
 import { failure, toHttp } from "./Responses.js"
 import { allowedMethods, labelOf, matchRoute, pathOf, pathProblem, type Route } from "./RouteTable.js"
 
@@ -111,23 +111,18 @@ const middleware =
     Effect.gen(function* () {
       const request = yield* HttpServerRequest.HttpServerRequest
       const started = performance.now()
-      const records: RequestRecords["Type"] = { count: undefined }
       const path = pathOf(request)
       const route = matchRoute(path)
       const response: HttpServerResponse.HttpServerResponse = yield* Option.match(refused(request, path, route), {
         onSome: Effect.succeed,
-        onNone: () =>
-          app.pipe(
-            Effect.provideService(RequestRecords, records),
-            Effect.catchAllCause((cause) => answerFailure(request, path, cause, storageHealth))
-          )
+        onNone: () => app.pipe(Effect.catchAllCause((cause) => answerFailure(request, path, cause, storageHealth)))
       })
       yield* metrics.recordRequest(request.method, labelOf(route), response.status)
       if (log !== false) {
         const ms = (performance.now() - started).toFixed(1)
         const { method } = request
         const { status } = response
-        const count = records.count
+        const count = recordsOf(request)
         yield* Console.log(
           log === "json"
             ? JSON.stringify({

@@ -43,12 +43,16 @@ const writtenResponse = (objectName: string, written: WriteResult): TextResponse
 }
 
 /**
- * Admission of a write from its headers, before its body is read (`services/Admission.ts`): its body bytes are held
- * until the scope closes, or the `503` with `Retry-After` to answer instead.
+ * Runs `write` if admitted from its headers, before its body is read (`services/Admission.ts`): its body bytes are
+ * held until it ends; or answers the `503` with `Retry-After`.
  */
-const admit = (workspace: string, request: HttpServerRequest.HttpServerRequest) =>
-  Effect.flatMap(Admission, (admission) => admission.admit(workspace, request.headers)).pipe(
-    Effect.map(Option.map((refusal) => toHttp(refusedResponse(refusal))))
+const admitting = <E, R>(
+  workspace: string,
+  request: HttpServerRequest.HttpServerRequest,
+  write: Effect.Effect<HttpServerResponse.HttpServerResponse, E, R>
+) =>
+  Effect.flatMap(Admission, (admission) =>
+    admission.admitting(workspace, request.headers, (refusal) => toHttp(refusedResponse(refusal)), write)
   )
 
 const batch =
@@ -65,31 +69,35 @@ const batch =
     Effect.gen(function* () {
       const { workspace } = yield* requireScope("records:write")
       const scope = yield* keyScope(request, headers["idempotency-key"])
-      const refused = yield* admit(workspace, request)
-      if (Option.isSome(refused)) return refused.value
-      const body = yield* readJsonBody(request)
       const wait = preferredWait(headers.prefer)
       const acceptance = yield* BatchAcceptance
       const jobs = yield* Jobs
-      const response = yield* withIdempotency(scope, body, (key) =>
+      return yield* admitting(
+        workspace,
+        request,
         Effect.gen(function* () {
-          const batchRequest = { workspace, objectName: path.object, operation, body }
-          const accepted = yield* answering(
-            acceptance.accept(batchRequest, (accepted) => key.completeWithin(acceptedResponse(accepted)))
+          const body = yield* readJsonBody(request)
+          const response = yield* withIdempotency(scope, body, (key) =>
+            Effect.gen(function* () {
+              const batchRequest = { workspace, objectName: path.object, operation, body }
+              const accepted = yield* answering(
+                acceptance.accept(batchRequest, (accepted) => key.completeWithin(acceptedResponse(accepted)))
+              )
+              yield* noteRecords(accepted.acceptedRecords)
+              if (Option.isNone(wait)) return acceptedResponse(accepted)
+              const finished = yield* answering(
+                jobs.awaitFinished(workspace, path.object, accepted.jobId, wait.value, "all")
+              )
+              return Option.match(finished, {
+                onNone: () => acceptedResponse(accepted),
+                onSome: (job) => success(200, job, { "preference-applied": `wait=${wait.value}` })
+              })
+            })
           )
-          yield* noteRecords(accepted.acceptedRecords)
-          if (Option.isNone(wait)) return acceptedResponse(accepted)
-          const finished = yield* answering(
-            jobs.awaitFinished(workspace, path.object, accepted.jobId, wait.value, "all")
-          )
-          return Option.match(finished, {
-            onNone: () => acceptedResponse(accepted),
-            onSome: (job) => success(200, job, { "preference-applied": `wait=${wait.value}` })
-          })
+          return toHttp(response)
         })
       )
-      return toHttp(response)
-    }).pipe(Effect.scoped)
+    })
 
 const reservedParams = new Set(["limit", "cursor"])
 
@@ -105,19 +113,25 @@ export const RecordsHttpLive = HttpApiBuilder.group(BatchwriteApi, "records", (h
       Effect.gen(function* () {
         const { workspace } = yield* requireScope("records:write")
         const scope = yield* keyScope(request, headers["idempotency-key"])
-        const refused = yield* admit(workspace, request)
-        if (Option.isSome(refused)) return refused.value
-        const body = yield* readJsonBody(request)
         const records = yield* Records
-        const response = yield* withIdempotency(scope, body, () =>
+        return yield* admitting(
+          workspace,
+          request,
           Effect.gen(function* () {
-            const written = yield* answering(records.write(workspace, path.object, urlParams.mode ?? "append", body))
-            yield* noteRecords(1)
-            return writtenResponse(path.object, written)
+            const body = yield* readJsonBody(request)
+            const response = yield* withIdempotency(scope, body, () =>
+              Effect.gen(function* () {
+                const written = yield* answering(
+                  records.write(workspace, path.object, urlParams.mode ?? "append", body)
+                )
+                yield* noteRecords(1)
+                return writtenResponse(path.object, written)
+              })
+            )
+            return toHttp(response)
           })
         )
-        return toHttp(response)
-      }).pipe(Effect.scoped)
+      })
     )
     .handle("listRecords", ({ path, request, urlParams }) =>
       Effect.gen(function* () {

@@ -1,17 +1,23 @@
 /**
  * How many records the current request carried, for its log line: set by the batch handlers, read by the request
- * log once the response is ready.
+ * log once the response is ready. Kept beside the request (by its Node request), not in the request's context: a
+ * service provided per request copies the whole context, which a small batch's request paid for several times over.
  */
-import { Context, Effect, Option } from "effect"
+import { HttpServerRequest } from "@effect/platform"
+import { Effect } from "effect"
 
-/** The record count of the current request, when a handler set one. */
-export class RequestRecords extends Context.Tag("server/RequestRecords")<
-  RequestRecords,
-  { count: number | undefined }
->() {}
+const counts = new WeakMap<object, number>()
 
-/** Notes the record count of the current request (nothing when no request log is listening). */
+const keyOf = (request: HttpServerRequest.HttpServerRequest): object => request.source as object
+
+/** Notes the record count of the current request. */
 export const noteRecords = (count: number): Effect.Effect<void> =>
-  Effect.map(Effect.serviceOption(RequestRecords), (cell) => {
-    if (Option.isSome(cell)) cell.value.count = count
-  })
+  Effect.flatMap(Effect.serviceOption(HttpServerRequest.HttpServerRequest), (request) =>
+    Effect.sync(() => {
+      if (request._tag === "Some") counts.set(keyOf(request.value), count)
+    })
+  )
+
+/** The record count a handler noted for `request`, if any. */
+export const recordsOf = (request: HttpServerRequest.HttpServerRequest): number | undefined =>
+  counts.get(keyOf(request))

@@ -15,7 +15,7 @@
  *   within the batches in flight at once.
  */
 import { Limits } from "@batchwrite/core"
-import { Context, Effect, Option, type Scope } from "effect"
+import { Context, Effect } from "effect"
 import { JobsRepo } from "../storage/JobsRepo.js"
 import { ServiceMetrics } from "./ServiceMetrics.js"
 
@@ -190,68 +190,77 @@ export class Admission extends Effect.Service<Admission>()("server/Admission", {
       return ((last.committed - first.committed) * 1000) / (last.at - first.at)
     }
 
-    const refuse = (refusal: Refusal) =>
-      Effect.sync(() => {
-        refused[refusal.bound] += 1
-        return Option.some(refusal)
-      })
+    // Why a write of `workspace` with a body of `bytes` is refused now, counted as refused; `undefined` if it is not.
+    const refusalOf = (workspace: string, bytes: number): Refusal | undefined => {
+      const refusal = refusalNow(workspace, bytes)
+      if (refusal !== undefined) refused[refusal.bound] += 1
+      return refusal
+    }
+    const refusalNow = (workspace: string, bytes: number): Refusal | undefined => {
+      const backlog = backlogNow(workspace)
+      if (backlog >= limits.maxBacklogRecords) {
+        return {
+          bound: "backlog-records",
+          limit: limits.maxBacklogRecords,
+          current: backlog,
+          retryAfterSeconds: backlogRetryAfter(backlog, limits.maxBacklogRecords, drainRate())
+        }
+      }
+      if (inFlightBodyBytes > 0 && inFlightBodyBytes + bytes > limits.maxInFlightBodyBytes) {
+        refusedBytes.thisSecond += bytes
+        return {
+          bound: "in-flight-body-bytes",
+          limit: limits.maxInFlightBodyBytes,
+          current: inFlightBodyBytes,
+          retryAfterSeconds: inFlightRetryAfter(
+            Math.max(refusedBytes.lastSecond, refusedBytes.thisSecond),
+            limits.maxInFlightBodyBytes
+          )
+        }
+      }
+      return undefined
+    }
 
-    /** Holds a write's body bytes and notes when it was admitted, until the scope closes. */
-    const hold = (bytes: number) =>
-      Effect.acquireRelease(
-        Effect.sync(() => {
-          inFlightBodyBytes += bytes
-          const admission = nextAdmission++
-          admittedAt.set(admission, Date.now())
-          return admission
-        }),
-        (admission) =>
-          Effect.sync(() => {
-            inFlightBodyBytes -= bytes
-            admittedAt.delete(admission)
-          })
-      )
+    // Holds a write's body bytes and notes when it was admitted; answers what lets them go.
+    const hold = (bytes: number): Effect.Effect<void> => {
+      inFlightBodyBytes += bytes
+      const admission = nextAdmission++
+      admittedAt.set(admission, Date.now())
+      return Effect.sync(() => {
+        inFlightBodyBytes -= bytes
+        admittedAt.delete(admission)
+      })
+    }
 
     return {
       /**
-       * Admits a write of `workspace` from its headers, holding its body bytes until the scope closes, or answers
-       * why it is refused (`Some`), holding nothing.
+       * Runs `write`, a write of `workspace` admitted from its headers, holding its body bytes until it ends; or,
+       * holding nothing, answers `onRefused` with why it is refused. (`Effect.ensuring`, not a scope's finalizer:
+       * providing a scope and releasing through `Effect.acquireRelease`, which saves the fiber's references and diffs
+       * them twice, was a fifth of what a small batch's request allocated.)
        */
-      admit: (
+      admitting: <A, E, R>(
         workspace: string,
-        headers: Readonly<Record<string, string | undefined>>
-      ): Effect.Effect<Option.Option<Refusal>, never, Scope.Scope> =>
-        Effect.gen(function* () {
-          yield* refreshIfStale
-          const backlog = backlogNow(workspace)
-          if (backlog >= limits.maxBacklogRecords) {
-            return yield* refuse({
-              bound: "backlog-records",
-              limit: limits.maxBacklogRecords,
-              current: backlog,
-              retryAfterSeconds: backlogRetryAfter(backlog, limits.maxBacklogRecords, drainRate())
+        headers: Readonly<Record<string, string | undefined>>,
+        onRefused: (refusal: Refusal) => A,
+        write: Effect.Effect<A, E, R>
+      ): Effect.Effect<A, E, R> =>
+        Effect.zipRight(
+          refreshIfStale,
+          Effect.uninterruptibleMask((restore) =>
+            Effect.suspend(() => {
+              const bytes = bodyBytesOf(headers)
+              const refusal = refusalOf(workspace, bytes)
+              return refusal === undefined
+                ? Effect.ensuring(restore(write), hold(bytes))
+                : Effect.succeed(onRefused(refusal))
             })
-          }
-          const bytes = bodyBytesOf(headers)
-          if (inFlightBodyBytes > 0 && inFlightBodyBytes + bytes > limits.maxInFlightBodyBytes) {
-            refusedBytes.thisSecond += bytes
-            return yield* refuse({
-              bound: "in-flight-body-bytes",
-              limit: limits.maxInFlightBodyBytes,
-              current: inFlightBodyBytes,
-              retryAfterSeconds: inFlightRetryAfter(
-                Math.max(refusedBytes.lastSecond, refusedBytes.thisSecond),
-                limits.maxInFlightBodyBytes
-              )
-            })
-          }
-          yield* hold(bytes)
-          return Option.none()
-        }),
+          )
+        ),
 
       /**
        * Counts the records of a job this node just queued into its workspace's backlog (not one applied in its
-       * acceptance's transaction: that one is committed). Call it before the scope of the write's admission closes.
+       * acceptance's transaction: that one is committed). Call it while the write's admission holds (in `admitting`).
        */
       noteAccepted: (workspace: string, jobId: string, records: number): Effect.Effect<void> =>
         Effect.sync(() => since.note(workspace, jobId, records)),
