@@ -83,7 +83,9 @@ export const serveGracefully = <E, R>(
         draining ? HttpServerResponse.setHeader(response, "connection", "close") : response
       )
     )
-    yield* HttpServer.serveEffect(app, markClosing)
+    // No span per request: the service exports no traces, and the platform's request span (the URL parsed, every
+    // header an attribute, a parent span provided) cost more of a small batch's request than any one hop of ours.
+    yield* HttpServer.serveEffect(app, markClosing).pipe(HttpMiddleware.withTracerDisabledWhenEffect(() => true))
     // Added after the platform's finalizer, so it runs before it.
     yield* Effect.addFinalizer(() =>
       Effect.suspend(() => {
