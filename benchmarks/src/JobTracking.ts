@@ -99,12 +99,17 @@ export interface JobWatch {
 
 const terminalJobs = (counters: Counters) => counters.jobsCompleted + counters.jobsFailed
 
-/** Starts polling the service's counters every `intervalMs`. */
+/**
+ * Starts polling the service's counters every `intervalMs`. Each poll's terminal-job count is kept with the time its
+ * answer came, so that `until` knows when a count was first reached even when it is asked later: the load ends on
+ * autocannon's one-second tick, and jobs done with their `202`s (appends applied inline) were done up to a second
+ * before anyone asked.
+ */
 export const watchJobs = async (server: ServeProcess, intervalMs = 50): Promise<JobWatch> => {
   const before = await readCounters(server)
   let latest = before
-  let reachedAt: { jobs: number; at: number } | undefined
-  let target = Number.POSITIVE_INFINITY
+  // The polls' terminal-job counts (since `before`) and when each was read, in order.
+  const polls: Array<{ readonly done: number; readonly at: number }> = []
   let stopped = false
   let depthSum = 0
   let depthMax = 0
@@ -112,11 +117,10 @@ export const watchJobs = async (server: ServeProcess, intervalMs = 50): Promise<
   const loop = (async () => {
     while (!stopped) {
       latest = await readCounters(server)
+      polls.push({ done: terminalJobs(latest) - terminalJobs(before), at: Date.now() })
       depthSum += latest.queued
       depthMax = Math.max(depthMax, latest.queued)
       depthSamples++
-      const done = terminalJobs(latest) - terminalJobs(before)
-      if (reachedAt === undefined && done >= target) reachedAt = { jobs: target, at: Date.now() }
       await sleep(intervalMs)
     }
   })()
@@ -128,11 +132,9 @@ export const watchJobs = async (server: ServeProcess, intervalMs = 50): Promise<
       samples: depthSamples
     }),
     until: async (jobs, timeoutMs) => {
-      target = jobs
       const deadline = Date.now() + timeoutMs
       while (true) {
         const done = terminalJobs(latest) - terminalJobs(before)
-        if (done >= jobs && reachedAt === undefined) reachedAt = { jobs, at: Date.now() }
         if (done >= jobs && latest.queued === 0 && latest.processing === 0) break
         if (Date.now() > deadline) {
           stopped = true
@@ -143,7 +145,8 @@ export const watchJobs = async (server: ServeProcess, intervalMs = 50): Promise<
       }
       stopped = true
       await loop
-      return { counters: latest, at: reachedAt!.at }
+      const reached = polls.find((poll) => poll.done >= jobs)
+      return { counters: latest, at: reached?.at ?? Date.now() }
     }
   }
 }
