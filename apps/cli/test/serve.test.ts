@@ -137,6 +137,32 @@ describe("log level", () => {
     assert.match(stdout, /GET \/healthz 200/)
   })
 
+  it("a write's line counts its records: a batch of 3, a single record, and none on a read", async () => {
+    const server = await ServeProcess.start({ workers: 1 })
+    try {
+      const records = Array.from({ length: 3 }, (_, i) => ({ event: `e${i}`, occurred_at: "2026-01-01T00:00:00Z" }))
+      const batch = await server.fetch("/public/v1/records/events/append-batch", {
+        method: "POST",
+        headers: { "content-type": "application/json" },
+        body: JSON.stringify({ records })
+      })
+      assert.strictEqual(batch.status, 202, await batch.text())
+      const single = await server.fetch("/public/v1/records/events", {
+        method: "POST",
+        headers: { "content-type": "application/json" },
+        body: JSON.stringify(records[0])
+      })
+      assert.strictEqual(single.status, 201, await single.text())
+      await (await fetch(`${server.origin}/healthz`)).arrayBuffer()
+      await eventually(() => server.stdout.includes("/healthz"))
+      assert.match(server.stdout, /POST \/public\/v1\/records\/events\/append-batch 202 records=3 /)
+      assert.match(server.stdout, /POST \/public\/v1\/records\/events 201 records=1 /)
+      assert.match(server.stdout, /GET \/healthz 200 records=- /)
+    } finally {
+      await server.dispose()
+    }
+  })
+
   it("BATCHWRITE_LOG_LEVEL=warning and serve --log-level warning silence both", async () => {
     for (const options of [{ env: { BATCHWRITE_LOG_LEVEL: "warning" } }, { args: ["--log-level", "warning"] }]) {
       const stdout = await stdoutAfterOneRequest(options)
