@@ -4,7 +4,7 @@
  * over the limit are decided before reading, gzip is undone with a cap, and the exact text is what the idempotency key fingerprints and
  * what the job stores.
  */
-import { BatchwriteApi, Caller } from "@batchwrite/api"
+import { type ApiError, BatchwriteApi, Caller } from "@batchwrite/api"
 import { Limits, type Job } from "@batchwrite/core"
 import { HttpApiBuilder, type HttpServerRequest, HttpServerResponse } from "@effect/platform"
 import { Effect, Option, Stream } from "effect"
@@ -15,7 +15,7 @@ import { type Filters, Records, type WriteResult } from "../services/Records.js"
 import type { IdempotencyScope } from "../storage/IdempotencyRepo.js"
 import { requireScope } from "./Authentication.js"
 import { answering, refusedResponse } from "./ErrorMapping.js"
-import { parseIdempotencyKey, withIdempotency } from "./IdempotentRequest.js"
+import { type HeldKey, parseIdempotencyKey, withIdempotency } from "./IdempotentRequest.js"
 import { preferredWait } from "./Prefer.js"
 import { readJsonBody } from "./RequestBody.js"
 import { noteRecords } from "./RequestRecords.js"
@@ -43,17 +43,29 @@ const writtenResponse = (objectName: string, written: WriteResult): TextResponse
 }
 
 /**
- * Runs `write` if admitted from its headers, before its body is read (`services/Admission.ts`): its body bytes are
- * held until it ends; or answers the `503` with `Retry-After`.
+ * A write's request, the same for every write route: the `records:write` scope, the idempotency key, admission from
+ * the headers before the body is read (`services/Admission.ts`: its body bytes held until the answer, or the `503`
+ * with `Retry-After`), the body, and `handle` under the key (replayed, or run and stored).
  */
-const admitting = <E, R>(
-  workspace: string,
+const admittedWrite = <R>(
   request: HttpServerRequest.HttpServerRequest,
-  write: Effect.Effect<HttpServerResponse.HttpServerResponse, E, R>
+  idempotencyKey: string | undefined,
+  handle: (workspace: string, body: string, key: HeldKey) => Effect.Effect<TextResponse, ApiError, R>
 ) =>
-  Effect.flatMap(Admission, (admission) =>
-    admission.admitting(workspace, request.headers, (refusal) => toHttp(refusedResponse(refusal)), write)
-  )
+  Effect.gen(function* () {
+    const { workspace } = yield* requireScope("records:write")
+    const scope = yield* keyScope(request, idempotencyKey)
+    const admission = yield* Admission
+    return yield* admission.admitting(
+      workspace,
+      request.headers,
+      (refusal) => toHttp(refusedResponse(refusal)),
+      Effect.gen(function* () {
+        const body = yield* readJsonBody(request)
+        return toHttp(yield* withIdempotency(scope, body, (key) => handle(workspace, body, key)))
+      })
+    )
+  })
 
 const batch =
   (operation: Job.Operation) =>
@@ -67,34 +79,24 @@ const batch =
     readonly headers: { readonly "idempotency-key"?: string | undefined; readonly prefer?: string | undefined }
   }) =>
     Effect.gen(function* () {
-      const { workspace } = yield* requireScope("records:write")
-      const scope = yield* keyScope(request, headers["idempotency-key"])
       const wait = preferredWait(headers.prefer)
       const acceptance = yield* BatchAcceptance
       const jobs = yield* Jobs
-      return yield* admitting(
-        workspace,
-        request,
+      return yield* admittedWrite(request, headers["idempotency-key"], (workspace, body, key) =>
         Effect.gen(function* () {
-          const body = yield* readJsonBody(request)
-          const response = yield* withIdempotency(scope, body, (key) =>
-            Effect.gen(function* () {
-              const batchRequest = { workspace, objectName: path.object, operation, body }
-              const accepted = yield* answering(
-                acceptance.accept(batchRequest, (accepted) => key.completeWithin(acceptedResponse(accepted)))
-              )
-              yield* noteRecords(accepted.acceptedRecords)
-              if (Option.isNone(wait)) return acceptedResponse(accepted)
-              const finished = yield* answering(
-                jobs.awaitFinished(workspace, path.object, accepted.jobId, wait.value, "all")
-              )
-              return Option.match(finished, {
-                onNone: () => acceptedResponse(accepted),
-                onSome: (job) => success(200, job, { "preference-applied": `wait=${wait.value}` })
-              })
-            })
+          const batchRequest = { workspace, objectName: path.object, operation, body }
+          const accepted = yield* answering(
+            acceptance.accept(batchRequest, (accepted) => key.completeWithin(acceptedResponse(accepted)))
           )
-          return toHttp(response)
+          yield* noteRecords(accepted.acceptedRecords)
+          if (Option.isNone(wait)) return acceptedResponse(accepted)
+          const finished = yield* answering(
+            jobs.awaitFinished(workspace, path.object, accepted.jobId, wait.value, "all")
+          )
+          return Option.match(finished, {
+            onNone: () => acceptedResponse(accepted),
+            onSome: (job) => success(200, job, { "preference-applied": `wait=${wait.value}` })
+          })
         })
       )
     })
@@ -110,28 +112,15 @@ export const RecordsHttpLive = HttpApiBuilder.group(BatchwriteApi, "records", (h
     .handleRaw("appendBatch", batch("append-batch"))
     .handleRaw("upsertBatch", batch("upsert-batch"))
     .handleRaw("writeRecord", ({ headers, path, request, urlParams }) =>
-      Effect.gen(function* () {
-        const { workspace } = yield* requireScope("records:write")
-        const scope = yield* keyScope(request, headers["idempotency-key"])
-        const records = yield* Records
-        return yield* admitting(
-          workspace,
-          request,
+      Effect.flatMap(Records, (records) =>
+        admittedWrite(request, headers["idempotency-key"], (workspace, body) =>
           Effect.gen(function* () {
-            const body = yield* readJsonBody(request)
-            const response = yield* withIdempotency(scope, body, () =>
-              Effect.gen(function* () {
-                const written = yield* answering(
-                  records.write(workspace, path.object, urlParams.mode ?? "append", body)
-                )
-                yield* noteRecords(1)
-                return writtenResponse(path.object, written)
-              })
-            )
-            return toHttp(response)
+            const written = yield* answering(records.write(workspace, path.object, urlParams.mode ?? "append", body))
+            yield* noteRecords(1)
+            return writtenResponse(path.object, written)
           })
         )
-      })
+      )
     )
     .handle("listRecords", ({ path, request, urlParams }) =>
       Effect.gen(function* () {

@@ -190,15 +190,12 @@ export class Admission extends Effect.Service<Admission>()("server/Admission", {
       return ((last.committed - first.committed) * 1000) / (last.at - first.at)
     }
 
-    // Why a write of `workspace` with a body of `bytes` is refused now, counted as refused; `undefined` if it is not.
+    // Why a write of `workspace` with a body of `bytes` is refused now, counted as refused (and its bytes, for the
+    // wait of later refusals); `undefined` if it is not.
     const refusalOf = (workspace: string, bytes: number): Refusal | undefined => {
-      const refusal = refusalNow(workspace, bytes)
-      if (refusal !== undefined) refused[refusal.bound] += 1
-      return refusal
-    }
-    const refusalNow = (workspace: string, bytes: number): Refusal | undefined => {
       const backlog = backlogNow(workspace)
       if (backlog >= limits.maxBacklogRecords) {
+        refused["backlog-records"] += 1
         return {
           bound: "backlog-records",
           limit: limits.maxBacklogRecords,
@@ -207,6 +204,7 @@ export class Admission extends Effect.Service<Admission>()("server/Admission", {
         }
       }
       if (inFlightBodyBytes > 0 && inFlightBodyBytes + bytes > limits.maxInFlightBodyBytes) {
+        refused["in-flight-body-bytes"] += 1
         refusedBytes.thisSecond += bytes
         return {
           bound: "in-flight-body-bytes",
@@ -237,7 +235,7 @@ export class Admission extends Effect.Service<Admission>()("server/Admission", {
        * Runs `write`, a write of `workspace` admitted from its headers, holding its body bytes until it ends; or,
        * holding nothing, answers `onRefused` with why it is refused. (`Effect.ensuring`, not a scope's finalizer:
        * providing a scope and releasing through `Effect.acquireRelease`, which saves the fiber's references and diffs
-       * them twice, was a fifth of what a small batch's request allocated.)
+       * them twice, was 17 % of what an append of 10 records allocated: 500 KB, 413 KB without.)
        */
       admitting: <A, E, R>(
         workspace: string,
