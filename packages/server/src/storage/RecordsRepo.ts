@@ -107,11 +107,23 @@ interface WorkingRow {
   readonly batch: number
   readonly createdBy: number
   data: Record<string, unknown>
+  /** The key texts of `data`'s match-key values ({@link keyTexts}), kept as `data` changes. */
+  keys: KeyTexts
   readonly createdAt: number
   changed: boolean
   /** For a loaded row, its key columns as stored, in the order of the object's match keys. */
   readonly storedKeys: ReadonlyArray<string | null>
 }
+
+/**
+ * The JSON texts of a record's or a row's match-key values, in the order of the object's match keys: `undefined`
+ * where it holds no value. A batch's merge compares and moves these texts many times per record; each is made once.
+ */
+type KeyTexts = Array<string | undefined>
+
+/** The {@link KeyTexts} of `data`. */
+const keyTexts = (matchKeys: ReadonlyArray<string>, data: Record<string, unknown>): KeyTexts =>
+  matchKeys.map((field) => (RecordValidation.hasValue(data[field]) ? keyText(data[field]) : undefined))
 
 /** Who holds a match-key value: a row of the batch, or a stored row the batch did not load (its id). */
 type Owner = WorkingRow | number
@@ -259,11 +271,13 @@ export class RecordsRepo extends Effect.Service<RecordsRepo>()("server/RecordsRe
         (found) => {
           const rows = new Map<string, WorkingRow>()
           for (const row of found) {
+            const data = JSON.parse(row.data) as Record<string, unknown>
             rows.set(row[byColumn]!, {
               id: Number(row.id),
               batch: -1,
               createdBy: -1,
-              data: JSON.parse(row.data) as Record<string, unknown>,
+              data,
+              keys: keyTexts(matchKeys, data),
               createdAt: Number(row.created_at),
               changed: false,
               storedKeys: columns.map((column) => row[column] ?? null)
@@ -423,14 +437,15 @@ export class RecordsRepo extends Effect.Service<RecordsRepo>()("server/RecordsRe
         // An object never written has no table to read: it is made by the write, in the transaction.
         const table = yield* tables.existing(workspace, definition.name)
         const matchKeys = definition.matchKeys
-        const records = batches.flatMap((rows, batch) => rows.map(({ index, record }) => ({ batch, index, record })))
+        const records = batches.flatMap((rows, batch) =>
+          rows.map(({ index, record }) => ({ batch, index, record, keys: keyTexts(matchKeys, record) }))
+        )
 
         // Load the rows the batches merge into, then every owner of a key value the batches can write.
-        const valuesOf = (field: string, extra: Iterable<Record<string, unknown>> = []) => {
+        const valuesOf = (position: number, extra: Iterable<WorkingRow> = []) => {
           const values = new Set<string>()
-          for (const row of records)
-            if (RecordValidation.hasValue(row.record[field])) values.add(keyText(row.record[field]))
-          for (const data of extra) if (RecordValidation.hasValue(data[field])) values.add(keyText(data[field]))
+          for (const { keys } of records) if (keys[position] !== undefined) values.add(keys[position])
+          for (const { keys } of extra) if (keys[position] !== undefined) values.add(keys[position])
           return Array.from(values)
         }
         const initial = new Map<string, Map<string, number>>()
@@ -439,7 +454,7 @@ export class RecordsRepo extends Effect.Service<RecordsRepo>()("server/RecordsRe
           const rows =
             table === undefined
               ? new Map<string, WorkingRow>()
-              : yield* loadRows(table, matchKeys, matchKey, valuesOf(matchKey))
+              : yield* loadRows(table, matchKeys, matchKey, valuesOf(matchKeys.indexOf(matchKey)))
           const stored = new Map<string, number>()
           for (const [value, row] of rows) {
             stored.set(value, row.id!)
@@ -448,7 +463,6 @@ export class RecordsRepo extends Effect.Service<RecordsRepo>()("server/RecordsRe
           initial.set(matchKey, stored)
         }
         // A value a loaded row holds is that row's (the index keeps values unique): only the others are looked up.
-        const loadedData = Array.from(loaded.values(), (row) => row.data)
         for (const [position, field] of matchKeys.entries()) {
           if (field === matchKey) continue
           const heldByLoaded = new Map<string, number>()
@@ -456,7 +470,7 @@ export class RecordsRepo extends Effect.Service<RecordsRepo>()("server/RecordsRe
             const held = row.storedKeys[position]
             if (held !== null && held !== undefined) heldByLoaded.set(held, row.id!)
           }
-          const others = valuesOf(field, loadedData).filter((value) => !heldByLoaded.has(value))
+          const others = valuesOf(position, loaded.values()).filter((value) => !heldByLoaded.has(value))
           const stored = table === undefined ? new Map<string, number>() : yield* loadOwners(table, field, others)
           for (const [value, id] of heldByLoaded) stored.set(value, id)
           initial.set(field, stored)
@@ -468,60 +482,64 @@ export class RecordsRepo extends Effect.Service<RecordsRepo>()("server/RecordsRe
           owners.set(field, current)
         }
 
+        // The owners of each match key's values, in the order of the match keys.
+        const ownersOf = matchKeys.map((field) => owners.get(field)!)
         const conflict = (
           row: Pick<Conflict, "batch" | "index">,
-          data: Record<string, unknown>,
+          keys: KeyTexts,
           self: WorkingRow | undefined
         ): Conflict | undefined => {
-          for (const field of matchKeys) {
-            const value = data[field]
-            if (!RecordValidation.hasValue(value)) continue
-            const text = keyText(value)
-            const holder = owners.get(field)!.get(text)
+          for (let position = 0; position < matchKeys.length; position++) {
+            const text = keys[position]
+            if (text === undefined) continue
+            const holder = ownersOf[position]!.get(text)
             if (holder === undefined || holder === self || (typeof holder === "number" && holder === self?.id)) continue
-            return { ...row, field, text, holder }
+            return { ...row, field: matchKeys[position]!, text, holder }
           }
           return undefined
         }
-        const moveKeys = (row: WorkingRow, before: Record<string, unknown>, after: Record<string, unknown>) => {
-          for (const field of matchKeys) {
-            const was = RecordValidation.hasValue(before[field]) ? keyText(before[field]) : undefined
-            const is = RecordValidation.hasValue(after[field]) ? keyText(after[field]) : undefined
+        const moveKeys = (row: WorkingRow, keys: KeyTexts) => {
+          for (let position = 0; position < matchKeys.length; position++) {
+            const was = row.keys[position]
+            const is = keys[position]
             if (was === is) continue
-            const current = owners.get(field)!
+            const current = ownersOf[position]!
             if (was !== undefined && current.get(was) === row) current.delete(was)
             if (is !== undefined) current.set(is, row)
           }
+          row.keys = keys
         }
 
         const created: Array<WorkingRow> = []
         const outcomes = batches.map((): Array<RowOutcome | Conflict> => [])
         let sinceTurn = 0
-        for (const { batch, index, record } of records) {
+        const byMatchKey = matchKey === undefined ? undefined : matchKeys.indexOf(matchKey)
+        for (const { batch, index, keys, record } of records) {
           if (++sinceTurn === mergeSlice) {
             sinceTurn = 0
             yield* nextTurn
           }
-          const holder = matchKey === undefined ? undefined : owners.get(matchKey)!.get(keyText(record[matchKey]))
+          const holder = byMatchKey === undefined ? undefined : ownersOf[byMatchKey]!.get(keys[byMatchKey]!)
           const target = typeof holder === "number" ? loaded.get(holder) : holder
           if (target === undefined) {
-            const data: Record<string, unknown> = {}
-            for (const field in record) if (record[field] !== undefined) data[field] = record[field]
-            const rejected = conflict({ batch, index }, data, undefined)
+            const rejected = conflict({ batch, index }, keys, undefined)
             if (rejected !== undefined) {
               outcomes[batch]!.push(rejected)
               continue
             }
+            const data: Record<string, unknown> = {}
+            for (const field in record) if (record[field] !== undefined) data[field] = record[field]
             const row: WorkingRow = {
               id: undefined,
               batch,
               createdBy: index,
               data,
+              keys: [],
               createdAt: now,
               changed: true,
               storedKeys: []
             }
-            moveKeys(row, {}, data)
+            moveKeys(row, keys)
             created.push(row)
             outcomes[batch]!.push(inserted)
             continue
@@ -532,27 +550,25 @@ export class RecordsRepo extends Effect.Service<RecordsRepo>()("server/RecordsRe
             outcomes[batch]!.push(stale)
             continue
           }
-          const merged: Record<string, unknown> = { ...target.data }
-          for (const field in record) if (record[field] !== undefined) merged[field] = record[field]
-          const rejected = conflict({ batch, index }, merged, target)
+          // A field the record leaves out keeps the row's value: so does its key text.
+          const mergedKeys = matchKeys.map((field, position) =>
+            record[field] !== undefined ? keys[position] : target.keys[position]
+          )
+          const rejected = conflict({ batch, index }, mergedKeys, target)
           if (rejected !== undefined) {
             outcomes[batch]!.push(rejected)
             continue
           }
-          moveKeys(target, target.data, merged)
-          target.data = merged
+          moveKeys(target, mergedKeys)
+          // In place: the data of a working row is its own (parsed from storage, or made from a record above).
+          for (const field in record) if (record[field] !== undefined) target.data[field] = record[field]
           target.changed = true
           outcomes[batch]!.push(updated)
         }
 
         // A row's key columns: the values it holds (a value its data shares with an older row is the older row's).
         const keysOf = (row: WorkingRow) =>
-          matchKeys.map((field) => {
-            const value = row.data[field]
-            if (!RecordValidation.hasValue(value)) return null
-            const text = keyText(value)
-            return owners.get(field)!.get(text) === row ? text : null
-          })
+          row.keys.map((text, position) => (text !== undefined && ownersOf[position]!.get(text) === row ? text : null))
         // A value that moves from one loaded row to another is taken from the first before the rows are written:
         // the unique index is checked row by row, not at the end of the statement.
         const giving: Array<readonly [field: string, ids: ReadonlyArray<number>]> = []
