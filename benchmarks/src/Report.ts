@@ -58,7 +58,8 @@ export const renderCeilings = (
     "(natural tables, multi-row INSERT / INSERT … ON CONFLICT DO UPDATE with field-level merge, one transaction per " +
     "batch; PostgreSQL appends the faster of INSERT … unnest and COPY; not batchwrite's code)",
   "synchronous baseline (sync, × sync): each row's bodies, same connections, through a plain node:http service " +
-    "writing each request in one transaction and answering after the commit, same backend",
+    "writing each request in one transaction (again after a clash on a unique key with a concurrent request) and " +
+    "answering after the commit, same backend",
   ...storage.map(
     (ceiling) =>
       `service storage code ceiling (× storage code), ${ceiling.backend} ${ceiling.operation}: ` +

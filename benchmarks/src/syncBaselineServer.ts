@@ -2,7 +2,8 @@
  * The synchronous baseline's service, run as its own process by `SyncBaseline.ts`: a minimal `node:http` server
  * that parses each batch request, writes its records in one transaction (`DirectWriter`: one multi-row statement
  * per batch on PostgreSQL, per 500 records on SQLite) and answers `200` after the commit: what a user would
- * otherwise put in front of the database. `POST /reset` empties its tables.
+ * otherwise put in front of the database. A batch that clashes with a concurrent one on a unique key is written again
+ * (up to 5 tries). `POST /reset` empties its tables.
  *
  * Arguments: the port, the database (`sqlite:<file>` or a `postgres://` URL) and the PostgreSQL pool size.
  */
@@ -13,6 +14,30 @@ const [port, database, poolSize] = process.argv.slice(2)
 const writer: DirectWriter = database!.startsWith("sqlite:")
   ? openSqliteWriter(database!.slice("sqlite:".length))
   : openPgWriter(database!, Number(poolSize))
+
+/**
+ * PostgreSQL's `unique_violation`. Two batches in flight can write the same `external_id` in two transactions: the
+ * statement's `ON CONFLICT (email)` settles a clash of `email` (it waits for the other transaction), not one of the
+ * other unique key, which fails the later statement once the earlier commits.
+ */
+const uniqueViolation = "23505"
+
+/** Tries of a write that failed on {@link uniqueViolation}. */
+const tries = 5
+
+/**
+ * Writes a batch as a plain service would: run again after a clash on a unique key with a concurrent batch (the
+ * next try finds the other batch's row committed and merges into it), answered as failed after {@link tries}.
+ */
+const write = async (operation: DirectOperation, records: ReadonlyArray<Fields>): Promise<void> => {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await writer.write(operation, records)
+    } catch (error) {
+      if (attempt >= tries || (error as { readonly code?: unknown }).code !== uniqueViolation) throw error
+    }
+  }
+}
 
 const answer = (response: import("node:http").ServerResponse, status: number, body: unknown) => {
   const text = JSON.stringify(body)
@@ -41,7 +66,7 @@ const server = createServer((request, response) => {
             const { records } = JSON.parse(Buffer.concat(chunks).toString("utf8")) as {
               records: ReadonlyArray<Fields>
             }
-            await writer.write(operation, records)
+            await write(operation, records)
             return records.length
           })()
     work.then(
