@@ -119,7 +119,7 @@ interface WorkingRow {
  * The JSON texts of a record's or a row's match-key values, in the order of the object's match keys: `undefined`
  * where it holds no value. A batch's merge compares and moves these texts many times per record; each is made once.
  */
-type KeyTexts = Array<string | undefined>
+type KeyTexts = ReadonlyArray<string | undefined>
 
 /** The {@link KeyTexts} of `data`. */
 const keyTexts = (matchKeys: ReadonlyArray<string>, data: Record<string, unknown>): KeyTexts =>
@@ -513,13 +513,14 @@ export class RecordsRepo extends Effect.Service<RecordsRepo>()("server/RecordsRe
         const created: Array<WorkingRow> = []
         const outcomes = batches.map((): Array<RowOutcome | Conflict> => [])
         let sinceTurn = 0
-        const byMatchKey = matchKey === undefined ? undefined : matchKeys.indexOf(matchKey)
+        const matchKeyPosition = matchKey === undefined ? undefined : matchKeys.indexOf(matchKey)
         for (const { batch, index, keys, record } of records) {
           if (++sinceTurn === mergeSlice) {
             sinceTurn = 0
             yield* nextTurn
           }
-          const holder = byMatchKey === undefined ? undefined : ownersOf[byMatchKey]!.get(keys[byMatchKey]!)
+          const holder =
+            matchKeyPosition === undefined ? undefined : ownersOf[matchKeyPosition]!.get(keys[matchKeyPosition]!)
           const target = typeof holder === "number" ? loaded.get(holder) : holder
           if (target === undefined) {
             const rejected = conflict({ batch, index }, keys, undefined)
