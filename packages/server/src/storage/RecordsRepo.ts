@@ -437,6 +437,8 @@ export class RecordsRepo extends Effect.Service<RecordsRepo>()("server/RecordsRe
         // An object never written has no table to read: it is made by the write, in the transaction.
         const table = yield* tables.existing(workspace, definition.name)
         const matchKeys = definition.matchKeys
+        // Where the upsert's match key is among the object's match keys (and so in each record's key texts).
+        const matchKeyPosition = matchKey === undefined ? undefined : matchKeys.indexOf(matchKey)
         const records = batches.flatMap((rows, batch) =>
           rows.map(({ index, record }) => ({ batch, index, record, keys: keyTexts(matchKeys, record) }))
         )
@@ -450,11 +452,11 @@ export class RecordsRepo extends Effect.Service<RecordsRepo>()("server/RecordsRe
         }
         const initial = new Map<string, Map<string, number>>()
         const loaded = new Map<number, WorkingRow>()
-        if (matchKey !== undefined) {
+        if (matchKey !== undefined && matchKeyPosition !== undefined) {
           const rows =
             table === undefined
               ? new Map<string, WorkingRow>()
-              : yield* loadRows(table, matchKeys, matchKey, valuesOf(matchKeys.indexOf(matchKey)))
+              : yield* loadRows(table, matchKeys, matchKey, valuesOf(matchKeyPosition))
           const stored = new Map<string, number>()
           for (const [value, row] of rows) {
             stored.set(value, row.id!)
@@ -513,7 +515,6 @@ export class RecordsRepo extends Effect.Service<RecordsRepo>()("server/RecordsRe
         const created: Array<WorkingRow> = []
         const outcomes = batches.map((): Array<RowOutcome | Conflict> => [])
         let sinceTurn = 0
-        const matchKeyPosition = matchKey === undefined ? undefined : matchKeys.indexOf(matchKey)
         for (const { batch, index, keys, record } of records) {
           if (++sinceTurn === mergeSlice) {
             sinceTurn = 0
