@@ -213,6 +213,28 @@ const roomForUpdates = Effect.gen(function* () {
   for (const table of yield* RecordTables.tablesWithMatchKeys(sql)) yield* RecordTables.leaveRoomForUpdates(sql, table)
 })
 
+/**
+ * Job bodies compressed with LZ4 on PostgreSQL, where the server has it (built `--with-lz4`, as Debian's and the
+ * official images are): a body is written once when its batch is accepted and read at most once, and PostgreSQL's
+ * default compression (pglz) took about twice LZ4's time to write one (a 200 KB body of 1,000 records: 2.5–2.9 ms
+ * against 1.2–1.3 ms, on the server's CPU). Bodies already stored keep theirs.
+ */
+const jobBodiesLz4 = Effect.gen(function* () {
+  const sql = yield* SqlClient.SqlClient
+  yield* sql.onDialectOrElse({
+    pg: () =>
+      Effect.flatMap(
+        sql<{ readonly lz4: boolean }>`SELECT 'lz4' = ANY (enumvals) AS lz4 FROM pg_settings
+          WHERE name = 'default_toast_compression'`,
+        (rows) =>
+          rows[0]?.lz4 === true
+            ? Effect.asVoid(sql`ALTER TABLE job_bodies ALTER COLUMN body SET COMPRESSION lz4`)
+            : Effect.void
+      ),
+    orElse: () => Effect.void
+  })
+})
+
 /** Every migration of the storage schema, by `<id>_<name>`, for `Migrator.fromRecord`. */
 export const migrations: Record<string, Effect.Effect<void, unknown, SqlClient.SqlClient>> = {
   "1_initial": initial,
@@ -221,7 +243,8 @@ export const migrations: Record<string, Effect.Effect<void, unknown, SqlClient.S
   "4_rate_bucket_slices": rateBucketSlices,
   "5_storage_probes": storageProbes,
   "6_object_tables": objectTables,
-  "7_room_for_updates": roomForUpdates
+  "7_room_for_updates": roomForUpdates,
+  "8_job_bodies_lz4": jobBodiesLz4
 }
 
 /** The loader of {@link migrations}, for `SqliteMigrator.layer` / `PgMigrator.layer`. */

@@ -146,3 +146,20 @@ onPostgres("tables' pages", (adapter) => {
     })
   )
 })
+
+onPostgres("job bodies", (adapter) => {
+  it.scoped("are compressed with LZ4 (migration 8), where the server has it", () =>
+    Effect.gen(function* () {
+      const settings = yield* adapter.freshDatabase
+      yield* Effect.gen(function* () {
+        const sql = yield* SqlClient.SqlClient
+        const [server] = yield* sql<{ readonly lz4: boolean }>`SELECT 'lz4' = ANY (enumvals) AS lz4
+          FROM pg_settings WHERE name = 'default_toast_compression'`
+        const [column] = yield* sql<{ readonly compression: string }>`SELECT attcompression AS compression
+          FROM pg_attribute WHERE attrelid = 'job_bodies'::regclass AND attname = 'body'`
+        // "l": LZ4; "": the server's default (pglz).
+        assert.strictEqual(column?.compression, server?.lz4 === true ? "l" : "")
+      }).pipe(Effect.provide(storageWith(settings)))
+    })
+  )
+})
