@@ -125,6 +125,15 @@ type KeyTexts = ReadonlyArray<string | undefined>
 const keyTexts = (matchKeys: ReadonlyArray<string>, data: Record<string, unknown>): KeyTexts =>
   matchKeys.map((field) => (RecordValidation.hasValue(data[field]) ? keyText(data[field]) : undefined))
 
+/**
+ * Merges a record into `data`, in place, and answers it: each field the record holds replaces `data`'s; a field it
+ * leaves out (`undefined`) keeps `data`'s value (SPEC §1.4).
+ */
+const mergeRecord = (data: Record<string, unknown>, record: RecordValidation.RecordFields): Record<string, unknown> => {
+  for (const field in record) if (record[field] !== undefined) data[field] = record[field]
+  return data
+}
+
 /** Who holds a match-key value: a row of the batch, or a stored row the batch did not load (its id). */
 type Owner = WorkingRow | number
 
@@ -529,13 +538,11 @@ export class RecordsRepo extends Effect.Service<RecordsRepo>()("server/RecordsRe
               outcomes[batch]!.push(rejected)
               continue
             }
-            const data: Record<string, unknown> = {}
-            for (const field in record) if (record[field] !== undefined) data[field] = record[field]
             const row: WorkingRow = {
               id: undefined,
               batch,
               createdBy: index,
-              data,
+              data: mergeRecord({}, record),
               keys: [],
               createdAt: now,
               changed: true,
@@ -563,7 +570,7 @@ export class RecordsRepo extends Effect.Service<RecordsRepo>()("server/RecordsRe
           }
           moveKeys(target, mergedKeys)
           // In place: the data of a working row is its own (parsed from storage, or made from a record above).
-          for (const field in record) if (record[field] !== undefined) target.data[field] = record[field]
+          mergeRecord(target.data, record)
           target.changed = true
           outcomes[batch]!.push(updated)
         }
