@@ -14,6 +14,7 @@
  */
 import { ErrorCode, type ObjectSchema, RecordValidation, type RowError, type StoredRecord } from "@batchwrite/core"
 import * as SqlClient from "@effect/sql/SqlClient"
+import type { SqlError } from "@effect/sql/SqlError"
 import type * as Statement from "@effect/sql/Statement"
 import { Array as Arr, Chunk, Effect, Option, Stream } from "effect"
 import * as Cursor from "./Cursor.js"
@@ -132,6 +133,12 @@ const keyTexts = (matchKeys: ReadonlyArray<string>, data: Record<string, unknown
 const mergeRecord = (data: Record<string, unknown>, record: RecordValidation.RecordFields): Record<string, unknown> => {
   for (const field in record) if (record[field] !== undefined) data[field] = record[field]
   return data
+}
+
+/** A row to insert: its data as JSON text, and its key columns' texts in the order of the object's match keys. */
+interface NewRow {
+  readonly data: string
+  readonly keys: ReadonlyArray<string | null>
 }
 
 /** Who holds a match-key value: a row of the batch, or a stored row the batch did not load (its id). */
@@ -309,37 +316,74 @@ export class RecordsRepo extends Effect.Service<RecordsRepo>()("server/RecordsRe
         (found) => new Map(found.map((row) => [row.key, Number(row.id)] as const))
       )
 
+    /** The statement inserting `rows` into `table` (their data, and their key columns, `columns`), in order. */
+    const insertStatement = (
+      table: string,
+      columns: ReadonlyArray<string>,
+      rows: ReadonlyArray<NewRow>,
+      now: number
+    ) =>
+      onPostgres
+        ? sql`INSERT INTO ${sql(table)} (data, created_at, updated_at${keyColumnList(columns)})
+            SELECT v.data, ${now}, ${now}${keyColumnList(columns, "v.")}
+            FROM (VALUES ${sql.csv(rows.map((row) => valuesRow([row.data, ...row.keys])))})
+              AS v(data${keyColumnList(columns)})`
+        : sql`INSERT INTO ${sql(table)} (data, created_at, updated_at${keyColumnList(columns)})
+            VALUES ${sql.csv(rows.map((row) => valuesRow([row.data, now, now, ...row.keys])))}`
+
     /**
-     * Inserts new rows (their data and key columns), in order, and answers their ids in the same order: ids grow in
-     * the order rows are inserted, and RETURNING's own order is not guaranteed, so the ids are sorted.
+     * The statements inserting new rows (see {@link insertStatement}), compiled ahead: SQL text and parameters. None
+     * returns rows, so on SQLite a transaction does not wait for them (`SqliteThread`'s pipelining), where a group's
+     * thousands of new rows are ten statements or more. On SQLite the rows take the next ids of the sequence, one
+     * after another (`RecordTables.idStatements`).
+     */
+    const compileInserts = (
+      table: string,
+      columns: ReadonlyArray<string>,
+      rows: ReadonlyArray<NewRow>,
+      now: number
+    ): ReadonlyArray<CompiledStatement> => {
+      const ids = RecordTables.idStatements(sql, table)
+      return Arr.chunksOf(rows, rowsPerWrite(columns.length)).flatMap((chunk) => {
+        const insert = insertStatement(table, columns, chunk, now).compile()
+        return onPostgres
+          ? [insert]
+          : [
+              ...ids.before.map((statement) => statement.compile()),
+              insert,
+              ...ids.after.map((statement) => statement.compile())
+            ]
+      })
+    }
+
+    /**
+     * Inserts new rows (their data and key columns), in order, and answers how to learn their ids, in the same order
+     * (only a conflict naming a row the group created needs them). On PostgreSQL each statement of 5,000 rows returns
+     * them (RETURNING's own order is not guaranteed, and ids grow in the order rows are inserted, so they are
+     * sorted). On SQLite the inserts are pipelined ({@link compileInserts}) and their rows took the sequence's last
+     * ids, read when asked: each insert waiting for its ids, and for the HTTP thread's turn to read them, kept the
+     * transaction, and every acceptance behind it, waiting 2–20 ms more per 500 rows.
      */
     const insertRows = (
       table: string,
       matchKeys: ReadonlyArray<string>,
-      rows: ReadonlyArray<{ readonly data: string; readonly keys: ReadonlyArray<string | null> }>,
+      rows: ReadonlyArray<NewRow>,
       now: number
-    ) => {
+    ): Effect.Effect<Effect.Effect<ReadonlyArray<number>, SqlError>, SqlError> => {
       const columns = matchKeys.map(RecordTables.keyColumn)
+      if (!onPostgres) {
+        const lastIds = Effect.map(sql<{ readonly last: number }>`SELECT last FROM record_ids`, ([sequence]) =>
+          Array.from({ length: rows.length }, (_, i) => Number(sequence!.last) - rows.length + 1 + i)
+        )
+        return Effect.as(executeInTransaction(sql, compileInserts(table, columns, rows, now)), lastIds)
+      }
       return Effect.map(
-        Effect.forEach(Arr.chunksOf(rows, rowsPerWrite(columns.length)), (chunk) =>
-          onPostgres
-            ? sql<{
-                readonly id: number
-              }>`INSERT INTO ${sql(table)} (data, created_at, updated_at${keyColumnList(columns)})
-                SELECT v.data, ${now}, ${now}${keyColumnList(columns, "v.")}
-                FROM (VALUES ${sql.csv(chunk.map((row) => valuesRow([row.data, ...row.keys])))})
-                  AS v(data${keyColumnList(columns)})
-                RETURNING id`
-            : RecordTables.insertWithIds(
-                sql,
-                table,
-                sql<{
-                  readonly id: number
-                }>`INSERT INTO ${sql(table)} (data, created_at, updated_at${keyColumnList(columns)})
-                  VALUES ${sql.csv(chunk.map((row) => valuesRow([row.data, now, now, ...row.keys])))} RETURNING id`
-              )
+        Effect.forEach(
+          Arr.chunksOf(rows, rowsPerWrite(columns.length)),
+          (chunk) => sql<{ readonly id: number }>`${insertStatement(table, columns, chunk, now)} RETURNING id`
         ),
-        (chunks) => chunks.flatMap((returned) => returned.map((row) => Number(row.id)).sort((a, b) => a - b))
+        (chunks) =>
+          Effect.succeed(chunks.flatMap((returned) => returned.map((row) => Number(row.id)).sort((a, b) => a - b)))
       )
     }
 
@@ -394,36 +438,6 @@ export class RecordsRepo extends Effect.Service<RecordsRepo>()("server/RecordsRe
       )
 
     /**
-     * The statements inserting new rows of an object without match keys, their data as JSON `texts`, compiled ahead:
-     * SQL text and parameters.
-     */
-    const compileInserts = (
-      table: string,
-      texts: ReadonlyArray<string>,
-      now: number
-    ): ReadonlyArray<CompiledStatement> => {
-      const ids = RecordTables.idStatements(sql, table)
-      return [
-        ...planningFor(onPostgres, texts.length),
-        ...Arr.chunksOf(texts, rowsPerWrite(0)).flatMap((chunk) =>
-          onPostgres
-            ? [
-                sql`INSERT INTO ${sql(table)} (data, created_at, updated_at)
-                SELECT v.data, ${now}, ${now}
-                FROM (VALUES ${sql.csv(chunk.map((data) => sql`(${data})`))}) AS v(data)`.compile()
-              ]
-            : [
-                ...ids.before.map((statement) => statement.compile()),
-                sql`INSERT INTO ${sql(table)} ${sql.insert(
-                  chunk.map((data) => ({ data, created_at: now, updated_at: now }))
-                )}`.compile(),
-                ...ids.after.map((statement) => statement.compile())
-              ]
-        )
-      ]
-    }
-
-    /**
      * Plans the batches of a group, one after another, in the order given (each batch a job's valid rows): every
      * record is inserted (`matchKey` undefined) or merged into the row holding its `matchKey` value, exactly as if
      * each batch were applied in a transaction of its own after the one before it. The effect reads the rows the
@@ -452,20 +466,32 @@ export class RecordsRepo extends Effect.Service<RecordsRepo>()("server/RecordsRe
           rows.map(({ index, record }) => ({ batch, index, record, keys: keyTexts(matchKeys, record) }))
         )
 
-        // Load the rows the batches merge into, then every owner of a key value the batches can write.
-        const valuesOf = (position: number, extra: Iterable<WorkingRow> = []) => {
+        // Load the rows the batches merge into and, at the same time (the statements in flight together), the holders
+        // of the records' values of the other match keys; then the holders of values only the loaded rows carry.
+        const valuesOf = (position: number, rows: Iterable<{ readonly keys: KeyTexts }>) => {
           const values = new Set<string>()
-          for (const { keys } of records) if (keys[position] !== undefined) values.add(keys[position])
-          for (const { keys } of extra) if (keys[position] !== undefined) values.add(keys[position])
-          return Array.from(values)
+          for (const { keys } of rows) if (keys[position] !== undefined) values.add(keys[position])
+          return values
         }
+        const otherKeys = Array.from(matchKeys.entries()).filter(([, field]) => field !== matchKey)
+        const recordValues = otherKeys.map(([position]) => valuesOf(position, records))
+        const [rows, ownersFound] =
+          table === undefined
+            ? [new Map<string, WorkingRow>(), otherKeys.map(() => new Map<string, number>())]
+            : yield* Effect.all(
+                [
+                  matchKey === undefined || matchKeyPosition === undefined
+                    ? Effect.succeed(new Map<string, WorkingRow>())
+                    : loadRows(table, matchKeys, matchKey, Array.from(valuesOf(matchKeyPosition, records))),
+                  Effect.forEach(otherKeys, ([, field], i) => loadOwners(table, field, Array.from(recordValues[i]!)), {
+                    concurrency: "unbounded"
+                  })
+                ],
+                { concurrency: "unbounded" }
+              )
         const initial = new Map<string, Map<string, number>>()
         const loaded = new Map<number, WorkingRow>()
-        if (matchKey !== undefined && matchKeyPosition !== undefined) {
-          const rows =
-            table === undefined
-              ? new Map<string, WorkingRow>()
-              : yield* loadRows(table, matchKeys, matchKey, valuesOf(matchKeyPosition))
+        if (matchKey !== undefined) {
           const stored = new Map<string, number>()
           for (const [value, row] of rows) {
             stored.set(value, row.id!)
@@ -473,17 +499,20 @@ export class RecordsRepo extends Effect.Service<RecordsRepo>()("server/RecordsRe
           }
           initial.set(matchKey, stored)
         }
-        // A value a loaded row holds is that row's (the index keeps values unique): only the others are looked up.
-        for (const [position, field] of matchKeys.entries()) {
-          if (field === matchKey) continue
-          const heldByLoaded = new Map<string, number>()
+        for (const [i, [position, field]] of otherKeys.entries()) {
+          const stored = ownersFound[i]!
+          // A value a loaded row holds is that row's (the index keeps values unique).
           for (const row of loaded.values()) {
             const held = row.storedKeys[position]
-            if (held !== null && held !== undefined) heldByLoaded.set(held, row.id!)
+            if (held !== null && held !== undefined) stored.set(held, row.id!)
           }
-          const others = valuesOf(position, loaded.values()).filter((value) => !heldByLoaded.has(value))
-          const stored = table === undefined ? new Map<string, number>() : yield* loadOwners(table, field, others)
-          for (const [value, id] of heldByLoaded) stored.set(value, id)
+          // A value a loaded row's data carries but another row holds (see `RecordTables.addMatchKey`).
+          const unknown = Array.from(valuesOf(position, loaded.values())).filter(
+            (value) => !stored.has(value) && !recordValues[i]!.has(value)
+          )
+          if (unknown.length > 0 && table !== undefined) {
+            for (const [value, id] of yield* loadOwners(table, field, unknown)) stored.set(value, id)
+          }
           initial.set(field, stored)
         }
         const owners = new Map<string, Map<string, Owner>>()
@@ -615,12 +644,20 @@ export class RecordsRepo extends Effect.Service<RecordsRepo>()("server/RecordsRe
             now
           )
           yield* updateRows(table, matchKeys, newKeys, now)
-          const ids = yield* insertRows(table, matchKeys, newRows, now)
-          created.forEach((row, i) => {
-            row.id = ids[i]
-          })
-          // Conflicts are described once every new row has its id, as a later batch of the group names a row that
-          // an earlier one created by its id (to that batch it is a stored row).
+          const idsOfNewRows = yield* insertRows(table, matchKeys, newRows, now)
+          // Conflicts are described once every new row they name has its id, as a later batch of the group names a
+          // row that an earlier one created by its id (to that batch it is a stored row).
+          const namesNewRow = outcomes.some((batch) =>
+            batch.some(
+              (outcome) => "holder" in outcome && typeof outcome.holder === "object" && outcome.holder.id === undefined
+            )
+          )
+          if (namesNewRow) {
+            const ids = yield* idsOfNewRows
+            created.forEach((row, i) => {
+              row.id = ids[i]
+            })
+          }
           return outcomes.map((batch) => batch.map((outcome) => ("holder" in outcome ? rejectionOf(outcome) : outcome)))
         })
       })
@@ -648,11 +685,16 @@ export class RecordsRepo extends Effect.Service<RecordsRepo>()("server/RecordsRe
       batches: ReadonlyArray<ReadonlyArray<string>>,
       now: Date
     ): Effect.Effect<PlannedWrite> => {
-      const statements = compileInserts(
-        RecordTables.tableName(workspace, definition.name),
-        batches.flat(),
-        now.getTime()
-      )
+      const rows = batches.flat()
+      const statements = [
+        ...planningFor(onPostgres, rows.length),
+        ...compileInserts(
+          RecordTables.tableName(workspace, definition.name),
+          [],
+          rows.map((data) => ({ data, keys: [] })),
+          now.getTime()
+        )
+      ]
       return Effect.succeed(
         Effect.orDie(
           Effect.as(

@@ -152,6 +152,14 @@ type Thread = Effect.Effect.Success<ReturnType<typeof startThread>>
 /** How many statement texts the connection remembers as writes (to pipeline them); forgotten all at once beyond. */
 const rememberedWrites = 1_000
 
+/**
+ * Whether a statement's text says that it returns no rows: an `INSERT`, `UPDATE` or `DELETE` without `RETURNING`.
+ * A multi-row write's text changes with its number of rows, so the last, shorter chunk of a long write was a text the
+ * connection had not seen yet, and waited for (2–13 ms per transaction, the HTTP thread's turn to read the answer).
+ * The word `RETURNING` anywhere, even inside a quoted value, makes the statement wait: a wrong "no" only costs time.
+ */
+const returnsNoRows = (sql: string): boolean => /^\s*(INSERT|UPDATE|DELETE)\s/i.test(sql) && !/RETURNING/i.test(sql)
+
 /** The texts of statements SQLite reported as returning no rows, of one thread. */
 type Writes = Set<string>
 
@@ -183,7 +191,9 @@ const connectionOf = (
     })
   const execute = (sql: string, params: ReadonlyArray<unknown>): Effect.Effect<ReadonlyArray<Row>, SqlError> =>
     Effect.suspend(() =>
-      pipelining && writes.has(sql) ? Effect.as(thread.send({ kind: "rows", sql, params }), []) : query(sql, params)
+      pipelining && (writes.has(sql) || returnsNoRows(sql))
+        ? Effect.as(thread.send({ kind: "rows", sql, params }), [])
+        : query(sql, params)
     )
   const unprepared = (sql: string, params: ReadonlyArray<unknown>): Effect.Effect<ReadonlyArray<Row>, SqlError> => {
     if (mode === "transaction" && (sql === "BEGIN" || sql.startsWith("SAVEPOINT "))) {

@@ -151,6 +151,26 @@ forEachAdapter((adapter) => {
       })
     )
 
+    it.effect("a row error naming a row that an earlier job of the group created names it by that row's id", () =>
+      Effect.gen(function* () {
+        const jobs = [
+          { matchKey: "k", records: [{ k: "k1", alt: "x" }, { k: "k2" }, { k: "k3", alt: "y" }] },
+          { matchKey: "k", records: [{ k: "k4", alt: "x" }, { k: "k5", alt: "y" }, { k: "k6" }] }
+        ]
+        const together = yield* outcome(jobs, budget(1_000, 10_000))
+        assert.deepStrictEqual(together.groups, [2])
+        // `#i`: the i-th row of the object (`outcome` renames ids by place).
+        assert.deepStrictEqual(
+          together.jobs[1]!.errors.map((error) => error.message),
+          ['alt "x" already belongs to record #0', 'alt "y" already belongs to record #2']
+        )
+        assert.deepStrictEqual(
+          together.rows.map((row) => (row as { readonly k?: unknown }).k),
+          ["k1", "k2", "k3", "k6"]
+        )
+      })
+    )
+
     it.effect("a group stops at its budget of jobs and of records", () =>
       Effect.gen(function* () {
         const jobs = Array.from({ length: 7 }, (_, i) => ({ matchKey: "k", records: [{ k: `k${i}`, a: i }] }))

@@ -47,6 +47,27 @@ for (const executor of ["worker-thread", "main-thread"] as const) {
       }).pipe(Effect.provide(on(executor)))
     )
 
+    it.effect(
+      "a write whose text was never run, pipelined as its text has no RETURNING, fails its transaction too",
+      () =>
+        Effect.gen(function* () {
+          const sql = yield* SqlClient.SqlClient
+          yield* insert("first")
+          const failed = yield* Effect.exit(
+            sql.withTransaction(
+              Effect.gen(function* () {
+                yield* insert("a")
+                // A text not run before (primary key taken: fails), then one more write.
+                yield* sql`INSERT INTO sequences (workspace, last_sequence) VALUES (${"first"}, ${7})`
+                yield* insert("b")
+              })
+            )
+          )
+          assert.isTrue(failed._tag === "Failure", "the transaction fails")
+          assert.strictEqual(yield* countRows, 1, "nothing of the failed transaction is stored")
+        }).pipe(Effect.provide(on(executor)))
+    )
+
     it.effect("a failing write inside a nested transaction rolls back only that part when it is handled", () =>
       Effect.gen(function* () {
         const sql = yield* SqlClient.SqlClient
