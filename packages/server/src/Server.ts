@@ -19,7 +19,6 @@ import { OpsHttpLive } from "./http/OpsHttp.js"
 import { RecordsHttpLive } from "./http/RecordsHttp.js"
 import { routerConfig } from "./http/RouteTable.js"
 import { AcceptedRecords } from "./jobs/AcceptedRecords.js"
-import { GroupCommit, groupCommitFor } from "./jobs/JobProcessor.js"
 import { Admission, type AdmissionLimits, AdmissionSettings, defaultAdmissionLimits } from "./services/Admission.js"
 import { JobWorkers } from "./jobs/JobWorkers.js"
 import { ServerConfig, type ServerSettings } from "./ServerConfig.js"
@@ -177,7 +176,6 @@ export const servicesLayer = (options: ServeOptions) =>
           : Layer.succeed(SingleWriteWait, Duration.decode(options.singleWriteWait)),
         Layer.succeed(AdmissionSettings, { ...defaultAdmissionLimits, ...options.admission }),
         Layer.succeed(InlineApply, { ...inlineApplyFor(options.database._tag), ...options.inlineApply }),
-        Layer.succeed(GroupCommit, groupCommitFor(options.database._tag)),
         Layer.succeed(AppendPreparationConfig, {
           ...AppendPreparationConfig.defaultValue(),
           ...options.appendPreparation

@@ -78,28 +78,22 @@ export interface GroupCommitSettings extends GroupBudget {
 
 /**
  * Group commit: a worker claims the next queued job with the queued jobs of its object after it and applies them in
- * one transaction (see `JobsRepo.claimFollowers`). Default: up to 1,000 jobs of 10,000 records in all, and a linger of
- * 5 ms after a small group.
+ * one transaction (see `JobsRepo.claimFollowers`). Default, on both storages: up to 1,000 jobs of 10,000 records in
+ * all, and a linger of 5 ms after a small group.
+ *
+ * On SQLite every acceptance waits for the group transaction holding the one connection, so the budget is also how
+ * long an acceptance may wait. It was 5,000 records there while each insert of a group's new rows waited for its ids
+ * (`RecordsRepo.insertRows`), which held the transaction open for the HTTP thread's turns: merging upserts × 1,000
+ * kept their accept p99 at 120–165 ms with 10,000 records and 91–112 ms with 5,000. With those inserts pipelined,
+ * 10,000 against 5,000, alternating four times (`pnpm bench --backends sqlite --operations upsert-batch --sizes 1000
+ * --records 100000 --rounds 1`, committed records/s and accept p99): 72,046 / 70,225 / 62,383 / 68,493 and 108 / 71 /
+ * 104 / 70 ms, against 59,207 / 59,844 / 58,754 / 56,117 and 49 / 69 / 85 / 123 ms. Upserts × 100 committed alike
+ * (34,153 / 35,162 against 32,196 / 35,855). On PostgreSQL acceptances use connections of their own, and the budget
+ * made no difference to them (accept p99 90–125 ms at 1,000).
  */
 export class GroupCommit extends Context.Reference<GroupCommit>()("server/GroupCommit", {
   defaultValue: (): GroupCommitSettings => ({ jobs: 1_000, records: 10_000, linger: Duration.millis(5) })
 }) {}
-
-/**
- * Group commit's budget on a storage: on SQLite 5,000 records, else the default. SQLite has one connection, so every
- * acceptance waits for the group transaction holding it; a group of 10,000 merging upserts held it long enough to
- * keep the accept p99 of upserts × 1,000 over 200 ms. Measured (`pnpm bench --backends sqlite --operations
- * upsert-batch --sizes 1000 --records 100000 --rounds 3`, one run each, committed records/s and accept p99):
- * - reads and merge in the transaction: 10,000 records 57,737 and 205 ms (another run 59,595 and 197 ms); 6,000
- *   59,916 and 150 ms; 5,000 53,191–53,447 and 144–161 ms; 4,000 54,526 and 100 ms; 2,500 45,475 and 71 ms;
- * - reads and merge before it (`commit`), three runs each, alternated: 10,000 53,191–56,786 and 120–165 ms; 5,000
- *   47,461–53,879 and 91–112 ms.
- * 5,000 keeps the p99 with room to spare for a loaded machine, for about a twentieth of the throughput. Upserts × 100
- * and appends (applied inline on SQLite) commit alike with either budget. On PostgreSQL acceptances use connections
- * of their own, and the budget made no difference to them (accept p99 90–125 ms at 1,000).
- */
-export const groupCommitFor = (storage: "Sqlite" | "Postgres"): GroupCommitSettings =>
-  storage === "Sqlite" ? { ...GroupCommit.defaultValue(), records: 5_000 } : GroupCommit.defaultValue()
 
 /** Whether a group used less than half of its budget (the worker then lingers before its next claim). */
 export const isSmallGroup = (results: ReadonlyArray<ProcessResult>, settings: GroupCommitSettings): boolean =>
