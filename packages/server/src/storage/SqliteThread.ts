@@ -14,7 +14,8 @@
  * is rolled back by the thread, so nothing posted after it runs in a transaction left open.
  *
  * Pipelining inside transactions: a write that returns no rows (an `INSERT` without `RETURNING`, a `BEGIN`), sent
- * inside a transaction once its statement is known to return no rows, is not waited for: the HTTP thread goes on
+ * inside a transaction once its statement is known to return no rows (SQLite said so when it last ran, or its text
+ * says so: {@link returnsNoRows}), is not waited for: the HTTP thread goes on
  * while SQLite runs it, as a job's transaction is many chunked inserts. Not after a `SAVEPOINT`: a nested
  * transaction may fail and be rolled back alone, so its statements report their own errors. When a pipelined
  * statement fails, the thread refuses every later
