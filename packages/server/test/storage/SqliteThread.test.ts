@@ -24,24 +24,34 @@ const insert = (workspace: string) =>
     sql`INSERT INTO sequences ${sql.insert({ workspace, last_sequence: 1 })}`.pipe(Effect.asVoid)
   )
 
+/**
+ * Stores the row "first", then runs a transaction of three writes whose middle one, `failing`, takes "first"'s
+ * primary key: the transaction fails and stores nothing.
+ */
+const failsWhole = (failing: Effect.Effect<void, unknown, SqlClient.SqlClient>) =>
+  Effect.gen(function* () {
+    const sql = yield* SqlClient.SqlClient
+    yield* insert("first")
+    const failed = yield* Effect.exit(
+      sql.withTransaction(
+        Effect.gen(function* () {
+          yield* insert("a")
+          yield* failing
+          yield* insert("b")
+        })
+      )
+    )
+    assert.isTrue(failed._tag === "Failure", "the transaction fails")
+    assert.strictEqual(yield* countRows, 1, "nothing of the failed transaction is stored")
+  })
+
 for (const executor of ["worker-thread", "main-thread"] as const) {
   describe(`sqlite connection on the ${executor}`, () => {
     it.effect("a transaction whose later write fails leaves nothing, and the connection goes on", () =>
       Effect.gen(function* () {
         const sql = yield* SqlClient.SqlClient
         // The insert statement is known as a write after its first run: inside a transaction it is then pipelined.
-        yield* insert("first")
-        const failed = yield* Effect.exit(
-          sql.withTransaction(
-            Effect.gen(function* () {
-              yield* insert("a")
-              yield* insert("first") // primary key taken: fails
-              yield* insert("b")
-            })
-          )
-        )
-        assert.isTrue(failed._tag === "Failure", "the transaction fails")
-        assert.strictEqual(yield* countRows, 1, "nothing of the failed transaction is stored")
+        yield* failsWhole(insert("first"))
         yield* sql.withTransaction(Effect.zipRight(insert("c"), insert("d")))
         assert.strictEqual(yield* countRows, 3)
       }).pipe(Effect.provide(on(executor)))
@@ -50,22 +60,11 @@ for (const executor of ["worker-thread", "main-thread"] as const) {
     it.effect(
       "a write whose text was never run, pipelined as its text has no RETURNING, fails its transaction too",
       () =>
-        Effect.gen(function* () {
-          const sql = yield* SqlClient.SqlClient
-          yield* insert("first")
-          const failed = yield* Effect.exit(
-            sql.withTransaction(
-              Effect.gen(function* () {
-                yield* insert("a")
-                // A text not run before (primary key taken: fails), then one more write.
-                yield* sql`INSERT INTO sequences (workspace, last_sequence) VALUES (${"first"}, ${7})`
-                yield* insert("b")
-              })
-            )
+        failsWhole(
+          Effect.flatMap(SqlClient.SqlClient, (sql) =>
+            Effect.asVoid(sql`INSERT INTO sequences (workspace, last_sequence) VALUES (${"first"}, ${7})`)
           )
-          assert.isTrue(failed._tag === "Failure", "the transaction fails")
-          assert.strictEqual(yield* countRows, 1, "nothing of the failed transaction is stored")
-        }).pipe(Effect.provide(on(executor)))
+        ).pipe(Effect.provide(on(executor)))
     )
 
     it.effect("a failing write inside a nested transaction rolls back only that part when it is handled", () =>
