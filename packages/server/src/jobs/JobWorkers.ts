@@ -10,9 +10,11 @@
  * rolls back and the job returns to `queued`.
  */
 import { Job } from "@batchwrite/core"
-import { Duration, Effect, Layer, Option, PubSub, Queue, Ref } from "effect"
+import { type Cause, Duration, Effect, Layer, Option, PubSub, Queue, Ref } from "effect"
 import { ServiceMetrics } from "../services/ServiceMetrics.js"
+import { StorageHealth } from "../services/StorageHealth.js"
 import { JobsRepo } from "../storage/JobsRepo.js"
+import { isTransientFault, storageFaultOf } from "../storage/StorageFault.js"
 import { Housekeeping, type HousekeepingOptions } from "./Housekeeping.js"
 import { GroupCommit, isSmallGroup, JobProcessor, type ProcessResult } from "./JobProcessor.js"
 
@@ -42,6 +44,7 @@ const make = (options: JobWorkersOptions) =>
     const jobs = yield* JobsRepo
     const processor = yield* JobProcessor
     const serviceMetrics = yield* ServiceMetrics
+    const storageHealth = yield* StorageHealth
     const pollInterval = Duration.decode(options.pollInterval)
     const workerCount = Math.max(1, Math.floor(options.workers))
 
@@ -97,14 +100,23 @@ const make = (options: JobWorkersOptions) =>
       })
     )
 
+    // A step fails only outside a group's processing (which answers its own faults): claiming, mostly. A claim is a
+    // write, so a storage that takes none (a full disk, a lost or read-only database) fails every claim: that is
+    // noted for `/readyz` and waited out as a group's fault is (`StorageHealth.retryDelay`), with a warning, not
+    // an error at every poll of every worker.
+    const afterFailedStep = (cause: Cause.Cause<unknown>) =>
+      Option.match(Option.filter(storageFaultOf(cause), isTransientFault), {
+        onNone: () =>
+          Effect.logError("job worker step failed", cause).pipe(Effect.zipRight(Effect.sleep(pollInterval))),
+        onSome: (fault) =>
+          Effect.logWarning("claiming jobs met a storage fault; the worker waits before claiming again", fault).pipe(
+            Effect.zipRight(storageHealth.noteFault(fault)),
+            Effect.zipRight(Effect.flatMap(storageHealth.retryDelay, Effect.sleep))
+          )
+      })
+
     const worker = (id: number) =>
-      step.pipe(
-        Effect.catchAllCause((cause) =>
-          Effect.logError("job worker step failed", cause).pipe(Effect.zipRight(Effect.sleep(pollInterval)))
-        ),
-        Effect.forever,
-        Effect.annotateLogs("worker", id)
-      )
+      step.pipe(Effect.catchAllCause(afterFailedStep), Effect.forever, Effect.annotateLogs("worker", id))
 
     for (let id = 0; id < workerCount; id++) yield* Effect.forkScoped(worker(id))
     yield* Ref.set(running, true)
@@ -174,7 +186,7 @@ const make = (options: JobWorkersOptions) =>
 /** The job workers, their wake-up signal and the terminal-job signal. */
 export class JobWorkers extends Effect.Service<JobWorkers>()("server/JobWorkers", {
   scoped: make,
-  dependencies: [JobsRepo.Default, JobProcessor.Default, ServiceMetrics.Default]
+  dependencies: [JobsRepo.Default, JobProcessor.Default, ServiceMetrics.Default, StorageHealth.Default]
 }) {
   /**
    * The workers as a scoped layer, after the node's housekeeping (recovery first): they start with the layer and

@@ -59,7 +59,9 @@ export class StorageHealth extends Effect.Service<StorageHealth>()("server/Stora
     )
 
     const node = hostname()
-    const writeProbe = yield* sql
+    // Cached for `writeProbeEvery`, and dropped when a fault is noted: the next `/readyz` then says what a write meets
+    // now (read-only, unreachable) rather than a remembered fault, or a probe that passed before the fault.
+    const [writeProbe, forgetWriteProbe] = yield* sql
       .onDialectOrElse({
         pg: () =>
           Effect.flatMap(Clock.currentTimeMillis, (now) =>
@@ -79,7 +81,7 @@ export class StorageHealth extends Effect.Service<StorageHealth>()("server/Stora
           ),
         orElse: () => Effect.succeed(Option.none<string>())
       })
-      .pipe(Effect.cachedWithTTL(writeProbeEvery))
+      .pipe(Effect.cachedInvalidateWithTTL(writeProbeEvery))
 
     const diskFull = Option.match(volume, {
       onNone: () => Effect.succeed(Option.none<string>()),
@@ -102,12 +104,15 @@ export class StorageHealth extends Effect.Service<StorageHealth>()("server/Stora
     )
 
     return {
-      /** Notes a storage fault met by a request or a job worker. */
+      /** Notes a storage fault met by a request or a job worker (processing a group, or claiming one). */
       noteFault: (error: SqlError): Effect.Effect<void> =>
-        Effect.map(Clock.currentTimeMillis, (now) => {
-          lastFault = { at: now, message: describeFault(error) }
-          faultsInARow += 1
-        }),
+        Effect.zipRight(
+          Effect.map(Clock.currentTimeMillis, (now) => {
+            lastFault = { at: now, message: describeFault(error) }
+            faultsInARow += 1
+          }),
+          forgetWriteProbe
+        ),
 
       /** Notes a job committed: writes succeed. */
       noteCommit: Effect.map(Clock.currentTimeMillis, (now) => {

@@ -5,11 +5,12 @@
  * The fault is real: a second connection renames the table every acceptance takes its job's sequence from.
  *
  * On PostgreSQL, `/readyz` probes a write (issue 15): a database that answers reads but refuses writes (made
- * read-only here, as a standby after a failover is) is reported down, and ready again once it takes writes.
+ * read-only here, as a standby after a failover is) is reported down, and ready again once it takes writes. Meanwhile
+ * the job workers, whose every claim is a refused write, say so in a warning and wait between claims; no error.
  */
 import { assert, describe, it } from "@effect/vitest"
 import { SqlClient } from "@effect/sql"
-import { Context, Effect, Layer, Redacted } from "effect"
+import { Context, Effect, Layer, Logger, Redacted } from "effect"
 import * as Server from "../../src/Server.js"
 import * as Postgres from "../support/Postgres.js"
 import * as TestService from "../support/TestService.js"
@@ -98,7 +99,14 @@ TestService.onPostgres("a database that refuses writes", (adapter) => {
           const database = yield* adapter.freshDatabase
           if (database._tag !== "Postgres") return assert.fail("a PostgreSQL database")
           const name = new URL(Redacted.value(database.url)).pathname.slice(1)
-          const service = yield* Layer.build(TestService.layer({ database }))
+          // The service's log, as its fibers (the job workers among them) write it.
+          const logged: Array<{ readonly level: string; readonly message: string }> = []
+          const collecting = Logger.make(({ logLevel, message }) => {
+            logged.push({ level: logLevel.label, message: String(message) })
+          })
+          const service = yield* Layer.build(TestService.layer({ database })).pipe(
+            Effect.provide(Logger.replace(Logger.defaultLogger, collecting))
+          )
           const batch = TestService.rawPost(
             "/public/v1/records/events/append-batch",
             JSON.stringify({ records: [{ event: "probe", occurred_at: "2026-04-21T15:00:00Z" }] }),
@@ -133,6 +141,21 @@ TestService.onPostgres("a database that refuses writes", (adapter) => {
           const refused = yield* batch
           TestService.expectError(refused, 503, "ServiceUnavailable")
           assert.strictEqual(refused.headers["retry-after"], "1")
+          // Two workers polling every 250 ms would claim 16 times in 2 s; they wait longer and longer instead.
+          const loggedBefore = logged.length
+          yield* Effect.sleep("2 seconds")
+          const whileReadOnly = logged.slice(loggedBefore)
+          const claimFaults = whileReadOnly.filter((line) => line.message.includes("claiming jobs met a storage fault"))
+          assert.isAbove(claimFaults.length, 0, JSON.stringify(whileReadOnly))
+          assert.isTrue(
+            claimFaults.every((line) => line.level === "WARN"),
+            JSON.stringify(claimFaults)
+          )
+          assert.isBelow(claimFaults.length, 12, JSON.stringify(whileReadOnly))
+          assert.deepStrictEqual(
+            whileReadOnly.filter((line) => line.level === "ERROR"),
+            []
+          )
 
           yield* setReadOnly(false)
           const up = yield* readyz((status) => status === 200)

@@ -156,10 +156,10 @@ describe.skipIf(mountRefused !== undefined)("sqlite on a disk that fills up", ()
 
     const jobs = await Promise.all(deliveries.map((delivery) => awaitJob(server, "events", delivery.jobId, deadline)))
     const refusals = deliveries.flatMap((delivery) => delivery.refusals)
-    // A worker meets the fault processing a group, or claiming one when the disk filled between two groups (its
-    // step then fails with the storage's error, and it claims again at its next poll).
+    // A worker meets the fault processing a group, or claiming one when the disk filled between two groups (it then
+    // waits before claiming again).
     const faultsMet = (
-      server.output.match(/job processing met a storage fault|job worker step failed" cause="SqlError/g) ?? []
+      server.output.match(/job processing met a storage fault|claiming jobs met a storage fault/g) ?? []
     ).length
     console.log(
       `full disk: ${(filled / 1024 / 1024).toFixed(0)} MiB of filler, full for ${fullForMillis / 1000} s, ` +
