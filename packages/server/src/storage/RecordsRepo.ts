@@ -191,22 +191,6 @@ const toStoredRecord = (row: StoredRow): StoredRecord.StoredRecord => ({
 
 const recordIdPattern = /^[1-9][0-9]{0,15}$/
 
-const rowTemplates = new Map<string, TemplateStringsArray>()
-
-/** The template strings of {@link valuesRow}'s rows of `count` values, by `count` and `firstCast`. */
-const rowTemplate = (count: number, firstCast: string): TemplateStringsArray => {
-  const key = `${count}${firstCast}`
-  let template = rowTemplates.get(key)
-  if (template === undefined) {
-    const strings = Array.from({ length: count + 1 }, (_, i) =>
-      i === 0 ? "(" : `${i === 1 ? firstCast : ""}${i === count ? ")" : ", "}`
-    )
-    template = Object.assign(strings, { raw: strings }) as unknown as TemplateStringsArray
-    rowTemplates.set(key, template)
-  }
-  return template
-}
-
 /** Stored rows of objects: batch writes inside a job's transaction, and reads. */
 export class RecordsRepo extends Effect.Service<RecordsRepo>()("server/RecordsRepo", {
   effect: Effect.gen(function* () {
@@ -236,20 +220,49 @@ export class RecordsRepo extends Effect.Service<RecordsRepo>()("server/RecordsRe
         ? sql`${sql(column)} = ANY((SELECT ${values}::${sql.literal(type)}[])::${sql.literal(type)}[])`
         : sql`${sql(column)} IN ${sql.in(values)}`
 
-    /**
-     * A row of a `VALUES` list, `(…, …)`: one parameter per value, the first cast to `firstCast` when given (such as
-     * `::bigint`). One fragment per row (a fragment per value made 10,000-row batches slower by a tenth, in garbage).
-     */
-    const valuesRow = (values: ReadonlyArray<unknown>, firstCast = "") =>
-      sql(rowTemplate(values.length, firstCast), ...values)
-
     /** `, <prefix><column>` for each key column: the key columns' part of a list of columns or values. */
-    const keyColumnList = (columns: ReadonlyArray<string>, prefix = "") =>
-      sql.literal(columns.map((column) => `, ${prefix}${column}`).join(""))
+    const keyColumnText = (columns: ReadonlyArray<string>, prefix = "") =>
+      columns.map((column) => `, ${prefix}${column}`).join("")
+    const keyColumnList = (columns: ReadonlyArray<string>, prefix = "") => sql.literal(keyColumnText(columns, prefix))
 
     /** `, <column> = <from>.<column>` for each key column: an `UPDATE`'s assignments of the key columns. */
-    const keyAssignments = (columns: ReadonlyArray<string>, from: string) =>
-      sql.literal(columns.map((column) => `, ${column} = ${from}.${column}`).join(""))
+    const keyAssignmentText = (columns: ReadonlyArray<string>, from: string) =>
+      columns.map((column) => `, ${column} = ${from}.${column}`).join("")
+
+    /** The placeholder of the statement's `index`-th parameter (from 1). */
+    const placeholder = (index: number) => (onPostgres ? `$${index}` : "?")
+
+    /**
+     * A statement writing rows, compiled (SQL text and parameters): `head`, up to its `VALUES` list; the list, a row
+     * `(…, …)` per element of `rows`, one parameter per value, the first cast to `firstCast` when given (such as
+     * `::bigint`); then `tail`, text that may add parameters of its own (`parameter` answers each one's placeholder).
+     * The list is written as text: made through the Statement API, a fragment per row, 5,000 rows took 10–30 ms and
+     * left as much garbage, against about 2 ms, and a group's writes are thousands of rows.
+     */
+    const withValues = (
+      head: Statement.Statement<unknown>,
+      rows: ReadonlyArray<ReadonlyArray<unknown>>,
+      options: {
+        readonly firstCast?: string
+        readonly tail?: (parameter: (value: unknown) => string) => string
+      } = {}
+    ): CompiledStatement => {
+      const [headText, headParams] = head.compile()
+      const params: Array<unknown> = [...headParams]
+      const parameter = (value: unknown) => {
+        params.push(value)
+        return placeholder(params.length)
+      }
+      const firstCast = options.firstCast ?? ""
+      let text = headText
+      for (let r = 0; r < rows.length; r++) {
+        const row = rows[r]!
+        text += r === 0 ? "(" : ", ("
+        for (let v = 0; v < row.length; v++) text += v === 0 ? parameter(row[v]) + firstCast : `, ${parameter(row[v])}`
+        text += ")"
+      }
+      return [text + (options.tail?.(parameter) ?? ""), params]
+    }
 
     /** `values` in lists of at most one statement's size (PostgreSQL: all in one). */
     const valueLists = <A>(values: ReadonlyArray<A>) =>
@@ -322,14 +335,18 @@ export class RecordsRepo extends Effect.Service<RecordsRepo>()("server/RecordsRe
       columns: ReadonlyArray<string>,
       rows: ReadonlyArray<NewRow>,
       now: number
-    ) =>
+    ): CompiledStatement =>
       onPostgres
-        ? sql`INSERT INTO ${sql(table)} (data, created_at, updated_at${keyColumnList(columns)})
-            SELECT v.data, ${now}, ${now}${keyColumnList(columns, "v.")}
-            FROM (VALUES ${sql.csv(rows.map((row) => valuesRow([row.data, ...row.keys])))})
-              AS v(data${keyColumnList(columns)})`
-        : sql`INSERT INTO ${sql(table)} (data, created_at, updated_at${keyColumnList(columns)})
-            VALUES ${sql.csv(rows.map((row) => valuesRow([row.data, now, now, ...row.keys])))}`
+        ? withValues(
+            sql`INSERT INTO ${sql(table)} (data, created_at, updated_at${keyColumnList(columns)})
+              SELECT v.data, ${now}, ${now}${keyColumnList(columns, "v.")} FROM (VALUES `,
+            rows.map((row) => [row.data, ...row.keys]),
+            { tail: () => `) AS v(data${keyColumnText(columns)})` }
+          )
+        : withValues(
+            sql`INSERT INTO ${sql(table)} (data, created_at, updated_at${keyColumnList(columns)}) VALUES `,
+            rows.map((row) => [row.data, now, now, ...row.keys])
+          )
 
     /**
      * The statements inserting new rows (see {@link insertStatement}), compiled ahead: SQL text and parameters. None
@@ -345,7 +362,7 @@ export class RecordsRepo extends Effect.Service<RecordsRepo>()("server/RecordsRe
     ): ReadonlyArray<CompiledStatement> => {
       const ids = RecordTables.idStatements(sql, table)
       return Arr.chunksOf(rows, rowsPerWrite(columns.length)).flatMap((chunk) => {
-        const insert = insertStatement(table, columns, chunk, now).compile()
+        const insert = insertStatement(table, columns, chunk, now)
         return onPostgres
           ? [insert]
           : [
@@ -378,20 +395,24 @@ export class RecordsRepo extends Effect.Service<RecordsRepo>()("server/RecordsRe
         return Effect.as(executeInTransaction(sql, compileInserts(table, columns, rows, now)), lastIds)
       }
       return Effect.map(
-        Effect.forEach(
-          Arr.chunksOf(rows, rowsPerWrite(columns.length)),
-          (chunk) => sql<{ readonly id: number }>`${insertStatement(table, columns, chunk, now)} RETURNING id`
-        ),
+        Effect.forEach(Arr.chunksOf(rows, rowsPerWrite(columns.length)), (chunk) => {
+          const [text, params] = insertStatement(table, columns, chunk, now)
+          return executeInTransaction(sql, [[`${text} RETURNING id`, params]])
+        }),
         (chunks) =>
-          Effect.succeed(chunks.flatMap((returned) => returned.map((row) => Number(row.id)).sort((a, b) => a - b)))
+          Effect.succeed(
+            chunks.flatMap((returned) =>
+              (returned as ReadonlyArray<{ readonly id: number }>).map((row) => Number(row.id)).sort((a, b) => a - b)
+            )
+          )
       )
     }
 
     /**
      * Writes the new data and key columns of changed rows that were loaded (they keep their id and creation time).
-     * On PostgreSQL the rows are also named by `holdsOneOf` their ids: joined to a `VALUES` list of thousands of rows
-     * alone, the planner hashed the list and scanned the whole table (300,000 rows, 5,000 updated: 91 ms, against
-     * 65 ms by the index), a cost that grows with the table.
+     * On PostgreSQL the rows are also named by their ids as one array (as `holdsOneOf` does): joined to a `VALUES`
+     * list of thousands of rows alone, the planner hashed the list and scanned the whole table (300,000 rows, 5,000
+     * updated: 91 ms, against 65 ms by the index), a cost that grows with the table.
      */
     const updateRows = (
       table: string,
@@ -405,26 +426,33 @@ export class RecordsRepo extends Effect.Service<RecordsRepo>()("server/RecordsRe
       now: number
     ) => {
       const columns = matchKeys.map(RecordTables.keyColumn)
-      return Effect.forEach(
-        Arr.chunksOf(rows, rowsPerWrite(columns.length)),
-        (chunk) =>
-          onPostgres
-            ? sql`UPDATE ${sql(table)} AS r SET data = u.data, updated_at = ${now}${keyAssignments(columns, "u")}
-                FROM (VALUES ${sql.csv(chunk.map((row) => valuesRow([row.id, row.data, ...row.keys], "::bigint")))})
-                  AS u(id, data${keyColumnList(columns)})
-                WHERE ${holdsOneOf(
-                  "r.id",
-                  chunk.map((row) => row.id),
-                  "bigint"
-                )} AND r.id = u.id`
-            : sql`INSERT INTO ${sql(table)} (id, data, created_at, updated_at${keyColumnList(columns)})
-                VALUES ${sql.csv(chunk.map((row) => valuesRow([row.id, row.data, row.createdAt, now, ...row.keys])))}
-                ON CONFLICT (id) DO UPDATE SET data = excluded.data, updated_at = excluded.updated_at${keyAssignments(
-                  columns,
-                  "excluded"
-                )}`,
-        { discard: true }
-      )
+      const update = (chunk: typeof rows): CompiledStatement =>
+        onPostgres
+          ? withValues(
+              sql`UPDATE ${sql(table)} AS r SET data = u.data, updated_at = ${now}${sql.literal(
+                keyAssignmentText(columns, "u")
+              )} FROM (VALUES `,
+              chunk.map((row) => [row.id, row.data, ...row.keys]),
+              {
+                firstCast: "::bigint",
+                tail: (parameter) =>
+                  `) AS u(id, data${keyColumnText(columns)})
+                  WHERE r.id = ANY((SELECT ${parameter(chunk.map((row) => row.id))}::bigint[])::bigint[])
+                  AND r.id = u.id`
+              }
+            )
+          : withValues(
+              sql`INSERT INTO ${sql(table)} (id, data, created_at, updated_at${keyColumnList(columns)}) VALUES `,
+              chunk.map((row) => [row.id, row.data, row.createdAt, now, ...row.keys]),
+              {
+                tail: () =>
+                  ` ON CONFLICT (id) DO UPDATE SET data = excluded.data, updated_at = excluded.updated_at${keyAssignmentText(
+                    columns,
+                    "excluded"
+                  )}`
+              }
+            )
+      return executeInTransaction(sql, Arr.chunksOf(rows, rowsPerWrite(columns.length)).map(update))
     }
 
     /** Empties the column of the match key `field` of the rows `ids`. */
@@ -489,41 +517,32 @@ export class RecordsRepo extends Effect.Service<RecordsRepo>()("server/RecordsRe
                 ],
                 { concurrency: "unbounded" }
               )
-        const initial = new Map<string, Map<string, number>>()
-        const loaded = new Map<number, WorkingRow>()
-        if (matchKey !== undefined) {
-          const stored = new Map<string, number>()
-          for (const [value, row] of rows) {
-            stored.set(value, row.id!)
-            loaded.set(row.id!, row)
-          }
-          initial.set(matchKey, stored)
-        }
+        // Who holds each match key's values, in the order of the match keys: a value a loaded row holds as stored, that
+        // row (as a working row); another value a record carries, the id of the row holding it. Each map is made once,
+        // from what was read (the upsert's match key: the loaded rows by their value); the merge moves values in them.
+        const loaded = Array.from(rows.values())
+        const ownersOf: Array<Map<string, Owner>> = matchKeys.map((_, position) =>
+          position === matchKeyPosition ? rows : new Map<string, Owner>()
+        )
         for (const [i, [position, field]] of otherKeys.entries()) {
-          const stored = ownersFound[i]!
+          const current: Map<string, Owner> = ownersFound[i]!
+          ownersOf[position] = current
           // A value a loaded row holds is that row's (the index keeps values unique).
-          for (const row of loaded.values()) {
+          for (const row of loaded) {
             const held = row.storedKeys[position]
-            if (held !== null && held !== undefined) stored.set(held, row.id!)
+            if (held !== null && held !== undefined) current.set(held, row)
           }
           // A value a loaded row's data carries but another row holds (see `RecordTables.addMatchKey`).
-          const unknown = Array.from(valuesOf(position, loaded.values())).filter(
-            (value) => !stored.has(value) && !recordValues[i]!.has(value)
-          )
-          if (unknown.length > 0 && table !== undefined) {
-            for (const [value, id] of yield* loadOwners(table, field, unknown)) stored.set(value, id)
+          const unknown = new Set<string>()
+          for (const row of loaded) {
+            const value = row.keys[position]
+            if (value !== undefined && !current.has(value) && !recordValues[i]!.has(value)) unknown.add(value)
           }
-          initial.set(field, stored)
-        }
-        const owners = new Map<string, Map<string, Owner>>()
-        for (const [field, stored] of initial) {
-          const current = new Map<string, Owner>()
-          for (const [value, id] of stored) current.set(value, loaded.get(id) ?? id)
-          owners.set(field, current)
+          if (unknown.size > 0 && table !== undefined) {
+            for (const [value, id] of yield* loadOwners(table, field, Array.from(unknown))) current.set(value, id)
+          }
         }
 
-        // The owners of each match key's values, in the order of the match keys.
-        const ownersOf = matchKeys.map((field) => owners.get(field)!)
         const conflict = (
           row: Pick<Conflict, "batch" | "index">,
           keys: KeyTexts,
@@ -560,7 +579,8 @@ export class RecordsRepo extends Effect.Service<RecordsRepo>()("server/RecordsRe
           }
           const holder =
             matchKeyPosition === undefined ? undefined : ownersOf[matchKeyPosition]!.get(keys[matchKeyPosition]!)
-          const target = typeof holder === "number" ? loaded.get(holder) : holder
+          // Every row holding a value of the upsert's match key was loaded: a holder of it is a working row.
+          const target = typeof holder === "object" ? holder : undefined
           if (target === undefined) {
             const rejected = conflict({ batch, index }, keys, undefined)
             if (rejected !== undefined) {
@@ -610,17 +630,19 @@ export class RecordsRepo extends Effect.Service<RecordsRepo>()("server/RecordsRe
         // A value that moves from one loaded row to another is taken from the first before the rows are written:
         // the unique index is checked row by row, not at the end of the statement.
         const giving: Array<readonly [field: string, ids: ReadonlyArray<number>]> = []
-        for (const [field, stored] of initial) {
+        for (const [position, field] of matchKeys.entries()) {
           const ids: Array<number> = []
-          for (const [value, id] of stored) {
-            const holder = owners.get(field)!.get(value)
-            if (typeof holder === "object" && holder.id !== undefined && holder.id !== id) ids.push(id)
+          for (const row of loaded) {
+            const held = row.storedKeys[position]
+            if (held === null || held === undefined) continue
+            const holder = ownersOf[position]!.get(held)
+            if (typeof holder === "object" && holder !== row && holder.id !== undefined) ids.push(row.id!)
           }
           if (ids.length > 0) giving.push([field, ids])
         }
         // Rows whose key columns stay as they are do not write them (SQLite rewrites the index entries of every
         // column an UPDATE assigns, changed or not).
-        const changed = Array.from(loaded.values())
+        const changed = loaded
           .filter((row) => row.changed)
           .map((row) => ({
             id: row.id!,
