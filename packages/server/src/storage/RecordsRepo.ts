@@ -221,37 +221,30 @@ export class RecordsRepo extends Effect.Service<RecordsRepo>()("server/RecordsRe
         : sql`${sql(column)} IN ${sql.in(values)}`
 
     /** `, <prefix><column>` for each key column: the key columns' part of a list of columns or values. */
-    const keyColumnText = (columns: ReadonlyArray<string>, prefix = "") =>
-      columns.map((column) => `, ${prefix}${column}`).join("")
-    const keyColumnList = (columns: ReadonlyArray<string>, prefix = "") => sql.literal(keyColumnText(columns, prefix))
+    const keyColumnList = (columns: ReadonlyArray<string>, prefix = "") =>
+      sql.literal(columns.map((column) => `, ${prefix}${column}`).join(""))
 
     /** `, <column> = <from>.<column>` for each key column: an `UPDATE`'s assignments of the key columns. */
-    const keyAssignmentText = (columns: ReadonlyArray<string>, from: string) =>
-      columns.map((column) => `, ${column} = ${from}.${column}`).join("")
-
-    /** The placeholder of the statement's `index`-th parameter (from 1). */
-    const placeholder = (index: number) => (onPostgres ? `$${index}` : "?")
+    const keyAssignments = (columns: ReadonlyArray<string>, from: string) =>
+      sql.literal(columns.map((column) => `, ${column} = ${from}.${column}`).join(""))
 
     /**
      * A statement writing rows, compiled (SQL text and parameters): `head`, up to its `VALUES` list; the list, a row
      * `(…, …)` per element of `rows`, one parameter per value, the first cast to `firstCast` when given (such as
-     * `::bigint`); then `tail`, text that may add parameters of its own (`parameter` answers each one's placeholder).
-     * The list is written as text: made through the Statement API, a fragment per row, 5,000 rows took 10–30 ms and
-     * left as much garbage, against about 2 ms, and a group's writes are thousands of rows.
+     * `::bigint`); then `tail`. The list is written as text: made through the Statement API, a fragment per row, 5,000
+     * rows took 10–30 ms and left as much garbage, against about 2 ms, and a group's writes are thousands of rows.
+     * On PostgreSQL the tail's parameters are numbered on from the list's.
      */
     const withValues = (
       head: Statement.Statement<unknown>,
       rows: ReadonlyArray<ReadonlyArray<unknown>>,
-      options: {
-        readonly firstCast?: string
-        readonly tail?: (parameter: (value: unknown) => string) => string
-      } = {}
+      options: { readonly firstCast?: string; readonly tail?: Statement.Statement<unknown> } = {}
     ): CompiledStatement => {
       const [headText, headParams] = head.compile()
       const params: Array<unknown> = [...headParams]
       const parameter = (value: unknown) => {
         params.push(value)
-        return placeholder(params.length)
+        return onPostgres ? `$${params.length}` : "?"
       }
       const firstCast = options.firstCast ?? ""
       let text = headText
@@ -261,7 +254,11 @@ export class RecordsRepo extends Effect.Service<RecordsRepo>()("server/RecordsRe
         for (let v = 0; v < row.length; v++) text += v === 0 ? parameter(row[v]) + firstCast : `, ${parameter(row[v])}`
         text += ")"
       }
-      return [text + (options.tail?.(parameter) ?? ""), params]
+      if (options.tail === undefined) return [text, params]
+      const [tailText, tailParams] = options.tail.compile()
+      const offset = params.length
+      params.push(...tailParams)
+      return [text + (onPostgres ? tailText.replace(/\$(\d+)/g, (_, n) => `$${Number(n) + offset}`) : tailText), params]
     }
 
     /** `values` in lists of at most one statement's size (PostgreSQL: all in one). */
@@ -341,7 +338,7 @@ export class RecordsRepo extends Effect.Service<RecordsRepo>()("server/RecordsRe
             sql`INSERT INTO ${sql(table)} (data, created_at, updated_at${keyColumnList(columns)})
               SELECT v.data, ${now}, ${now}${keyColumnList(columns, "v.")} FROM (VALUES `,
             rows.map((row) => [row.data, ...row.keys]),
-            { tail: () => `) AS v(data${keyColumnText(columns)})` }
+            { tail: sql`) AS v(data${keyColumnList(columns)})` }
           )
         : withValues(
             sql`INSERT INTO ${sql(table)} (data, created_at, updated_at${keyColumnList(columns)}) VALUES `,
@@ -410,9 +407,9 @@ export class RecordsRepo extends Effect.Service<RecordsRepo>()("server/RecordsRe
 
     /**
      * Writes the new data and key columns of changed rows that were loaded (they keep their id and creation time).
-     * On PostgreSQL the rows are also named by their ids as one array (as `holdsOneOf` does): joined to a `VALUES`
-     * list of thousands of rows alone, the planner hashed the list and scanned the whole table (300,000 rows, 5,000
-     * updated: 91 ms, against 65 ms by the index), a cost that grows with the table.
+     * On PostgreSQL the rows are also named by `holdsOneOf` their ids: joined to a `VALUES` list of thousands of rows
+     * alone, the planner hashed the list and scanned the whole table (300,000 rows, 5,000 updated: 91 ms, against
+     * 65 ms by the index), a cost that grows with the table.
      */
     const updateRows = (
       table: string,
@@ -429,27 +426,24 @@ export class RecordsRepo extends Effect.Service<RecordsRepo>()("server/RecordsRe
       const update = (chunk: typeof rows): CompiledStatement =>
         onPostgres
           ? withValues(
-              sql`UPDATE ${sql(table)} AS r SET data = u.data, updated_at = ${now}${sql.literal(
-                keyAssignmentText(columns, "u")
-              )} FROM (VALUES `,
+              sql`UPDATE ${sql(table)} AS r SET data = u.data, updated_at = ${now}${keyAssignments(columns, "u")}
+                FROM (VALUES `,
               chunk.map((row) => [row.id, row.data, ...row.keys]),
               {
                 firstCast: "::bigint",
-                tail: (parameter) =>
-                  `) AS u(id, data${keyColumnText(columns)})
-                  WHERE r.id = ANY((SELECT ${parameter(chunk.map((row) => row.id))}::bigint[])::bigint[])
-                  AND r.id = u.id`
+                tail: sql`) AS u(id, data${keyColumnList(columns)}) WHERE ${holdsOneOf(
+                  "r.id",
+                  chunk.map((row) => row.id),
+                  "bigint"
+                )} AND r.id = u.id`
               }
             )
           : withValues(
               sql`INSERT INTO ${sql(table)} (id, data, created_at, updated_at${keyColumnList(columns)}) VALUES `,
               chunk.map((row) => [row.id, row.data, row.createdAt, now, ...row.keys]),
               {
-                tail: () =>
-                  ` ON CONFLICT (id) DO UPDATE SET data = excluded.data, updated_at = excluded.updated_at${keyAssignmentText(
-                    columns,
-                    "excluded"
-                  )}`
+                tail: sql` ON CONFLICT (id) DO UPDATE SET data = excluded.data,
+                  updated_at = excluded.updated_at${keyAssignments(columns, "excluded")}`
               }
             )
       return executeInTransaction(sql, Arr.chunksOf(rows, rowsPerWrite(columns.length)).map(update))
