@@ -422,8 +422,7 @@ export class JobProcessor extends Effect.Service<JobProcessor>()("server/JobProc
     // in a row, without counting the attempt, however long the storage stays down.
     const queueAgainAfterFault = (group: ReadonlyArray<ClaimedJob>, fault: SqlError) =>
       Effect.logWarning("job processing met a storage fault; the jobs are queued again", fault).pipe(
-        Effect.zipRight(storageHealth.noteFault(fault)),
-        Effect.zipRight(Effect.flatMap(storageHealth.retryDelay, Effect.sleep)),
+        Effect.zipRight(storageHealth.waitOut(fault)),
         Effect.zipRight(handBack(group, false))
       )
 

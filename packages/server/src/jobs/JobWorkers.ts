@@ -102,7 +102,7 @@ const make = (options: JobWorkersOptions) =>
 
     // A step fails only outside a group's processing (which answers its own faults): claiming, mostly. A claim is a
     // write, so a storage that takes none (a full disk, a lost or read-only database) fails every claim: that is
-    // noted for `/readyz` and waited out as a group's fault is (`StorageHealth.retryDelay`), with a warning, not
+    // noted for `/readyz` and waited out as a group's fault is (`StorageHealth.waitOut`), with a warning, not
     // an error at every poll of every worker.
     const afterFailedStep = (cause: Cause.Cause<unknown>) =>
       Option.match(Option.filter(storageFaultOf(cause), isTransientFault), {
@@ -110,8 +110,7 @@ const make = (options: JobWorkersOptions) =>
           Effect.logError("job worker step failed", cause).pipe(Effect.zipRight(Effect.sleep(pollInterval))),
         onSome: (fault) =>
           Effect.logWarning("claiming jobs met a storage fault; the worker waits before claiming again", fault).pipe(
-            Effect.zipRight(storageHealth.noteFault(fault)),
-            Effect.zipRight(Effect.flatMap(storageHealth.retryDelay, Effect.sleep))
+            Effect.zipRight(storageHealth.waitOut(fault))
           )
       })
 

@@ -10,8 +10,8 @@
  * them (a slow `/readyz` under load), and what stops its writes (a full disk, the file's directory gone) is read
  * from the file system instead, besides the faults seen.
  *
- * Job workers also read here how long to wait before retrying a job after such a fault: the more faults in a row,
- * the longer, up to a few seconds.
+ * Job workers also wait out such a fault here before retrying (`waitOut`): the more faults in a row, the longer, up
+ * to a few seconds.
  */
 import { statfs } from "node:fs/promises"
 import { hostname } from "node:os"
@@ -103,16 +103,18 @@ export class StorageHealth extends Effect.Service<StorageHealth>()("server/Stora
         : Option.none()
     )
 
+    const noteFault = (error: SqlError): Effect.Effect<void> =>
+      Effect.zipRight(
+        Effect.map(Clock.currentTimeMillis, (now) => {
+          lastFault = { at: now, message: describeFault(error) }
+          faultsInARow += 1
+        }),
+        forgetWriteProbe
+      )
+
     return {
       /** Notes a storage fault met by a request or a job worker (processing a group, or claiming one). */
-      noteFault: (error: SqlError): Effect.Effect<void> =>
-        Effect.zipRight(
-          Effect.map(Clock.currentTimeMillis, (now) => {
-            lastFault = { at: now, message: describeFault(error) }
-            faultsInARow += 1
-          }),
-          forgetWriteProbe
-        ),
+      noteFault,
 
       /** Notes a job committed: writes succeed. */
       noteCommit: Effect.map(Clock.currentTimeMillis, (now) => {
@@ -120,8 +122,15 @@ export class StorageHealth extends Effect.Service<StorageHealth>()("server/Stora
         faultsInARow = 0
       }),
 
-      /** How long to wait before retrying work that met a storage fault ({@link faultBackoff} of the faults in a row). */
-      retryDelay: Effect.sync(() => faultBackoff(faultsInARow)),
+      /**
+       * Notes a storage fault met by a job worker and waits before the worker retries: {@link faultBackoff} of the
+       * faults in a row.
+       */
+      waitOut: (error: SqlError): Effect.Effect<void> =>
+        Effect.zipRight(
+          noteFault(error),
+          Effect.suspend(() => Effect.sleep(faultBackoff(faultsInARow)))
+        ),
 
       /** Why the storage is down (`None` when it is up): unreachable, refusing a write, its disk full, or writes failing. */
       whyDown: Effect.gen(function* () {
