@@ -19,7 +19,7 @@ import { afterAll, assert, describe, it } from "@effect/vitest"
 import { appendBatch, assertAppendedOnce, awaitJob, type Batch, readAllRows } from "../process/Workload.js"
 import { driverPath } from "../../src/storage/SqliteThread.js"
 import { ServeProcess } from "../support/ServeProcess.js"
-import { deliver, readiness } from "./Resending.js"
+import { type Delivery, deliver, readiness } from "./Resending.js"
 
 /** Longer than the ten tries with backoff (0.1 s doubling: about 51 s) after which a job used to fail. */
 const fullForMillis = 60_000
@@ -71,6 +71,12 @@ const fillDisk = (file: string): number => {
   return written
 }
 
+/** Removes what {@link fillDisk} wrote. */
+const freeDisk = (file: string): void => {
+  rmSync(file)
+  rmSync(`${file}.tail`)
+}
+
 interface Connection {
   pragma(source: string): unknown
   exec(source: string): void
@@ -111,6 +117,17 @@ const jobsWaiting = (file: string): number => {
   }
 }
 
+/** Resolves once `count` of `promises` have resolved. */
+const someResolved = (promises: ReadonlyArray<Promise<unknown>>, count: number): Promise<void> =>
+  new Promise((resolve) => {
+    let resolved = 0
+    for (const promise of promises)
+      promise.then(
+        () => ++resolved === count && resolve(),
+        () => {}
+      )
+  })
+
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms))
 
 describe.skipIf(mountRefused !== undefined)("sqlite on a disk that fills up", () => {
@@ -135,24 +152,38 @@ describe.skipIf(mountRefused !== undefined)("sqlite on a disk that fills up", ()
     const releaseWal = holdWal(databaseFile)
 
     // A backlog of accepted jobs (120,000 records take the workers a few seconds), then the disk fills while they
-    // wait and while more batches keep coming.
-    const deliveries = await Promise.all(Array.from({ length: 12 }, () => deliver(server, nextBatch(10_000), deadline)))
+    // wait and while more batches keep coming: it fills once half of the backlog is acknowledged, the rest still
+    // being sent. Should the workers have done every acknowledged job by then (a loaded machine answers the batches
+    // late), the disk is freed and filled again behind a new backlog.
     const filler = join(mountPoint, "filler")
-    const filled = fillDisk(filler)
-    const waitingWhenFull = jobsWaiting(databaseFile)
+    const sending: Array<Promise<Delivery>> = []
+    let filled = 0
+    let waitingWhenFull = 0
+    for (let backlog = 1; backlog <= 4 && waitingWhenFull === 0; backlog++) {
+      if (filled > 0) freeDisk(filler)
+      const backlogSent = Array.from({ length: 12 }, () => deliver(server, nextBatch(10_000), deadline))
+      sending.push(...backlogSent)
+      await Promise.race([someResolved(backlogSent, 6), Promise.all(backlogSent)])
+      filled = fillDisk(filler)
+      waitingWhenFull = jobsWaiting(databaseFile)
+    }
     const fullUntil = Date.now() + fullForMillis
     const readyzWhileFull: Array<{ status: number; body: Record<string, unknown> }> = []
     const sender = (async () => {
-      while (Date.now() < fullUntil) deliveries.push(await deliver(server, nextBatch(10_000), deadline))
+      while (Date.now() < fullUntil) {
+        const delivery = deliver(server, nextBatch(10_000), deadline)
+        sending.push(delivery)
+        await delivery
+      }
     })()
     while (Date.now() < fullUntil) {
       readyzWhileFull.push(await readiness(server))
       await sleep(1_000)
     }
     releaseWal()
-    rmSync(filler)
-    rmSync(`${filler}.tail`)
+    freeDisk(filler)
     await sender
+    const deliveries = await Promise.all(sending)
 
     const jobs = await Promise.all(deliveries.map((delivery) => awaitJob(server, "events", delivery.jobId, deadline)))
     const refusals = deliveries.flatMap((delivery) => delivery.refusals)
