@@ -1,11 +1,11 @@
 /**
  * Micro-benchmarks of the pure core, in records per second on one core: idempotency keys (canonical JSON + md5),
- * the lossless JSON reader, record validation and batching, each beside `JSON.stringify`/`JSON.parse` of the same
- * records as the baseline of the same run.
+ * reading a body (`ExactJson.parse`), the lossless JSON reader, record validation and batching, each beside
+ * `JSON.stringify`/`JSON.parse` of the same records as the baseline of the same run.
  *
  * Run: `pnpm --filter @batchwrite/benchmarks micro` (add `-- --records 200000` to change the size).
  */
-import { Batching, Keys, LosslessJson, ObjectSchema, RecordValidation } from "@batchwrite/core"
+import { Batching, ExactJson, Keys, LosslessJson, ObjectSchema, RecordValidation } from "@batchwrite/core"
 import { Either } from "effect"
 
 const argument = (name: string, fallback: number): number => {
@@ -30,6 +30,15 @@ const records = Array.from({ length: recordCount }, (_, i) => makeEvent(i))
 const batches: Array<Array<ReturnType<typeof makeEvent>>> = []
 for (let i = 0; i < records.length; i += batchSize) batches.push(records.slice(i, i + batchSize))
 const batchTexts = batches.map((batch) => JSON.stringify(batch))
+// The same batches with whole amounts: no number of 16 digits, as in most bodies, so `ExactJson.parse` only screens.
+const wholeTexts = batches.map((batch) =>
+  JSON.stringify(
+    batch.map((record) => ({
+      ...record,
+      properties: { ...record.properties, amount: Math.round(record.properties.amount) }
+    }))
+  )
+)
 
 /** Best of `rounds` runs of `run`, in records per second. */
 const measure = (run: () => void, rounds = 5): number => {
@@ -56,6 +65,8 @@ const results: Array<readonly [string, number]> = [
   ["JSON.stringify (baseline)", measure(each(batches, (batch) => JSON.stringify(batch)))],
   ["JSON.parse (baseline)", measure(each(batchTexts, (text) => JSON.parse(text)))],
   ["Keys.batchIdempotencyKey", measure(each(batches, (batch) => Keys.batchIdempotencyKey(batch)))],
+  ["ExactJson.parse (how bodies are read)", measure(each(batchTexts, (text) => ExactJson.parse(text)))],
+  ["ExactJson.parse, no long decimals", measure(each(wholeTexts, (text) => ExactJson.parse(text)))],
   ["LosslessJson.parse", measure(each(batchTexts, (text) => Either.getOrThrow(LosslessJson.parse(text))))],
   ["RecordValidation (events)", measure(each(records, (record, i) => validator(record, i)))],
   [
