@@ -80,13 +80,36 @@ const holdsInexactNumber = (text: string): boolean => {
   return false
 }
 
+/** {@link mayBeInexact}, to find each place it matches. */
+const suspects = new RegExp(mayBeInexact.source, "g")
+
+/**
+ * Whether each run of number characters in which {@link mayBeInexact} matches is an exact number, strings included:
+ * when it is, the text holds no inexact number, and {@link holdsInexactNumber}'s scan of every character is not
+ * needed. (A run in a string that is not an exact number, `"type123"` say, leaves the answer to that scan.) Most
+ * bodies hold no such run, and most that do hold decimals written by JavaScript, which are exact: this finds them
+ * with the regular expression and looks only at their characters.
+ */
+const everySuspectExact = (text: string): boolean => {
+  suspects.lastIndex = 0
+  for (let found = suspects.exec(text); found !== null; found = suspects.exec(text)) {
+    let start = found.index
+    while (start > 0 && isNumberChar(text.charCodeAt(start - 1))) start--
+    let end = suspects.lastIndex
+    while (end < text.length && isNumberChar(text.charCodeAt(end))) end++
+    if (!isExactNumberText(text.slice(start, end))) return false
+    suspects.lastIndex = end
+  }
+  return true
+}
+
 /**
  * Reads JSON text as `JSON.parse` does (and throws what it throws), except that each number a double cannot hold
  * exactly is a `JsonNumber` keeping its written form.
  */
 export const parse = (text: string): unknown => {
   const value: unknown = JSON.parse(text)
-  if (!mayBeInexact.test(text) || !holdsInexactNumber(text)) return value
+  if (everySuspectExact(text) || !holdsInexactNumber(text)) return value
   return Either.match(LosslessJson.parse(text), {
     onLeft: () => value,
     onRight: (json) => LosslessJson.toPlain(json, (number: JsonNumber) => !isExactNumberText(number.text))

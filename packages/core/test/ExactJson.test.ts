@@ -30,6 +30,16 @@ const isExactByDefinition = (text: string): boolean => {
 const expectedOf = (text: string): unknown =>
   LosslessJson.toPlain(Either.getOrThrow(LosslessJson.parse(text)), (number) => !isExactByDefinition(number.text))
 
+/** Whether `JSON.parse` reads `text` (the law is about text it reads). */
+const isJsonText = (text: string): boolean => {
+  try {
+    JSON.parse(text)
+    return true
+  } catch {
+    return false
+  }
+}
+
 describe("ExactJson", () => {
   it("calls a number literal exact exactly when its double is written back as the same value (property)", () => {
     const literal = fc.oneof(numberLiteral, fc.double({ noNaN: true, noDefaultInfinity: true }).map(String))
@@ -44,16 +54,29 @@ describe("ExactJson", () => {
   it("reads JSON as JSON.parse does, keeping only the inexact numbers as written (property)", () => {
     fc.assert(
       fc.property(jsonText, (text) => {
-        let accepted = true
-        try {
-          JSON.parse(text)
-        } catch {
-          accepted = false
-        }
-        fc.pre(accepted)
+        fc.pre(isJsonText(text))
         assert.deepStrictEqual(parse(text), expectedOf(text), text)
       }),
       { numRuns: 2000 }
+    )
+  })
+
+  it("tells numbers from strings of number characters beside them (property)", () => {
+    // Long decimals written by JavaScript (exact), numbers a double cannot hold, and strings that look like either.
+    const numberish = fc.stringMatching(/^[-+.0-9eE]{1,30}$/)
+    const item = fc.oneof(
+      numberLiteral,
+      fc.double({ noNaN: true, noDefaultInfinity: true }).map(String),
+      numberLiteral.map((literal) => JSON.stringify(literal)),
+      numberish.map((chars) => JSON.stringify(chars))
+    )
+    fc.assert(
+      fc.property(fc.array(item, { maxLength: 12 }), (items) => {
+        const text = `[${items.join(",")}]`
+        fc.pre(isJsonText(text))
+        assert.deepStrictEqual(parse(text), expectedOf(text), text)
+      }),
+      { numRuns: 3000 }
     )
   })
 
