@@ -574,20 +574,22 @@ export class JobsRepo extends Effect.Service<JobsRepo>()("server/JobsRepo", {
           Effect.gen(function* () {
             const room = Math.min(budget.jobs - 1, budget.records - head.acceptedRecords)
             if (room <= 0) return []
+            // With each, `busy`: the first job of the object after `head` that another claim processes (an append
+            // claimed apart, from before the object had match keys); the group stops before it, as a claim of its own
+            // would.
             const candidates = yield* sql<{
               readonly id: string
               readonly sequence: number
               readonly accepted_records: number
-            }>`SELECT id, sequence, accepted_records FROM jobs
-              WHERE workspace = ${head.workspace} AND object_name = ${head.objectName} AND state = 'queued'
+              readonly busy: number | null
+            }>`SELECT id, sequence, accepted_records, (SELECT MIN(sequence) FROM jobs
+                WHERE workspace = ${head.workspace} AND object_name = ${head.objectName} AND state = 'processing'
+                AND sequence > ${head.sequence} AND claim <> ${head.claim}) AS busy
+              FROM jobs WHERE workspace = ${head.workspace} AND object_name = ${head.objectName} AND state = 'queued'
               AND sequence > ${head.sequence} ORDER BY sequence LIMIT ${budget.jobs - 1}`
             if (candidates.length === 0) return []
-            // A job of the object another claim processes (an append claimed apart, from before the object had match
-            // keys): the group stops before it, as a claim of its own would.
-            const busy = yield* sql<{ readonly sequence: number | null }>`SELECT MIN(sequence) AS sequence FROM jobs
-              WHERE workspace = ${head.workspace} AND object_name = ${head.objectName} AND state = 'processing'
-              AND sequence > ${head.sequence} AND claim <> ${head.claim}`
-            const stopAt = busy[0]?.sequence == null ? Number.POSITIVE_INFINITY : Number(busy[0].sequence)
+            const busy = candidates[0]!.busy
+            const stopAt = busy == null ? Number.POSITIVE_INFINITY : Number(busy)
             const ids: Array<string> = []
             let records = head.acceptedRecords
             for (const candidate of candidates) {
@@ -665,12 +667,18 @@ export class JobsRepo extends Effect.Service<JobsRepo>()("server/JobsRepo", {
                     " ",
                     false
                   )(chunk.map((completion) => sql`WHEN ${completion.claimed.jobId} THEN ${value(completion)}`))
-                const rows = yield* sql<{ readonly id: string }>`UPDATE jobs SET state = 'completed',
+                const complete = sql<{ readonly id: string }>`UPDATE jobs SET state = 'completed',
                   completed_at = ${now.getTime()}, lease_until = NULL,
                   metrics = CASE id ${each((completion) => JSON.stringify(completion.metrics))} END,
                   error_count = CASE id ${each((completion) => sql`CAST(${completion.errorCount} AS INTEGER)`)} END
                   WHERE id IN ${sql.in(ids)} AND state = 'processing' AND claim = ${chunk[0]!.claimed.claim}
                   RETURNING id`
+                // On PostgreSQL the bodies go in the same statement: one round trip less per group.
+                const rows = yield* onPostgres
+                  ? sql<{ readonly id: string }>`WITH done AS (${complete}),
+                      bodies AS (DELETE FROM job_bodies WHERE job_id IN (SELECT id FROM done))
+                      SELECT id FROM done`
+                  : complete
                 for (const row of rows) done.add(row.id)
               }
             }
@@ -678,8 +686,10 @@ export class JobsRepo extends Effect.Service<JobsRepo>()("server/JobsRepo", {
               completions.map(({ claimed }) => claimed.jobId),
               (id) => done.has(id)
             )
-            for (const chunk of Arr.chunksOf(completed, completionsPerStatement)) {
-              yield* sql`DELETE FROM job_bodies WHERE job_id IN ${sql.in(chunk)}`
+            if (!onPostgres) {
+              for (const chunk of Arr.chunksOf(completed, completionsPerStatement)) {
+                yield* sql`DELETE FROM job_bodies WHERE job_id IN ${sql.in(chunk)}`
+              }
             }
             return notHeld
           })
