@@ -202,7 +202,7 @@ export const withIdempotency = <R>(
               ? completed
                 ? Effect.void
                 : repo.complete(scope.value, exit.value)
-              : releases.release(scope.value)
+              : releases.release(scope.value, begun.hold)
           )
         })
       )

@@ -31,10 +31,18 @@ export interface StoredResponse {
  * (`InProgress`).
  */
 export type Begin =
-  | { readonly _tag: "Fresh" }
+  | { readonly _tag: "Fresh"; readonly hold: KeyHold }
   | { readonly _tag: "Replay"; readonly response: StoredResponse }
   | { readonly _tag: "Mismatch" }
   | { readonly _tag: "InProgress"; readonly retryAfterSeconds: number }
+
+/**
+ * Which request holds a key: when it took it (epoch ms, the row's `created_at`, set by every `begin` that takes the
+ * key). A release names the hold it frees, so a release that comes late — retried in the background while the
+ * storage was down, after the key's lease ran out and another request took it over — frees nothing of that other
+ * request's hold.
+ */
+export type KeyHold = number
 
 /** How long a key is remembered from its first use (SPEC §1.7). */
 export const keyTtl: Duration.Duration = Duration.hours(24)
@@ -107,7 +115,7 @@ export class IdempotencyRepo extends Effect.Service<IdempotencyRepo>()("server/I
               created_at: now,
               ...held
             })} ON CONFLICT (workspace, method, path, key) DO NOTHING RETURNING key`
-            if (inserted.length > 0) return { _tag: "Fresh" } as const
+            if (inserted.length > 0) return { _tag: "Fresh", hold: now } as const
             const rows = yield* sql<KeyRow>`SELECT fingerprint, state, status, headers, body, expires_at,
               locked_until FROM idempotency_keys WHERE ${where(scope)} ${forUpdate}`
             const row = rows[0]
@@ -119,7 +127,7 @@ export class IdempotencyRepo extends Effect.Service<IdempotencyRepo>()("server/I
               yield* sql`UPDATE idempotency_keys SET fingerprint = ${fingerprint}, state = 'in_progress',
                 status = NULL, headers = NULL, body = NULL, created_at = ${now}, expires_at = ${held.expires_at},
                 locked_until = ${held.locked_until} WHERE ${where(scope)}`
-              return { _tag: "Fresh" } as const
+              return { _tag: "Fresh", hold: now } as const
             }
             if (row.fingerprint !== fingerprint) return { _tag: "Mismatch" } as const
             if (row.state === "in_progress") {
@@ -161,9 +169,16 @@ export class IdempotencyRepo extends Effect.Service<IdempotencyRepo>()("server/I
       completeHeld: (scope: IdempotencyScope, response: StoredResponse): Effect.Effect<boolean> =>
         Effect.orDie(Effect.map(complete(scope, response, true), (rows) => rows.length > 0)),
 
-      /** Frees a key still in progress (its request answered 429 or 5xx, or died), so a retry can succeed. */
-      release: (scope: IdempotencyScope): Effect.Effect<void> =>
-        Effect.orDie(Effect.asVoid(sql`DELETE FROM idempotency_keys WHERE ${where(scope)} AND state = 'in_progress'`)),
+      /**
+       * Frees a key still in progress under `hold` (its request answered 429 or 5xx, or died), so a retry can
+       * succeed; a key completed, or held by another request since, is left as it is.
+       */
+      release: (scope: IdempotencyScope, hold: KeyHold): Effect.Effect<void> =>
+        Effect.orDie(
+          Effect.asVoid(
+            sql`DELETE FROM idempotency_keys WHERE ${where(scope)} AND state = 'in_progress' AND created_at = ${hold}`
+          )
+        ),
 
       /** Deletes the keys past their 24 hours; answers how many. */
       purgeExpired: (): Effect.Effect<number> =>
