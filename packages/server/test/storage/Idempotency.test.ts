@@ -1,7 +1,12 @@
 import { assert, describe, it } from "@effect/vitest"
 import { Job } from "@batchwrite/core"
 import { Deferred, Duration, Effect, Exit, Fiber, Option, TestClock } from "effect"
-import { type IdempotencyScope, IdempotencyRepo, type StoredResponse } from "../../src/storage/IdempotencyRepo.js"
+import {
+  type IdempotencyScope,
+  IdempotencyRepo,
+  type KeyHold,
+  type StoredResponse
+} from "../../src/storage/IdempotencyRepo.js"
 import { fingerprintOf, withIdempotency } from "../../src/http/IdempotentRequest.js"
 import { JobsRepo } from "../../src/storage/JobsRepo.js"
 import { countRows, newJobId, forEachAdapter, storageOn } from "./TestStorage.js"
@@ -22,19 +27,28 @@ forEachAdapter((adapter) => {
     body: '{"success": true,  "data": {"jobId": "rjob_x", "note": "caf\\u00e9 ☕"}}'
   }
 
+  /** Takes a key that must be free (`begin` answers `Fresh`); answers the hold that releases it. */
+  const takeKey = (key: IdempotencyScope, fingerprint: string): Effect.Effect<KeyHold, never, IdempotencyRepo> =>
+    Effect.map(
+      Effect.flatMap(IdempotencyRepo, (keys) => keys.begin(key, fingerprint)),
+      (begun) => {
+        if (begun._tag !== "Fresh") assert.fail(`the key was not free: ${begun._tag}`)
+        return begun.hold
+      }
+    )
+
   describe("idempotency keys (SPEC §1.7)", () => {
     it.effect("fresh, in progress, completed and replayed byte for byte, mismatched", () =>
       Effect.gen(function* () {
         const keys = yield* IdempotencyRepo
-        const first = yield* keys.begin(scope, "f1")
-        assert.strictEqual(first._tag, "Fresh")
+        const first = yield* takeKey(scope, "f1")
         assert.deepStrictEqual(yield* keys.begin(scope, "f1"), { _tag: "InProgress", retryAfterSeconds: 1 })
         assert.deepStrictEqual(yield* keys.begin(scope, "f2"), { _tag: "Mismatch" })
         yield* keys.complete(scope, response)
         assert.deepStrictEqual(yield* keys.begin(scope, "f1"), { _tag: "Replay", response })
         assert.deepStrictEqual(yield* keys.begin(scope, "f2"), { _tag: "Mismatch" })
         // Releasing a completed key changes nothing.
-        if (first._tag === "Fresh") yield* keys.release(scope, first.hold)
+        yield* keys.release(scope, first)
         assert.deepStrictEqual(yield* keys.begin(scope, "f1"), { _tag: "Replay", response })
       }).pipe(Effect.provide(TestStorage))
     )
@@ -58,8 +72,7 @@ forEachAdapter((adapter) => {
     it.effect("release frees a key in progress (a 429, a 5xx, a dead request)", () =>
       Effect.gen(function* () {
         const keys = yield* IdempotencyRepo
-        const begun = yield* keys.begin(scope, "f1")
-        if (begun._tag === "Fresh") yield* keys.release(scope, begun.hold)
+        yield* keys.release(scope, yield* takeKey(scope, "f1"))
         assert.strictEqual((yield* keys.begin(scope, "f2"))._tag, "Fresh")
       }).pipe(Effect.provide(TestStorage))
     )
@@ -67,16 +80,14 @@ forEachAdapter((adapter) => {
     it.effect("a release that comes after the key's lease ran out and another request took it frees nothing", () =>
       Effect.gen(function* () {
         const keys = yield* IdempotencyRepo
-        const ended = yield* keys.begin(scope, "f1")
-        assert.strictEqual(ended._tag, "Fresh")
+        const ended = yield* takeKey(scope, "f1")
         // The request ended while its release failed (storage down); the lease runs out and a retry takes the key.
         yield* TestClock.adjust(Duration.minutes(2))
-        const retry = yield* keys.begin(scope, "f1")
-        assert.strictEqual(retry._tag, "Fresh")
+        const retry = yield* takeKey(scope, "f1")
         // The ended request's release, retried in the background, succeeds now: the retry still holds the key.
-        if (ended._tag === "Fresh") yield* keys.release(scope, ended.hold)
+        yield* keys.release(scope, ended)
         assert.deepStrictEqual(yield* keys.begin(scope, "f1"), { _tag: "InProgress", retryAfterSeconds: 1 })
-        if (retry._tag === "Fresh") yield* keys.release(scope, retry.hold)
+        yield* keys.release(scope, retry)
         assert.strictEqual((yield* keys.begin(scope, "f1"))._tag, "Fresh")
       }).pipe(Effect.provide(TestStorage))
     )
@@ -212,8 +223,7 @@ forEachAdapter((adapter) => {
         assert.strictEqual(yield* countRows("jobs"), 1)
         // A key no longer held (released, or completed by a request that took it over) queues nothing.
         const third = { ...scope, key: "k3" }
-        const thirdBegun = yield* keys.begin(third, "f1")
-        if (thirdBegun._tag === "Fresh") yield* keys.release(third, thirdBegun.hold)
+        yield* keys.release(third, yield* takeKey(third, "f1"))
         const released = yield* Effect.exit(jobs.queue({ ...input, jobId: newJobId() }, completing(third, response)))
         assert.isTrue(Exit.isFailure(released))
         assert.strictEqual(yield* countRows("jobs"), 1)
